@@ -1,0 +1,136 @@
+// The kube-JSON codec: audit.k8s.io Events <-> kubetrail.v1.Event, losslessly.
+//
+// Decoding accepts what apiservers and the tools around them write: an EventList body (the
+// webhook backend), a single Event (compact or pretty-printed), or JSON lines (the log
+// backend; each line an Event or an EventList). audit.k8s.io/v1 and v1beta1 (mapped to v1);
+// an event without apiVersion is read as v1. Encoding writes exactly what kube-apiserver
+// writes, so decode -> encode of an apiserver line gives the same bytes.
+//
+//   EventReader reader(body);                    // format detected from the content
+//   kubetrail::v1::Event event;
+//   while (true) {
+//     absl::StatusOr<bool> more = reader.Next(&event);
+//     if (!more.ok()) { report(more.status()); continue; }   // one bad event; go on
+//     if (!*more) break;
+//     std::string line; AppendEventJson(event, &line);
+//   }
+//
+// Thread safety: EventDecoder and EventReader are not thread-safe (they own a parser and
+// scratch buffers, reused across calls); use one per thread. The encoding functions are pure.
+#ifndef KUBETRAIL_AUDIT_CODEC_H_
+#define KUBETRAIL_AUDIT_CODEC_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kubetrail/v1/event.pb.h"
+
+namespace kubetrail::audit {
+
+inline constexpr std::string_view kApiVersionV1 = "audit.k8s.io/v1";
+inline constexpr std::string_view kApiVersionV1beta1 = "audit.k8s.io/v1beta1";
+
+struct DecodeOptions {
+  // Largest accepted event, in bytes of its JSON as received (one line, or one EventList
+  // item). Larger events are rejected with ResourceExhausted. Default: 4 MiB.
+  size_t max_event_bytes = size_t{4} << 20;
+  // Deepest accepted JSON nesting; every object or array is one level, the event itself
+  // included. Default: 256.
+  int max_depth = 256;
+};
+
+// Decodes one Event object. Reuse one decoder for many events: it keeps its parser and
+// buffers, so steady-state decoding allocates little.
+class EventDecoder {
+ public:
+  explicit EventDecoder(DecodeOptions options = {});
+  ~EventDecoder();
+  EventDecoder(const EventDecoder&) = delete;
+  EventDecoder& operator=(const EventDecoder&) = delete;
+
+  // Decodes `json`, which must hold exactly one JSON object (surrounding whitespace allowed),
+  // into `*event` (cleared first). Errors are InvalidArgument (ResourceExhausted for an event
+  // over max_event_bytes) with a message naming the byte offset within `json`, the field and
+  // what was expected, e.g. `byte 12: "auditID": expected a string, got number`,
+  // `missing required field "stage"`, `invalid UTF-8 at byte 301`. On error `*event` holds
+  // unspecified partial content.
+  absl::Status Decode(std::string_view json, kubetrail::v1::Event* event);
+
+  const DecodeOptions& options() const { return options_; }
+
+ private:
+  friend class EventReader;
+  struct Impl;
+  DecodeOptions options_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// How an input was laid out.
+enum class InputFormat {
+  kEmpty,      // nothing but whitespace / a byte-order mark
+  kJsonLines,  // one JSON object per line (each an Event or an EventList)
+  kEventList,  // one EventList document, possibly spanning lines
+  kEvent,      // one Event document spanning several lines (pretty-printed)
+};
+std::string_view InputFormatName(InputFormat format);
+
+// Iterates over every event of an input, auto-detecting its format. A UTF-8 byte-order mark at
+// the start is skipped; lines may end in CRLF and carry trailing whitespace; blank lines are
+// skipped. One bad event never hides the others: Next() reports it and the following call
+// goes on with the next event. Only an input whose structure is broken as a whole (for
+// example a truncated multi-line EventList) ends with a single error.
+class EventReader {
+ public:
+  // `input` must outlive the reader.
+  explicit EventReader(std::string_view input, DecodeOptions options = {});
+  ~EventReader();
+  EventReader(const EventReader&) = delete;
+  EventReader& operator=(const EventReader&) = delete;
+
+  // Returns true with `*event` filled, or false when the input is exhausted. A bad event
+  // yields its error, whose message starts with where it is: `line 7: ...` for JSON lines,
+  // `items[3] (line 12): ...` for an EventList item; then the decoder's message.
+  absl::StatusOr<bool> Next(kubetrail::v1::Event* event);
+
+  // The detected format; valid after the first call to Next().
+  InputFormat format() const { return format_; }
+  // 1-based line on which the event (or error) last returned by Next() starts.
+  size_t line() const { return line_; }
+
+ private:
+  struct Pending;
+  absl::Status Detect();
+  absl::StatusOr<bool> NextFromList(kubetrail::v1::Event* event);
+
+  std::string_view input_;
+  EventDecoder decoder_;
+  InputFormat format_ = InputFormat::kEmpty;
+  bool detected_ = false;
+  size_t pos_ = 0;   // next unread byte in JSON-lines mode
+  size_t line_ = 0;  // line of the last returned item
+  size_t next_line_ = 1;
+  // Items of the EventList being read (whole-document list, or a list on one line).
+  std::unique_ptr<Pending> pending_;
+};
+
+// Appends `event` as one compact JSON object exactly as kube-apiserver writes it (Go struct
+// key order, sorted map keys, MicroTime, Go escaping), without a trailing newline. Always
+// writes `"kind":"Event","apiVersion":"audit.k8s.io/v1"` first; then every field that is
+// present (see event.proto for presence); unknown fields last, in their stored order.
+void AppendEventJson(const kubetrail::v1::Event& event, std::string* out);
+std::string EncodeEventJson(const kubetrail::v1::Event& event);
+
+// Appends an EventList body as the webhook backend sends it:
+// {"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[...]}.
+void AppendEventListJson(const std::vector<const kubetrail::v1::Event*>& events,
+                         std::string* out);
+
+}  // namespace kubetrail::audit
+
+#endif  // KUBETRAIL_AUDIT_CODEC_H_
