@@ -36,6 +36,8 @@ namespace kubetrail::audit {
 inline constexpr std::string_view kApiVersionV1 = "audit.k8s.io/v1";
 inline constexpr std::string_view kApiVersionV1beta1 = "audit.k8s.io/v1beta1";
 
+struct DecodeExtras;  // internal
+
 struct DecodeOptions {
   // Largest accepted event, in bytes of its JSON as received (one line, or one EventList
   // item). Larger events are rejected with ResourceExhausted. Default: 4 MiB.
@@ -67,6 +69,12 @@ class EventDecoder {
  private:
   friend class EventReader;
   struct Impl;
+  // Decode() on input that is followed by at least `padding` readable bytes
+  // (simdjson::SIMDJSON_PADDING or more), so no copy is needed. `extras` (may be null)
+  // carries the reader's context; see internal/decode_internal.h.
+  absl::Status DecodePadded(const char* data, size_t size, size_t padding,
+                            kubetrail::v1::Event* event, const DecodeExtras* extras);
+
   DecodeOptions options_;
   std::unique_ptr<Impl> impl_;
 };
@@ -104,19 +112,11 @@ class EventReader {
   size_t line() const { return line_; }
 
  private:
-  struct Pending;
-  absl::Status Detect();
-  absl::StatusOr<bool> NextFromList(kubetrail::v1::Event* event);
-
-  std::string_view input_;
+  struct Impl;
   EventDecoder decoder_;
+  std::unique_ptr<Impl> impl_;
   InputFormat format_ = InputFormat::kEmpty;
-  bool detected_ = false;
-  size_t pos_ = 0;   // next unread byte in JSON-lines mode
-  size_t line_ = 0;  // line of the last returned item
-  size_t next_line_ = 1;
-  // Items of the EventList being read (whole-document list, or a list on one line).
-  std::unique_ptr<Pending> pending_;
+  size_t line_ = 0;
 };
 
 // Appends `event` as one compact JSON object exactly as kube-apiserver writes it (Go struct

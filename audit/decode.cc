@@ -1,1 +1,677 @@
-// placeholder
+// Decoding: one audit.k8s.io Event object -> kubetrail.v1.Event, with simdjson's On-Demand
+// API walking the object once. Known fields are typed; raw objects and unknown fields are
+// compacted to Go's form (AppendCompactGoJson), which also validates the parts On-Demand
+// skips without checking.
+#include <simdjson.h>
+
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "audit/codec.h"
+#include "audit/gojson.h"
+#include "audit/internal/decode_internal.h"
+#include "audit/microtime.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+
+namespace kubetrail::audit {
+namespace {
+
+namespace od = simdjson::ondemand;
+using ::kubetrail::Cat;
+using ::kubetrail::ToAbsl;
+using ::kubetrail::ToStd;
+using kubetrail::v1::Event;
+
+std::string_view TypeName(od::json_type t) {
+  switch (t) {
+    case od::json_type::array: return "array";
+    case od::json_type::object: return "object";
+    case od::json_type::number: return "number";
+    case od::json_type::string: return "string";
+    case od::json_type::boolean: return "boolean";
+    case od::json_type::null: return "null";
+  }
+  return "value";
+}
+
+void SetBit(uint32_t* mask, int field) { *mask |= 1u << field; }
+
+// Walks one event. Every error names the byte offset (relative to `base_`) and the field.
+class Walker {
+ public:
+  Walker(const char* base, const DecodeOptions& options, const DecodeExtras* extras)
+      : base_(base), options_(options), extras_(extras) {}
+
+  absl::Status WalkEvent(od::object& obj, Event* e);
+
+ private:
+  size_t Offset(od::value& v) { return static_cast<size_t>(v.raw_json_token().data() - base_); }
+
+  absl::Status Error(size_t offset, std::string_view path, std::string_view what) {
+    return absl::InvalidArgumentError(Cat("byte ", offset, ": \"", path, "\": ", what));
+  }
+  absl::Status TypeError(od::value& v, od::json_type got, std::string_view path,
+                         std::string_view expected) {
+    return Error(Offset(v), path, Cat("expected ", expected, ", got ", TypeName(got)));
+  }
+  absl::Status SimdError(simdjson::error_code err, size_t offset, std::string_view path) {
+    return Error(offset, path, DescribeSimdjsonError(err, options_.max_depth));
+  }
+
+  // Reads the type of `v`, turning a failure into a status.
+  absl::Status Type(od::value& v, std::string_view path, od::json_type* t) {
+    if (auto err = v.type().get(*t)) return SimdError(err, Offset(v), path);
+    return absl::OkStatus();
+  }
+
+  // A string-valued field: sets *out, or records null in *nulls (bit `field`).
+  absl::Status String(od::value v, std::string_view path, std::string* out, bool* is_null);
+  absl::Status StringList(od::value v, std::string_view path,
+                          google::protobuf::RepeatedPtrField<std::string>* out, bool* is_null);
+  // Any JSON value, compacted to Go's raw form. `depth` = nesting level of the value's
+  // container (the event object is level 1).
+  absl::Status Raw(od::value v, std::string_view path, int depth, std::string* out,
+                   bool* is_null);
+  absl::Status Timestamp(od::value v, std::string_view path, int64_t* micros, bool* is_null,
+                         bool* present);
+  absl::Status User(od::value v, std::string_view path, kubetrail::v1::UserInfo* u);
+  absl::Status ObjectRef(od::value v, kubetrail::v1::ObjectReference* r);
+  absl::Status ResponseStatus(od::value v, kubetrail::v1::ResponseStatus* s);
+  absl::Status AuthMetadata(od::value v, kubetrail::v1::AuthenticationMetadata* m);
+  absl::Status Annotations(od::value v, Event* e);
+  absl::Status Unknown(std::string_view key, od::value v, std::string_view path, int depth,
+                       google::protobuf::RepeatedPtrField<kubetrail::v1::RawField>* out);
+
+  // Iterates the members of object `v` (which must be an object, else a type error naming
+  // `path`), calling fn(key, value) for each.
+  template <typename Fn>
+  absl::Status ForEachMember(od::value& v, std::string_view path, Fn fn);
+
+  const char* base_;
+  const DecodeOptions& options_;
+  const DecodeExtras* extras_;  // may be null
+};
+
+template <typename Fn>
+absl::Status Walker::ForEachMember(od::value& v, std::string_view path, Fn fn) {
+  od::json_type t{};
+  if (auto s = Type(v, path, &t); !s.ok()) return s;
+  if (t != od::json_type::object) return TypeError(v, t, path, "an object");
+  od::object obj;
+  const size_t at = Offset(v);
+  if (auto err = v.get_object().get(obj)) return SimdError(err, at, path);
+  for (auto member : obj) {
+    od::field field;
+    if (auto err = std::move(member).get(field)) return SimdError(err, at, path);
+    std::string_view key;
+    if (auto err = field.unescaped_key().get(key)) return SimdError(err, at, path);
+    if (auto s = fn(key, field.value()); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Walker::String(od::value v, std::string_view path, std::string* out,
+                            bool* is_null) {
+  od::json_type t{};
+  if (auto s = Type(v, path, &t); !s.ok()) return s;
+  if (t == od::json_type::null) {
+    *is_null = true;
+    return absl::OkStatus();
+  }
+  if (t != od::json_type::string) return TypeError(v, t, path, "a string");
+  std::string_view sv;
+  if (auto err = v.get_string().get(sv)) return SimdError(err, Offset(v), path);
+  out->assign(sv.data(), sv.size());
+  return absl::OkStatus();
+}
+
+absl::Status Walker::StringList(od::value v, std::string_view path,
+                                google::protobuf::RepeatedPtrField<std::string>* out,
+                                bool* is_null) {
+  od::json_type t{};
+  if (auto s = Type(v, path, &t); !s.ok()) return s;
+  out->Clear();
+  if (t == od::json_type::null) {
+    *is_null = true;
+    return absl::OkStatus();
+  }
+  if (t != od::json_type::array) return TypeError(v, t, path, "an array of strings");
+  const size_t at = Offset(v);
+  od::array arr;
+  if (auto err = v.get_array().get(arr)) return SimdError(err, at, path);
+  size_t index = 0;
+  for (auto element : arr) {
+    od::value item;
+    if (auto err = std::move(element).get(item)) return SimdError(err, at, path);
+    od::json_type it{};
+    if (auto s = Type(item, path, &it); !s.ok()) return s;
+    if (it != od::json_type::string) {
+      return TypeError(item, it, Cat(path, "[", index, "]"), "a string");
+    }
+    std::string_view sv;
+    if (auto err = item.get_string().get(sv)) return SimdError(err, Offset(item), path);
+    out->Add()->assign(sv.data(), sv.size());
+    ++index;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Walker::Raw(od::value v, std::string_view path, int depth, std::string* out,
+                         bool* is_null) {
+  od::json_type t{};
+  if (auto s = Type(v, path, &t); !s.ok()) return s;
+  if (t == od::json_type::null && is_null != nullptr) {
+    *is_null = true;
+    return absl::OkStatus();
+  }
+  const size_t at = Offset(v);
+  std::string_view raw;
+  if (t == od::json_type::object) {
+    od::object o;
+    if (auto err = v.get_object().get(o)) return SimdError(err, at, path);
+    if (auto err = o.raw_json().get(raw)) return SimdError(err, at, path);
+  } else if (t == od::json_type::array) {
+    od::array a;
+    if (auto err = v.get_array().get(a)) return SimdError(err, at, path);
+    if (auto err = a.raw_json().get(raw)) return SimdError(err, at, path);
+  } else {
+    raw = v.raw_json_token();
+  }
+  out->clear();
+  absl::Status s = AppendCompactGoJson(raw, options_.max_depth - depth, out);
+  if (!s.ok()) return RelocateError(s, at, path);
+  return absl::OkStatus();
+}
+
+absl::Status Walker::Timestamp(od::value v, std::string_view path, int64_t* micros,
+                               bool* is_null, bool* present) {
+  od::json_type t{};
+  if (auto s = Type(v, path, &t); !s.ok()) return s;
+  if (t == od::json_type::null) {
+    *is_null = true;
+    return absl::OkStatus();
+  }
+  if (t != od::json_type::string) return TypeError(v, t, path, "an RFC 3339 timestamp string");
+  std::string_view sv;
+  if (auto err = v.get_string().get(sv)) return SimdError(err, Offset(v), path);
+  absl::StatusOr<int64_t> us = ParseRfc3339Micros(sv);
+  if (!us.ok()) return Error(Offset(v), path, ToStd(us.status().message()));
+  *micros = *us;
+  *present = true;
+  return absl::OkStatus();
+}
+
+absl::Status Walker::Unknown(std::string_view key, od::value v, std::string_view path, int depth,
+                             google::protobuf::RepeatedPtrField<kubetrail::v1::RawField>* out) {
+  kubetrail::v1::RawField* f = out->Add();
+  f->mutable_key()->assign(key.data(), key.size());
+  return Raw(v, path, depth, f->mutable_value(), nullptr);
+}
+
+absl::Status Walker::User(od::value v, std::string_view path, kubetrail::v1::UserInfo* u) {
+  uint32_t nulls = 0;
+  uint32_t present = 0;
+  absl::Status s = ForEachMember(v, path, [&](std::string_view key, od::value fv) -> absl::Status {
+    bool null = false;
+    absl::Status st;
+    if (key == "username") {
+      st = String(fv, "user.username", u->mutable_username(), &null);
+      if (null) { u->clear_username(); SetBit(&nulls, 1); }
+    } else if (key == "uid") {
+      st = String(fv, "user.uid", u->mutable_uid(), &null);
+      if (null) { u->clear_uid(); SetBit(&nulls, 2); }
+    } else if (key == "groups") {
+      st = StringList(fv, "user.groups", u->mutable_groups(), &null);
+      SetBit(null ? &nulls : &present, 3);
+    } else if (key == "extra") {
+      od::json_type t{};
+      if (auto ts = Type(fv, "user.extra", &t); !ts.ok()) return ts;
+      if (t == od::json_type::null) {
+        SetBit(&nulls, 4);
+        return absl::OkStatus();
+      }
+      SetBit(&present, 4);
+      st = ForEachMember(fv, "user.extra", [&](std::string_view k, od::value ev) -> absl::Status {
+        kubetrail::v1::ExtraValue& value = (*u->mutable_extra())[std::string(k)];
+        bool value_null = false;
+        absl::Status es = StringList(ev, "user.extra", value.mutable_values(), &value_null);
+        value.set_is_null(value_null);
+        return es;
+      });
+    } else {
+      st = Unknown(key, fv, Cat(path, ".", key), 2, u->mutable_unknown_fields());
+    }
+    return st;
+  });
+  u->set_null_fields(nulls);
+  u->set_present_fields(present);
+  return s;
+}
+
+absl::Status Walker::ObjectRef(od::value v, kubetrail::v1::ObjectReference* r) {
+  uint32_t nulls = 0;
+  absl::Status s = ForEachMember(v, "objectRef", [&](std::string_view key,
+                                                     od::value fv) -> absl::Status {
+    std::string* target = nullptr;
+    int number = 0;
+    if (key == "resource") { target = r->mutable_resource(); number = 1; }
+    else if (key == "namespace") { target = r->mutable_namespace_(); number = 2; }
+    else if (key == "name") { target = r->mutable_name(); number = 3; }
+    else if (key == "uid") { target = r->mutable_uid(); number = 4; }
+    else if (key == "apiGroup") { target = r->mutable_api_group(); number = 5; }
+    else if (key == "apiVersion") { target = r->mutable_api_version(); number = 6; }
+    else if (key == "resourceVersion") { target = r->mutable_resource_version(); number = 7; }
+    else if (key == "subresource") { target = r->mutable_subresource(); number = 8; }
+    else return Unknown(key, fv, Cat("objectRef.", key), 2, r->mutable_unknown_fields());
+    bool null = false;
+    absl::Status st = String(fv, Cat("objectRef.", key), target, &null);
+    if (null) {
+      SetBit(&nulls, number);
+      ClearObjectRefField(r, number);
+    }
+    return st;
+  });
+  r->set_null_fields(nulls);
+  return s;
+}
+
+absl::Status Walker::ResponseStatus(od::value v, kubetrail::v1::ResponseStatus* rs) {
+  uint32_t nulls = 0;
+  absl::Status s = ForEachMember(v, "responseStatus", [&](std::string_view key,
+                                                          od::value fv) -> absl::Status {
+    bool null = false;
+    absl::Status st;
+    if (key == "metadata") {
+      st = Raw(fv, "responseStatus.metadata", 2, rs->mutable_metadata(), &null);
+      if (null) { rs->clear_metadata(); SetBit(&nulls, 6); }
+    } else if (key == "status") {
+      st = String(fv, "responseStatus.status", rs->mutable_status(), &null);
+      if (null) { rs->clear_status(); SetBit(&nulls, 1); }
+    } else if (key == "message") {
+      st = String(fv, "responseStatus.message", rs->mutable_message(), &null);
+      if (null) { rs->clear_message(); SetBit(&nulls, 2); }
+    } else if (key == "reason") {
+      st = String(fv, "responseStatus.reason", rs->mutable_reason(), &null);
+      if (null) { rs->clear_reason(); SetBit(&nulls, 3); }
+    } else if (key == "details") {
+      st = Raw(fv, "responseStatus.details", 2, rs->mutable_details(), &null);
+      if (null) { rs->clear_details(); SetBit(&nulls, 4); }
+    } else if (key == "code") {
+      od::json_type t{};
+      if (auto ts = Type(fv, "responseStatus.code", &t); !ts.ok()) return ts;
+      if (t == od::json_type::null) {
+        rs->clear_code();
+        SetBit(&nulls, 5);
+        return absl::OkStatus();
+      }
+      if (t != od::json_type::number) {
+        return TypeError(fv, t, "responseStatus.code", "an integer");
+      }
+      int64_t code = 0;
+      if (fv.get_int64().get(code) || code < INT32_MIN || code > INT32_MAX) {
+        return Error(Offset(fv), "responseStatus.code", "expected a 32-bit integer");
+      }
+      rs->set_code(static_cast<int32_t>(code));
+    } else {
+      st = Unknown(key, fv, Cat("responseStatus.", key), 2,
+                   rs->mutable_unknown_fields());
+    }
+    return st;
+  });
+  rs->set_null_fields(nulls);
+  return s;
+}
+
+absl::Status Walker::AuthMetadata(od::value v, kubetrail::v1::AuthenticationMetadata* m) {
+  uint32_t nulls = 0;
+  absl::Status s = ForEachMember(v, "authenticationMetadata", [&](std::string_view key,
+                                                                  od::value fv) -> absl::Status {
+    if (key == "impersonationConstraint") {
+      bool null = false;
+      absl::Status st = String(fv, "authenticationMetadata.impersonationConstraint",
+                               m->mutable_impersonation_constraint(), &null);
+      if (null) { m->clear_impersonation_constraint(); SetBit(&nulls, 1); }
+      return st;
+    }
+    return Unknown(key, fv, Cat("authenticationMetadata.", key), 2,
+                   m->mutable_unknown_fields());
+  });
+  m->set_null_fields(nulls);
+  return s;
+}
+
+absl::Status Walker::Annotations(od::value v, Event* e) {
+  auto* map = e->mutable_annotations();
+  return ForEachMember(v, "annotations", [&](std::string_view key, od::value fv) -> absl::Status {
+    od::json_type t{};
+    if (auto s = Type(fv, "annotations", &t); !s.ok()) return s;
+    if (t != od::json_type::string) {
+      return TypeError(fv, t, Cat("annotations.", key), "a string");
+    }
+    std::string_view sv;
+    if (auto err = fv.get_string().get(sv)) return SimdError(err, Offset(fv), "annotations");
+    (*map)[std::string(key)].assign(sv.data(), sv.size());
+    return absl::OkStatus();
+  });
+}
+
+absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
+  uint32_t nulls = 0;
+  uint32_t present = 0;
+  bool has_level = false, has_audit_id = false, has_stage = false;
+  bool has_rrt = false, has_st = false;
+  std::string api_version;
+  bool has_api_version = false;
+  bool saw_kind_event = false;
+  int timestamp_index = -1;  // index in unknown_fields of a v1beta1 `timestamp`
+
+  for (auto member : obj) {
+    od::field field;
+    if (auto err = std::move(member).get(field)) return SimdError(err, 0, "");
+    std::string_view key;
+    if (auto err = field.unescaped_key().get(key)) return SimdError(err, 0, "");
+    od::value v = field.value();
+    bool null = false;
+    absl::Status st;
+    // Known keys, most frequent first.
+    if (key == "level") {
+      st = String(v, "level", e->mutable_level(), &null);
+      has_level = !null;
+    } else if (key == "auditID") {
+      st = String(v, "auditID", e->mutable_audit_id(), &null);
+      has_audit_id = !null;
+    } else if (key == "stage") {
+      st = String(v, "stage", e->mutable_stage(), &null);
+      has_stage = !null;
+    } else if (key == "requestURI") {
+      st = String(v, "requestURI", e->mutable_request_uri(), &null);
+      if (null) { e->clear_request_uri(); SetBit(&nulls, Event::kRequestUriFieldNumber); }
+    } else if (key == "verb") {
+      st = String(v, "verb", e->mutable_verb(), &null);
+      if (null) { e->clear_verb(); SetBit(&nulls, Event::kVerbFieldNumber); }
+    } else if (key == "user" || key == "impersonatedUser") {
+      const bool impersonated = key.size() != 4;
+      od::json_type t{};
+      if (auto ts = Type(v, key, &t); !ts.ok()) return ts;
+      if (t == od::json_type::null) {
+        SetBit(&nulls,
+               impersonated ? Event::kImpersonatedUserFieldNumber : Event::kUserFieldNumber);
+        if (impersonated) e->clear_impersonated_user(); else e->clear_user();
+      } else {
+        kubetrail::v1::UserInfo* u = impersonated ? e->mutable_impersonated_user()
+                                                  : e->mutable_user();
+        u->Clear();
+        st = User(v, impersonated ? "impersonatedUser" : "user", u);
+      }
+    } else if (key == "sourceIPs") {
+      st = StringList(v, "sourceIPs", e->mutable_source_ips(), &null);
+      SetBit(null ? &nulls : &present, Event::kSourceIpsFieldNumber);
+    } else if (key == "userAgent") {
+      st = String(v, "userAgent", e->mutable_user_agent(), &null);
+      if (null) { e->clear_user_agent(); SetBit(&nulls, Event::kUserAgentFieldNumber); }
+    } else if (key == "objectRef" || key == "responseStatus" || key == "authenticationMetadata") {
+      od::json_type t{};
+      if (auto ts = Type(v, key, &t); !ts.ok()) return ts;
+      const int number = key[0] == 'o'   ? Event::kObjectRefFieldNumber
+                         : key[0] == 'r' ? Event::kResponseStatusFieldNumber
+                                         : Event::kAuthenticationMetadataFieldNumber;
+      if (t == od::json_type::null) {
+        SetBit(&nulls, number);
+        ClearEventField(e, number);
+      } else if (number == Event::kObjectRefFieldNumber) {
+        e->mutable_object_ref()->Clear();
+        st = ObjectRef(v, e->mutable_object_ref());
+      } else if (number == Event::kResponseStatusFieldNumber) {
+        e->mutable_response_status()->Clear();
+        st = ResponseStatus(v, e->mutable_response_status());
+      } else {
+        e->mutable_authentication_metadata()->Clear();
+        st = AuthMetadata(v, e->mutable_authentication_metadata());
+      }
+    } else if (key == "requestObject") {
+      st = Raw(v, "requestObject", 1, e->mutable_request_object(), &null);
+      if (null) {
+        e->clear_request_object();
+        SetBit(&nulls, Event::kRequestObjectFieldNumber);
+      }
+    } else if (key == "responseObject") {
+      st = Raw(v, "responseObject", 1, e->mutable_response_object(), &null);
+      if (null) {
+        e->clear_response_object();
+        SetBit(&nulls, Event::kResponseObjectFieldNumber);
+      }
+    } else if (key == "requestReceivedTimestamp") {
+      int64_t us = 0;
+      st = Timestamp(v, "requestReceivedTimestamp", &us, &null, &has_rrt);
+      if (null) {
+        SetBit(&nulls, Event::kRequestReceivedTimestampUsFieldNumber);
+        e->clear_request_received_timestamp_us();
+        has_rrt = false;
+      } else if (has_rrt) {
+        e->set_request_received_timestamp_us(us);
+      }
+    } else if (key == "stageTimestamp") {
+      int64_t us = 0;
+      st = Timestamp(v, "stageTimestamp", &us, &null, &has_st);
+      if (null) {
+        SetBit(&nulls, Event::kStageTimestampUsFieldNumber);
+        e->clear_stage_timestamp_us();
+        has_st = false;
+      } else if (has_st) {
+        e->set_stage_timestamp_us(us);
+      }
+    } else if (key == "annotations") {
+      od::json_type t{};
+      if (auto ts = Type(v, key, &t); !ts.ok()) return ts;
+      if (t == od::json_type::null) {
+        SetBit(&nulls, Event::kAnnotationsFieldNumber);
+      } else {
+        st = Annotations(v, e);
+        SetBit(&present, Event::kAnnotationsFieldNumber);
+      }
+    } else if (key == "kind") {
+      std::string kind;
+      st = String(v, "kind", &kind, &null);
+      if (st.ok() && !null && kind == "EventList" && extras_ != nullptr && extras_->is_list) {
+        *extras_->is_list = true;
+        return absl::FailedPreconditionError("an EventList");
+      }
+      if (st.ok() && !null) saw_kind_event = true;
+      if (st.ok() && (null || kind != "Event")) {
+        return Error(Offset(v), "kind",
+                     Cat("expected \"Event\", got ", null ? "null" : Cat("\"", kind, "\"")));
+      }
+    } else if (key == "apiVersion") {
+      const size_t at = Offset(v);
+      st = String(v, "apiVersion", &api_version, &null);
+      if (st.ok()) {
+        if (null || (api_version != kApiVersionV1 && api_version != kApiVersionV1beta1)) {
+          return Error(at, "apiVersion",
+                       Cat("unsupported apiVersion ", null ? "null" : Cat("\"", api_version, "\""),
+                                    " (expected audit.k8s.io/v1 or audit.k8s.io/v1beta1)"));
+        }
+        has_api_version = true;
+      }
+    } else if (key == "items" && !saw_kind_event && extras_ != nullptr && extras_->is_list) {
+      od::json_type t{};
+      if (Type(v, key, &t).ok() && t == od::json_type::array) {
+        *extras_->is_list = true;
+        return absl::FailedPreconditionError("an EventList");
+      }
+      st = Unknown(key, v, key, 1, e->mutable_unknown_fields());
+    } else {
+      if (key == "timestamp") timestamp_index = e->unknown_fields_size();
+      st = Unknown(key, v, key, 1, e->mutable_unknown_fields());
+    }
+    if (!st.ok()) return st;
+  }
+
+  if (!has_level) return absl::InvalidArgumentError("missing required field \"level\"");
+  if (!has_audit_id) return absl::InvalidArgumentError("missing required field \"auditID\"");
+  if (!has_stage) return absl::InvalidArgumentError("missing required field \"stage\"");
+
+  if (!has_api_version && extras_ != nullptr && !extras_->default_api_version.empty()) {
+    api_version.assign(extras_->default_api_version);
+    has_api_version = true;
+  }
+  if (has_api_version && api_version == kApiVersionV1beta1) {
+    e->set_source_api_version(api_version);
+    // v1beta1 -> v1: the v1 timestamps default to the v1beta1 `timestamp`.
+    const bool rrt_null = (nulls >> Event::kRequestReceivedTimestampUsFieldNumber) & 1u;
+    const bool st_null = (nulls >> Event::kStageTimestampUsFieldNumber) & 1u;
+    if (timestamp_index >= 0 && ((!has_rrt && !rrt_null) || (!has_st && !st_null))) {
+      const std::string& raw = e->unknown_fields(timestamp_index).value();
+      if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
+        absl::StatusOr<int64_t> us =
+            ParseRfc3339Micros(std::string_view(raw).substr(1, raw.size() - 2));
+        if (!us.ok()) {
+          return absl::InvalidArgumentError(
+              Cat("\"timestamp\": ", ToStd(us.status().message())));
+        }
+        if (!has_rrt && !rrt_null) e->set_request_received_timestamp_us(*us);
+        if (!has_st && !st_null) e->set_stage_timestamp_us(*us);
+      }
+    }
+  }
+  e->set_null_fields(nulls);
+  e->set_present_fields(present);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string DescribeSimdjsonError(simdjson::error_code err, int max_depth) {
+  switch (err) {
+    case simdjson::DEPTH_ERROR: return Cat("nesting deeper than ", max_depth);
+    case simdjson::UNCLOSED_STRING: return "unterminated string";
+    case simdjson::TAPE_ERROR:
+    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
+      return "malformed or truncated JSON (unbalanced braces or brackets)";
+    case simdjson::STRING_ERROR: return "invalid string (bad escape or control character)";
+    case simdjson::UNESCAPED_CHARS: return "control character inside a string";
+    case simdjson::NUMBER_ERROR: return "invalid number";
+    case simdjson::T_ATOM_ERROR:
+    case simdjson::F_ATOM_ERROR:
+    case simdjson::N_ATOM_ERROR: return "invalid literal (expected true, false or null)";
+    case simdjson::EMPTY: return "empty input";
+    default: return simdjson::error_message(err);
+  }
+}
+
+absl::Status RelocateError(const absl::Status& s, size_t base_offset, std::string_view path) {
+  std::string_view msg = ToStd(s.message());
+  size_t inner = 0;
+  if (msg.substr(0, 5) == "byte ") {
+    const size_t colon = msg.find(':');
+    if (colon != std::string_view::npos &&
+        absl::SimpleAtoi(ToAbsl(msg.substr(5, colon - 5)), &inner)) {
+      msg.remove_prefix(colon + 1);
+      if (!msg.empty() && msg.front() == ' ') msg.remove_prefix(1);
+    }
+  }
+  return absl::Status(s.code(), Cat("byte ", base_offset + inner, ": \"", path, "\": ", msg));
+}
+
+void ClearEventField(Event* e, int number) {
+  switch (number) {
+    case Event::kObjectRefFieldNumber: e->clear_object_ref(); break;
+    case Event::kResponseStatusFieldNumber: e->clear_response_status(); break;
+    case Event::kAuthenticationMetadataFieldNumber: e->clear_authentication_metadata(); break;
+    default: break;
+  }
+}
+
+void ClearObjectRefField(kubetrail::v1::ObjectReference* r, int number) {
+  switch (number) {
+    case 1: r->clear_resource(); break;
+    case 2: r->clear_namespace_(); break;
+    case 3: r->clear_name(); break;
+    case 4: r->clear_uid(); break;
+    case 5: r->clear_api_group(); break;
+    case 6: r->clear_api_version(); break;
+    case 7: r->clear_resource_version(); break;
+    case 8: r->clear_subresource(); break;
+    default: break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// EventDecoder
+
+struct EventDecoder::Impl {
+  od::parser parser;
+  std::string padded;  // copy of the input with simdjson's padding, for Decode()
+};
+
+EventDecoder::EventDecoder(DecodeOptions options)
+    : options_(options), impl_(std::make_unique<Impl>()) {
+  // A little more depth than the limit, so that our own, more precise check speaks first.
+  // Allocation failure here only means iterate() allocates later; it reports its own errors.
+  if (impl_->parser.allocate(64 * 1024, static_cast<size_t>(options_.max_depth) + 2) !=
+      simdjson::SUCCESS) {
+    impl_ = std::make_unique<Impl>();
+  }
+}
+
+EventDecoder::~EventDecoder() = default;
+
+absl::Status EventDecoder::Decode(std::string_view json, Event* event) {
+  const size_t capacity = json.size() + simdjson::SIMDJSON_PADDING;
+  if (impl_->padded.size() < capacity) impl_->padded.resize(capacity);
+  std::memcpy(impl_->padded.data(), json.data(), json.size());
+  std::memset(impl_->padded.data() + json.size(), ' ', simdjson::SIMDJSON_PADDING);
+  return DecodePadded(impl_->padded.data(), json.size(), impl_->padded.size() - json.size(),
+                      event, nullptr);
+}
+
+absl::Status EventDecoder::DecodePadded(const char* data, size_t size, size_t padding,
+                                        Event* event, const DecodeExtras* extras) {
+  event->Clear();
+  if (size > options_.max_event_bytes) {
+    return absl::ResourceExhaustedError(
+        Cat("event of ", size, " bytes is over the limit of ", options_.max_event_bytes,
+                     " bytes"));
+  }
+  od::document doc;
+  auto err = impl_->parser.iterate(simdjson::padded_string_view(data, size, size + padding))
+                 .get(doc);
+  if (err == simdjson::UTF8_ERROR) {
+    const size_t bad = FindInvalidUtf8(std::string_view(data, size));
+    return absl::InvalidArgumentError(Cat("invalid UTF-8 at byte ", bad));
+  }
+  if (err) {
+    return absl::InvalidArgumentError(DescribeSimdjsonError(err, options_.max_depth));
+  }
+  od::json_type t{};
+  if (auto terr = doc.type().get(t)) {
+    if (terr == simdjson::UTF8_ERROR) {
+      const size_t bad = FindInvalidUtf8(std::string_view(data, size));
+      return absl::InvalidArgumentError(Cat("invalid UTF-8 at byte ", bad));
+    }
+    return absl::InvalidArgumentError(DescribeSimdjsonError(terr, options_.max_depth));
+  }
+  if (t != od::json_type::object) {
+    return absl::InvalidArgumentError(
+        Cat("byte 0: expected a JSON object (an audit Event), got ", TypeName(t)));
+  }
+  od::object obj;
+  if (auto oerr = doc.get_object().get(obj)) {
+    return absl::InvalidArgumentError(DescribeSimdjsonError(oerr, options_.max_depth));
+  }
+  Walker walker(data, options_, extras);
+  KT_RETURN_IF_ERROR(walker.WalkEvent(obj, event));
+  // Anything after the object (a second value, stray characters) is an error: one input,
+  // one event.
+  const char* loc = nullptr;
+  if (doc.current_location().get(loc) == simdjson::SUCCESS) {
+    return absl::InvalidArgumentError(
+        Cat("byte ", static_cast<size_t>(loc - data), ": unexpected data after the event object"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kubetrail::audit
