@@ -2,8 +2,12 @@
 //
 // Decoding accepts what apiservers and the tools around them write: an EventList body (the
 // webhook backend), a single Event (compact or pretty-printed), or JSON lines (the log
-// backend; each line an Event or an EventList). audit.k8s.io/v1 and v1beta1 (mapped to v1);
-// an event without apiVersion is read as v1. Encoding writes exactly what kube-apiserver
+// backend; each line an Event or an EventList). audit.k8s.io/v1 and v1beta1, mapped to v1: the
+// output says apiVersion audit.k8s.io/v1, Event.source_api_version records the input's, the
+// v1beta1-only keys (`metadata`, `timestamp`) are kept as unknown fields, and an absent
+// requestReceivedTimestamp / stageTimestamp is set from `timestamp` (the one change the mapping
+// makes to content: v1 consumers need those two timestamps). An event without apiVersion is read
+// as v1; an EventList item without one inherits the list's. Encoding writes exactly what kube-apiserver
 // writes, so decode -> encode of an apiserver line gives the same bytes.
 //
 //   EventReader reader(body);                    // format detected from the content
@@ -79,6 +83,14 @@ class EventDecoder {
   std::unique_ptr<Impl> impl_;
 };
 
+// Bytes past the end of an input that the parser may read (never write); see EventReader.
+inline constexpr size_t kReadPadding = 64;
+
+// Makes sure kReadPadding bytes after `s`'s contents may be read, without changing `s`.
+// Call it after filling `s` and before handing it to an EventReader with
+// readable_after = kReadPadding.
+inline void ReserveReadPadding(std::string& s) { s.reserve(s.size() + kReadPadding); }
+
 // How an input was laid out.
 enum class InputFormat {
   kEmpty,      // nothing but whitespace / a byte-order mark
@@ -95,11 +107,21 @@ std::string_view InputFormatName(InputFormat format);
 // example a truncated multi-line EventList) ends with a single error.
 class EventReader {
  public:
-  // `input` must outlive the reader.
-  explicit EventReader(std::string_view input, DecodeOptions options = {});
+  // `input` must outlive the reader. Parsing needs kReadPadding readable bytes after each
+  // event; when the caller can promise `readable_after` >= kReadPadding bytes after the input
+  // may be read (for example a std::string with that much spare capacity, see
+  // ReserveReadPadding), the reader never copies. Otherwise it copies only what lies within
+  // kReadPadding of the end (the last line, or a single-document input).
+  explicit EventReader(std::string_view input, DecodeOptions options = {},
+                       size_t readable_after = 0);
   ~EventReader();
   EventReader(const EventReader&) = delete;
   EventReader& operator=(const EventReader&) = delete;
+
+  // Starts over on a new input, keeping the parsers and buffers (and so the memory they have
+  // touched) of earlier inputs: a long-lived reader per thread avoids re-allocating them for
+  // every webhook body.
+  void Reset(std::string_view input, size_t readable_after = 0);
 
   // Returns true with `*event` filled, or false when the input is exhausted. A bad event
   // yields its error, whose message starts with where it is: `line 7: ...` for JSON lines,
@@ -113,6 +135,11 @@ class EventReader {
 
  private:
   struct Impl;
+  // Decodes the object in [begin, end) of the input (on line `line`) as one event, or, when it
+  // is an EventList, queues its items and sets *is_list.
+  absl::Status DecodeOrScan(size_t begin, size_t end, size_t line, kubetrail::v1::Event* event,
+                            bool* is_list);
+
   EventDecoder decoder_;
   std::unique_ptr<Impl> impl_;
   InputFormat format_ = InputFormat::kEmpty;

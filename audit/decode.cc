@@ -544,6 +544,13 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
 
 }  // namespace
 
+absl::Status DecodeEventObject(od::object& obj, const char* base, const DecodeOptions& options,
+                               const DecodeExtras* extras, Event* event) {
+  event->Clear();
+  Walker walker(base, options, extras);
+  return walker.WalkEvent(obj, event);
+}
+
 std::string DescribeSimdjsonError(simdjson::error_code err, int max_depth) {
   switch (err) {
     case simdjson::DEPTH_ERROR: return Cat("nesting deeper than ", max_depth);
@@ -602,11 +609,6 @@ void ClearObjectRefField(kubetrail::v1::ObjectReference* r, int number) {
 // ---------------------------------------------------------------------------------------------
 // EventDecoder
 
-struct EventDecoder::Impl {
-  od::parser parser;
-  std::string padded;  // copy of the input with simdjson's padding, for Decode()
-};
-
 EventDecoder::EventDecoder(DecodeOptions options)
     : options_(options), impl_(std::make_unique<Impl>()) {
   // A little more depth than the limit, so that our own, more precise check speaks first.
@@ -636,7 +638,7 @@ absl::Status EventDecoder::DecodePadded(const char* data, size_t size, size_t pa
         Cat("event of ", size, " bytes is over the limit of ", options_.max_event_bytes,
                      " bytes"));
   }
-  od::document doc;
+  od::document& doc = impl_->doc;
   auto err = impl_->parser.iterate(simdjson::padded_string_view(data, size, size + padding))
                  .get(doc);
   if (err == simdjson::UTF8_ERROR) {

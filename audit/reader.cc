@@ -7,6 +7,7 @@
 // read as JSON lines anyway, so that every bad line is reported and every good one kept.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -20,6 +21,8 @@ namespace kubetrail::audit {
 namespace {
 
 namespace od = simdjson::ondemand;
+
+static_assert(kReadPadding >= simdjson::SIMDJSON_PADDING, "kReadPadding must cover simdjson");
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -40,11 +43,11 @@ std::string_view InputFormatName(InputFormat format) {
 }
 
 struct EventReader::Impl {
-  // The input with simdjson's padding after it, so that every line and item can be parsed in
-  // place.
-  std::string buffer;
-  size_t size = 0;  // bytes of input in `buffer`
-  od::parser parser;  // for scanning EventList items
+  // The caller's input; `readable` bytes from input.data() may be read (input plus the
+  // caller's promised padding).
+  std::string_view input;
+  size_t readable = 0;
+  od::parser parser;  // for detection and for scanning EventList items
 
   bool detected = false;
   bool whole_document = false;  // a single (multi-line) document rather than JSON lines
@@ -52,33 +55,55 @@ struct EventReader::Impl {
   size_t pos = 0;        // JSON lines: the next unread byte
   size_t pos_line = 1;   // JSON lines: the line number at `pos`
 
-  // Items of the EventList being read.
-  struct Item {
-    size_t offset = 0;
+  // A stretch of input that simdjson can parse: `size` bytes at `data`, `padding` more
+  // readable after them.
+  struct Region {
+    const char* data = nullptr;
     size_t size = 0;
-    size_t line = 0;
-    size_t index = 0;
-    std::string error;  // set when the item is not even an object
+    size_t padding = 0;
+    std::string_view text() const { return std::string_view(data, size); }
   };
-  std::vector<Item> items;
-  size_t next_item = 0;
+  // Padded copy of a line (or the whole document) too close to the end of the input. A list
+  // being read lives here too: no other line is read until the list is done.
+  std::string line_copy;
+  std::string probe_copy;  // the same, for format detection
+
+  // The EventList being read: its items are decoded in place, straight from the list's
+  // On-Demand iteration, so a webhook body is parsed once.
+  Region list;
+  od::document list_doc;
+  od::array_iterator item;      // the next item
+  od::array_iterator items_end;
+  bool list_active = false;
+  size_t item_index = 0;
+  size_t cursor = 0;       // offset in `list` whose line is `cursor_line`
+  size_t cursor_line = 1;
   std::string list_api_version;
 
-  std::string_view text() const { return std::string_view(buffer.data(), size); }
-  size_t padding_after(size_t end) const { return buffer.size() - end; }
-
-  // 1-based line number of byte `offset`, counting from a known (offset, line) pair.
-  static size_t LineAt(std::string_view text, size_t from, size_t from_line, size_t offset) {
-    size_t line = from_line;
-    for (size_t i = from; i < offset && i < text.size(); ++i) line += text[i] == '\n';
-    return line;
+  // [begin, end) of the input, in place when simdjson's padding fits before the end of what
+  // may be read, else copied into *copy. Only the input's last few hundred bytes ever need
+  // the copy (or none, when the caller supplies padding).
+  Region Pad(size_t begin, size_t end, std::string* copy) const {
+    if (end + simdjson::SIMDJSON_PADDING <= readable) {
+      return Region{input.data() + begin, end - begin, readable - end};
+    }
+    copy->assign(input.data() + begin, end - begin);
+    copy->append(simdjson::SIMDJSON_PADDING, ' ');
+    return Region{copy->data(), end - begin, simdjson::SIMDJSON_PADDING};
   }
 
-  // Whether [begin, end) holds exactly one complete JSON object.
-  bool IsCompleteObject(size_t begin, size_t end) {
+  // 1-based line number of byte `offset` of `text`, counting on from a known (offset, line).
+  static size_t LineAt(std::string_view text, size_t from, size_t from_line, size_t offset) {
+    offset = std::min(offset, text.size());
+    if (offset <= from) return from_line;
+    return from_line + static_cast<size_t>(
+                           std::count(text.data() + from, text.data() + offset, '\n'));
+  }
+
+  // Whether `r` holds exactly one complete JSON object.
+  bool IsCompleteObject(const Region& r) {
     od::document doc;
-    if (parser.iterate(simdjson::padded_string_view(buffer.data() + begin, end - begin,
-                                                    buffer.size() - begin))
+    if (parser.iterate(simdjson::padded_string_view(r.data, r.size, r.size + r.padding))
             .get(doc)) {
       return false;
     }
@@ -89,93 +114,168 @@ struct EventReader::Impl {
     return doc.current_location().get(loc) != simdjson::SUCCESS;  // nothing after it
   }
 
-  // Reads the EventList in [begin, end) (starting on line `line`) into `items`. Errors concern
-  // the list as a whole.
-  absl::Status ScanList(size_t begin, size_t end, size_t line, int max_depth) {
-    items.clear();
-    next_item = 0;
+  // Starts reading the EventList in `r` (which starts on line `line`). Errors concern the list
+  // as a whole. Sets *is_list (when given) to whether the object is a list at all: kind
+  // "EventList" or an `items` array. Leaves the list unstarted when it is not one.
+  // `parsed`, when given, is `r` already parsed (by the decoder, which found it to be a list);
+  // it is taken over and rewound instead of parsing `r` again.
+  absl::Status StartList(const Region& r, size_t line, int max_depth, bool* is_list,
+                         od::document* parsed) {
+    if (is_list != nullptr) *is_list = false;
+    list_active = false;
+    item_index = 0;
     list_api_version.clear();
-    const std::string_view all = text();
-    od::document doc;
-    auto err = parser.iterate(simdjson::padded_string_view(buffer.data() + begin, end - begin,
-                                                           buffer.size() - begin))
-                   .get(doc);
+    list = r;
+    cursor = 0;
+    cursor_line = line;
+    simdjson::error_code err = simdjson::SUCCESS;
+    if (parsed != nullptr) {
+      list_doc = std::move(*parsed);
+      list_doc.rewind();
+    } else {
+      err = parser.iterate(simdjson::padded_string_view(r.data, r.size, r.size + r.padding))
+                .get(list_doc);
+    }
     od::object obj;
-    if (!err) err = doc.get_object().get(obj);
+    if (!err) err = list_doc.get_object().get(obj);
     if (err) return absl::InvalidArgumentError(DescribeSimdjsonError(err, max_depth));
-    size_t cursor = begin;
-    size_t cursor_line = line;
-    for (auto member : obj) {
-      od::field field;
-      if ((err = std::move(member).get(field))) break;
-      std::string_view key;
-      if ((err = field.unescaped_key().get(key))) break;
-      od::value v = field.value();
-      if (key == "apiVersion") {
-        std::string_view version;
-        if (v.get_string().get(version) ||
-            (version != kApiVersionV1 && version != kApiVersionV1beta1)) {
-          return absl::InvalidArgumentError(
-              "EventList: unsupported apiVersion (expected audit.k8s.io/v1 or "
-              "audit.k8s.io/v1beta1)");
-        }
-        list_api_version.assign(version);
-      } else if (key == "items") {
-        od::array arr;
-        if ((err = v.get_array().get(arr))) {
-          return absl::InvalidArgumentError("EventList: \"items\": expected an array");
-        }
-        size_t index = 0;
-        for (auto element : arr) {
-          od::value item;
-          if ((err = std::move(element).get(item))) break;
-          Item it;
-          it.index = index++;
-          const size_t at = static_cast<size_t>(item.raw_json_token().data() - buffer.data());
-          it.line = LineAt(all, cursor, cursor_line, at);
-          cursor = at;
-          cursor_line = it.line;
-          od::json_type t{};
-          if ((err = item.type().get(t))) break;
-          if (t != od::json_type::object) {
-            it.error = "expected an object (an audit Event)";
-            items.push_back(std::move(it));
-            continue;
-          }
-          od::object o;
-          std::string_view raw;
-          if ((err = item.get_object().get(o)) || (err = o.raw_json().get(raw))) break;
-          it.offset = static_cast<size_t>(raw.data() - buffer.data());
-          it.size = raw.size();
-          items.push_back(std::move(it));
-        }
-        if (err) break;
+    // Keys may come in any order: look up kind and apiVersion first, then come back for items.
+    std::string_view kind;
+    const bool kind_list = !obj.find_field_unordered("kind").get_string().get(kind) &&
+                           kind == "EventList";
+    od::value version_value;
+    if (!obj.find_field_unordered("apiVersion").get(version_value)) {
+      std::string_view version;
+      if (version_value.get_string().get(version) ||
+          (version != kApiVersionV1 && version != kApiVersionV1beta1)) {
+        return absl::InvalidArgumentError(
+            "EventList: unsupported apiVersion (expected audit.k8s.io/v1 or "
+            "audit.k8s.io/v1beta1)");
       }
-      // kind, metadata and anything else at list level carry no events.
+      list_api_version.assign(version);
     }
-    if (err) {
-      items.clear();
-      return absl::InvalidArgumentError(DescribeSimdjsonError(err, max_depth));
+    od::value items_value;
+    err = obj.find_field_unordered("items").get(items_value);
+    if (err == simdjson::NO_SUCH_FIELD) {
+      if (is_list != nullptr) *is_list = kind_list;
+      return kind_list ? absl::InvalidArgumentError("EventList: missing \"items\"")
+                       : absl::OkStatus();
     }
+    od::array arr;
+    if (!err) err = items_value.get_array().get(arr);
+    if (err == simdjson::INCORRECT_TYPE) {
+      if (is_list != nullptr) *is_list = kind_list;
+      return kind_list ? absl::InvalidArgumentError("EventList: \"items\": expected an array")
+                       : absl::OkStatus();
+    }
+    if (!err) err = arr.begin().get(item);
+    if (!err) err = arr.end().get(items_end);
+    if (err) return absl::InvalidArgumentError(DescribeSimdjsonError(err, max_depth));
+    if (is_list != nullptr) *is_list = true;
+    list_active = true;
     return absl::OkStatus();
+  }
+
+  // The next item of the active list: true with *event filled, false at the end of the list,
+  // or the item's error. A structural error ends the list.
+  absl::StatusOr<bool> NextItem(const DecodeOptions& options, size_t* line,
+                                kubetrail::v1::Event* event) {
+    if (!list_active) return false;
+    if (!(item != items_end)) {
+      list_active = false;
+      return false;
+    }
+    const size_t index = item_index++;
+    od::value v;
+    if (auto err = (*item).get(v)) {
+      list_active = false;  // the iteration itself failed: nothing after this can be trusted
+      return absl::InvalidArgumentError(
+          Cat("items[", index, "]: ", DescribeSimdjsonError(err, options.max_depth)));
+    }
+    const char* start = v.raw_json_token().data();
+    const size_t at = static_cast<size_t>(start - list.data);
+    *line = LineAt(list.text(), cursor, cursor_line, at);
+    cursor = at;
+    cursor_line = *line;
+    const std::string where = Cat("items[", index, "] (line ", *line, ")");
+    absl::Status s;
+    od::json_type t{};
+    od::object obj;
+    if (auto err = v.type().get(t)) {
+      s = absl::InvalidArgumentError(DescribeSimdjsonError(err, options.max_depth));
+    } else if (t != od::json_type::object) {
+      s = absl::InvalidArgumentError("expected an object (an audit Event)");
+    } else if (auto oerr = v.get_object().get(obj)) {
+      s = absl::InvalidArgumentError(DescribeSimdjsonError(oerr, options.max_depth));
+    } else {
+      DecodeExtras extras;
+      extras.default_api_version = list_api_version;
+      s = DecodeEventObject(obj, start, options, &extras, event);
+    }
+    ++item;  // skips whatever of this item the decoder left unread
+    if (s.ok()) {
+      // The item's size is known once it has been read: where the next token starts.
+      const char* next = nullptr;
+      const size_t size = list_doc.current_location().get(next) == simdjson::SUCCESS
+                              ? static_cast<size_t>(next - start)
+                              : list.size - at;
+      if (size > options.max_event_bytes + 1) {
+        s = absl::ResourceExhaustedError(Cat("event of about ", size,
+                                             " bytes is over the limit of ",
+                                             options.max_event_bytes, " bytes"));
+      }
+    }
+    if (!s.ok()) return Prefixed(where, s);
+    return true;
   }
 };
 
-EventReader::EventReader(std::string_view input, DecodeOptions options)
+EventReader::EventReader(std::string_view input, DecodeOptions options, size_t readable_after)
     : decoder_(options), impl_(std::make_unique<Impl>()) {
-  impl_->size = input.size();
-  impl_->buffer.reserve(input.size() + simdjson::SIMDJSON_PADDING);
-  impl_->buffer.assign(input.data(), input.size());
-  impl_->buffer.append(simdjson::SIMDJSON_PADDING, ' ');
+  Reset(input, readable_after);
+}
+
+void EventReader::Reset(std::string_view input, size_t readable_after) {
+  Impl& m = *impl_;
+  m.input = input;
+  m.readable = input.size() + readable_after;
+  m.detected = false;
+  m.whole_document = false;
+  m.whole_done = false;
+  m.list_active = false;
+  m.pos = 0;
+  m.pos_line = 1;
+  format_ = InputFormat::kEmpty;
+  line_ = 0;
   // A UTF-8 byte-order mark is not part of the JSON.
-  if (input.substr(0, 3) == "\xEF\xBB\xBF") impl_->pos = 3;
+  if (input.substr(0, 3) == "\xEF\xBB\xBF") m.pos = 3;
 }
 
 EventReader::~EventReader() = default;
 
+absl::Status EventReader::DecodeOrScan(size_t begin, size_t end, size_t line,
+                                       kubetrail::v1::Event* event, bool* is_list) {
+  Impl& m = *impl_;
+  const int max_depth = decoder_.options().max_depth;
+  *is_list = false;
+  const Impl::Region r = m.Pad(begin, end, &m.line_copy);
+  // Too big to be one event, but it may be a list of many.
+  if (end - begin > decoder_.options().max_event_bytes) {
+    if (m.StartList(r, line, max_depth, is_list, nullptr).ok() && *is_list) {
+      return absl::OkStatus();
+    }
+    *is_list = false;
+  }
+  DecodeExtras extras;
+  extras.is_list = is_list;
+  absl::Status s = decoder_.DecodePadded(r.data, r.size, r.padding, event, &extras);
+  if (s.ok() || !*is_list) return s;
+  return m.StartList(r, line, max_depth, nullptr, &decoder_.impl_->doc);
+}
+
 absl::StatusOr<bool> EventReader::Next(kubetrail::v1::Event* event) {
   Impl& m = *impl_;
-  const std::string_view all = m.text();
+  const std::string_view all = m.input;
   if (!m.detected) {
     m.detected = true;
     size_t first = m.pos;
@@ -186,40 +286,32 @@ absl::StatusOr<bool> EventReader::Next(kubetrail::v1::Event* event) {
     }
     size_t eol = all.find('\n', first);
     if (eol == std::string_view::npos) eol = all.size();
-    const bool line_complete = m.IsCompleteObject(first, eol);
     size_t rest = eol;
     while (rest < all.size() && IsSpace(all[rest])) ++rest;
-    if (line_complete) {
+    if (rest == all.size()) {
+      // One line (a webhook body, a single event): one document, whatever it holds.
+      m.whole_document = true;
       format_ = InputFormat::kJsonLines;
-    } else if (m.IsCompleteObject(first, all.size())) {
+    } else if (m.IsCompleteObject(m.Pad(first, eol, &m.probe_copy))) {
+      format_ = InputFormat::kJsonLines;
+    } else if (m.IsCompleteObject(m.Pad(first, all.size(), &m.probe_copy))) {
       m.whole_document = true;
       format_ = InputFormat::kEvent;
     } else {
       // Broken either way. JSON lines whose first line is bad still have a complete second
       // line; a broken pretty-printed document does not, and is reported once, as a whole.
-      size_t second = rest;
-      size_t second_end = all.find('\n', second);
+      size_t second_end = all.find('\n', rest);
       if (second_end == std::string_view::npos) second_end = all.size();
-      const bool lines = second < all.size() && m.IsCompleteObject(second, second_end);
+      const bool lines = m.IsCompleteObject(m.Pad(rest, second_end, &m.probe_copy));
       m.whole_document = !lines;
       format_ = lines ? InputFormat::kJsonLines : InputFormat::kEvent;
     }
-    // A single line holding a list (a webhook body) is an EventList input.
-    if (line_complete && rest == all.size()) m.whole_document = true;
   }
 
   // Items of a list that is being read.
-  while (m.next_item < m.items.size()) {
-    const Impl::Item& it = m.items[m.next_item++];
-    line_ = it.line;
-    const std::string where = Cat("items[", it.index, "] (line ", it.line, ")");
-    if (!it.error.empty()) return absl::InvalidArgumentError(Cat(where, ": ", it.error));
-    DecodeExtras extras;
-    extras.default_api_version = m.list_api_version;
-    absl::Status s = decoder_.DecodePadded(m.buffer.data() + it.offset, it.size,
-                                           m.padding_after(it.offset + it.size), event, &extras);
-    if (!s.ok()) return Prefixed(where, s);
-    return true;
+  if (m.list_active) {
+    absl::StatusOr<bool> item = m.NextItem(decoder_.options(), &line_, event);
+    if (!item.ok() || *item) return item;
   }
 
   if (m.whole_document) {
@@ -232,17 +324,10 @@ absl::StatusOr<bool> EventReader::Next(kubetrail::v1::Event* event) {
     while (end > first && IsSpace(all[end - 1])) --end;
     line_ = first_line;
     bool is_list = false;
-    DecodeExtras extras;
-    extras.is_list = &is_list;
-    absl::Status s = decoder_.DecodePadded(m.buffer.data() + first, end - first,
-                                           m.padding_after(end), event, &extras);
-    if (s.ok()) return true;
-    if (!is_list) return Prefixed(Cat("line ", first_line), s);
-    format_ = InputFormat::kEventList;
-    if (absl::Status ls = m.ScanList(first, end, first_line, decoder_.options().max_depth);
-        !ls.ok()) {
-      return Prefixed(Cat("line ", first_line), ls);
-    }
+    absl::Status s = DecodeOrScan(first, end, first_line, event, &is_list);
+    if (is_list) format_ = InputFormat::kEventList;
+    if (!s.ok()) return Prefixed(Cat("line ", first_line), s);
+    if (!is_list) return true;
     return Next(event);
   }
 
@@ -260,15 +345,9 @@ absl::StatusOr<bool> EventReader::Next(kubetrail::v1::Event* event) {
     if (begin == end) continue;  // blank line
     line_ = line;
     bool is_list = false;
-    DecodeExtras extras;
-    extras.is_list = &is_list;
-    absl::Status s = decoder_.DecodePadded(m.buffer.data() + begin, end - begin,
-                                           m.padding_after(end), event, &extras);
-    if (s.ok()) return true;
-    if (!is_list) return Prefixed(Cat("line ", line), s);
-    if (absl::Status ls = m.ScanList(begin, end, line, decoder_.options().max_depth); !ls.ok()) {
-      return Prefixed(Cat("line ", line), ls);
-    }
+    absl::Status s = DecodeOrScan(begin, end, line, event, &is_list);
+    if (!s.ok()) return Prefixed(Cat("line ", line), s);
+    if (!is_list) return true;
     return Next(event);
   }
   return false;

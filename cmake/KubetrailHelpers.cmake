@@ -71,7 +71,9 @@ function(kubetrail_cc_test)
   set_target_properties(${KT_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
   gtest_discover_tests(${KT_NAME}
     WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
+    # One ENVIRONMENT value per variable: a ';' inside one value would split the property list.
     PROPERTIES LABELS "${KT_LABELS}" TIMEOUT ${KT_TIMEOUT}
-      ENVIRONMENT "KUBETRAIL_SOURCE_DIR=${PROJECT_SOURCE_DIR};KUBETRAIL_BIN_DIR=${CMAKE_BINARY_DIR}/bin"
+      ENVIRONMENT "KUBETRAIL_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
+      ENVIRONMENT_MODIFICATION "KUBETRAIL_BIN_DIR=set:${CMAKE_BINARY_DIR}/bin"
     DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "audit/codec.h"
 #include "kubetrail/v1/event.pb.h"
 
 namespace kubetrail::audit {
@@ -21,6 +22,21 @@ struct DecodeExtras {
   // array before any kind "Event") stops the decode: *is_list is set and an error returned.
   bool* is_list = nullptr;
 };
+
+// EventDecoder's state, shared with EventReader (a friend), which takes over the parsed document
+// when it turns out to be an EventList rather than parsing it again.
+struct EventDecoder::Impl {
+  simdjson::ondemand::parser parser;
+  // The document of the last DecodePadded(); valid until the next call.
+  simdjson::ondemand::document doc;
+  std::string padded;  // copy of the input with simdjson's padding, for Decode()
+};
+
+// Decodes the event object `obj`, whose first byte is at `base` (error offsets count from
+// there), into *event (cleared first). Used for EventList items, which are walked in place.
+absl::Status DecodeEventObject(simdjson::ondemand::object& obj, const char* base,
+                               const DecodeOptions& options, const DecodeExtras* extras,
+                               kubetrail::v1::Event* event);
 
 // A readable description of a simdjson error (no location).
 std::string DescribeSimdjsonError(simdjson::error_code err, int max_depth);

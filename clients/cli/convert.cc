@@ -1,0 +1,259 @@
+#include "clients/cli/convert.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstddef>
+#include <deque>
+#include <istream>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "audit/codec.h"
+#include "clients/cli/exit_codes.h"
+#include "kubetrail/v1/event.pb.h"
+
+namespace kubetrail::cli {
+namespace {
+
+constexpr std::string_view kPrefix = "kubetrail convert: ";
+constexpr std::string_view kStdinName = "<stdin>";
+// Output is collected in memory and handed to the stream in pieces of about this size:
+// large enough that writes are few, small enough that memory stays flat.
+constexpr size_t kFlushBytes = size_t{1} << 20;
+// Unit of growth when the final size of an input is not known in advance (pipes).
+constexpr size_t kReadChunkBytes = size_t{1} << 20;
+
+// Consumes a run of decimal digits at the front of `*s` into `*value`.
+bool ConsumeNumber(std::string_view* s, size_t* value) {
+  const char* end = s->data() + s->size();
+  const std::from_chars_result result = std::from_chars(s->data(), end, *value);
+  if (result.ec != std::errc() || result.ptr == s->data()) return false;
+  s->remove_prefix(static_cast<size_t>(result.ptr - s->data()));
+  return true;
+}
+
+bool ConsumePrefix(std::string_view* s, std::string_view prefix) {
+  if (s->substr(0, prefix.size()) != prefix) return false;
+  s->remove_prefix(prefix.size());
+  return true;
+}
+
+// The reader starts its messages with where the event is: `line 7: ...` or
+// `items[3] (line 12): ...`. Our own `FILE:LINE:` prefix already names the line, so the
+// repetition is dropped (`items[3]: ...` keeps the item index). A message whose location
+// does not match `line` is kept whole, so nothing is ever lost.
+std::string StripLocation(std::string_view message, size_t line) {
+  std::string_view rest = message;
+  size_t number = 0;
+  if (ConsumePrefix(&rest, "line ") && ConsumeNumber(&rest, &number) && number == line &&
+      ConsumePrefix(&rest, ": ")) {
+    return std::string(rest);
+  }
+  rest = message;
+  size_t item = 0;
+  if (ConsumePrefix(&rest, "items[") && ConsumeNumber(&rest, &item) &&
+      ConsumePrefix(&rest, "] (line ") && ConsumeNumber(&rest, &number) && number == line &&
+      ConsumePrefix(&rest, "): ")) {
+    return absl::StrCat("items[", item, "]: ") + std::string(rest);
+  }
+  return std::string(message);
+}
+
+// One run of the verb: the output buffer, the events kept for an EventList, the counts.
+// Not thread-safe; lives for one RunConvert call and borrows the streams.
+class Converter {
+ public:
+  Converter(const ConvertOptions& options, std::ostream& out, std::ostream& err)
+      : options_(options), out_(out), err_(err) {}
+
+  // Converts every event of `body`, read from `name`. Returns false when the run must stop
+  // (a bad event without skip_invalid, or a failed write), after reporting why.
+  bool ConvertInput(std::string_view name, std::string_view body) {
+    audit::EventReader reader(body, options_.decode);
+    kubetrail::v1::Event scratch;
+    while (true) {
+      // For an EventList the event is decoded straight into its final place.
+      kubetrail::v1::Event* event = &scratch;
+      if (options_.output == OutputFormat::kEventList) event = &kept_.emplace_back();
+      absl::StatusOr<bool> more = reader.Next(event);
+      if (!more.ok() || !*more) {
+        if (options_.output == OutputFormat::kEventList) kept_.pop_back();
+      }
+      if (!more.ok()) {
+        ++invalid_;
+        // Whatever precedes the bad event reaches `out` before the report reaches `err`, so
+        // the two streams read in order on a terminal.
+        if (!Flush()) return false;
+        err_ << kPrefix << name;
+        if (reader.line() > 0) err_ << ':' << reader.line();
+        const absl::string_view message = more.status().message();
+        err_ << ": " << StripLocation({message.data(), message.size()}, reader.line()) << '\n';
+        if (!options_.skip_invalid) return false;
+        continue;
+      }
+      if (!*more) return true;
+      ++written_;
+      if (options_.output == OutputFormat::kJsonLines) {
+        audit::AppendEventJson(*event, &buffer_);
+        buffer_.push_back('\n');
+        if (buffer_.size() >= kFlushBytes && !Flush()) return false;
+      }
+    }
+  }
+
+  // Reports an input that could not be read. Always stops the run.
+  void ReportReadError(const absl::Status& status) {
+    Flush();  // reports its own failure, if any
+    err_ << kPrefix << status.message() << '\n';
+  }
+
+  // Ends a run whose inputs all went through; returns the exit code.
+  int Finish() {
+    if (options_.output == OutputFormat::kEventList) {
+      std::vector<const kubetrail::v1::Event*> events;
+      events.reserve(kept_.size());
+      for (const kubetrail::v1::Event& event : kept_) events.push_back(&event);
+      audit::AppendEventListJson(events, &buffer_);
+      buffer_.push_back('\n');
+    }
+    if (!Flush()) return kExitFailure;
+    if (options_.skip_invalid) {
+      err_ << kPrefix << invalid_ << " invalid event" << (invalid_ == 1 ? "" : "s")
+           << " skipped, " << written_ << " written\n";
+    }
+    return kExitOk;
+  }
+
+  // Hands the buffered output to `out` and flushes it. Returns false, after reporting, if the
+  // stream failed; once failed, it stays failed.
+  bool Flush() {
+    if (write_failed_) return false;
+    errno = 0;
+    out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    out_.flush();
+    buffer_.clear();
+    if (!out_) {
+      const int error = errno;
+      write_failed_ = true;
+      err_ << kPrefix;
+      if (error != 0) {
+        err_ << absl::ErrnoToStatus(error, "cannot write output").message() << '\n';
+      } else {
+        err_ << "cannot write output\n";
+      }
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  const ConvertOptions& options_;
+  std::ostream& out_;
+  std::ostream& err_;
+  std::string buffer_;  // encoded output not yet handed to out_
+  // Good events kept for an EventList output. A deque: pointers to its elements stay valid
+  // as it grows.
+  std::deque<kubetrail::v1::Event> kept_;
+  size_t written_ = 0;  // good events (written or, for an EventList, to be written)
+  size_t invalid_ = 0;
+  bool write_failed_ = false;
+};
+
+}  // namespace
+
+absl::Status ParseOutputFormat(std::string_view name, OutputFormat* format) {
+  if (name == "jsonl") {
+    *format = OutputFormat::kJsonLines;
+  } else if (name == "eventlist") {
+    *format = OutputFormat::kEventList;
+  } else {
+    return absl::InvalidArgumentError(
+        "unknown output format \"" + std::string(name) + "\" (want jsonl or eventlist)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadWholeFile(const std::string& path, std::string* content) {
+  content->clear();
+  int fd;
+  do {
+    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("cannot read ", path));
+  // A regular file is read in one go into a buffer of its size (plus one byte, so the read
+  // that sees end-of-file needs no growth); anything else grows chunk by chunk.
+  struct stat st;
+  size_t capacity = kReadChunkBytes;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) capacity = static_cast<size_t>(st.st_size) + 1;
+  content->resize(capacity);
+  size_t size = 0;
+  while (true) {
+    if (size == content->size()) content->resize(content->size() + kReadChunkBytes);
+    ssize_t n = read(fd, content->data() + size, content->size() - size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int error = errno;
+      close(fd);
+      content->clear();
+      return absl::ErrnoToStatus(error, absl::StrCat("cannot read ", path));
+    }
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
+  }
+  close(fd);
+  content->resize(size);
+  return absl::OkStatus();
+}
+
+absl::Status ReadWholeStream(std::istream& in, std::string_view name, std::string* content) {
+  content->clear();
+  size_t size = 0;
+  errno = 0;
+  while (in) {
+    content->resize(size + kReadChunkBytes);
+    in.read(content->data() + size, static_cast<std::streamsize>(kReadChunkBytes));
+    size += static_cast<size_t>(in.gcount());
+  }
+  content->resize(size);
+  if (in.bad()) {
+    int error = errno != 0 ? errno : EIO;
+    content->clear();
+    return absl::ErrnoToStatus(error, "cannot read " + std::string(name));
+  }
+  // End of input is not an error; clearing it lets a second "-" read (nothing) again.
+  in.clear();
+  return absl::OkStatus();
+}
+
+int RunConvert(const ConvertOptions& options, std::istream& in, std::ostream& out,
+               std::ostream& err) {
+  static const std::vector<std::string> kStdinOnly = {"-"};
+  const std::vector<std::string>& inputs = options.inputs.empty() ? kStdinOnly : options.inputs;
+  Converter converter(options, out, err);
+  // One buffer for all inputs: it keeps its capacity from one input to the next.
+  std::string body;
+  for (const std::string& input : inputs) {
+    const bool is_stdin = input == "-";
+    const std::string_view name = is_stdin ? kStdinName : std::string_view(input);
+    absl::Status read =
+        is_stdin ? ReadWholeStream(in, kStdinName, &body) : ReadWholeFile(input, &body);
+    if (!read.ok()) {
+      converter.ReportReadError(read);
+      return kExitFailure;
+    }
+    if (!converter.ConvertInput(name, body)) return kExitFailure;
+  }
+  return converter.Finish();
+}
+
+}  // namespace kubetrail::cli
