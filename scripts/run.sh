@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make run`: shows what kubetrail can do today. The services (aggregator, collector) are not
+# built yet; until they are, this generates realistic audit events, converts them between the
+# layouts kube-apiserver writes, and says what to try next.
+set -euo pipefail
+BUILD_DIR=${1:-build}
+BIN="$BUILD_DIR/bin"
+STATE_DIR=${KUBETRAIL_STATE_DIR:-./var}
+DEMO="$STATE_DIR/demo"
+mkdir -p "$DEMO"
+
+"$BIN/kubetrail-loadgen" --count 1000 --seed 1 --output "$DEMO/events.jsonl"
+"$BIN/kubetrail" convert -o eventlist "$DEMO/events.jsonl" > "$DEMO/webhook-body.json"
+"$BIN/kubetrail" convert "$DEMO/webhook-body.json" > "$DEMO/roundtrip.jsonl"
+
+if cmp -s "$DEMO/events.jsonl" "$DEMO/roundtrip.jsonl"; then
+  same="identical"
+else
+  same="DIFFERENT (please report this)"
+fi
+
+cat <<MSG
+
+kubetrail — what exists so far: the audit event codec, \`kubetrail convert\` and the load generator.
+(The aggregator and collector are not built yet; \`make run\` will start them once they are.)
+
+  generated   $DEMO/events.jsonl        $(wc -l < "$DEMO/events.jsonl") events as kube-apiserver's log backend writes them
+  webhook     $DEMO/webhook-body.json   the same events as one EventList (a webhook POST body)
+  round trip  $DEMO/roundtrip.jsonl     EventList -> JSON lines again: $same to the input
+
+Try next:
+  $BIN/kubetrail-loadgen --count 5 --seed 42
+  $BIN/kubetrail convert $DEMO/webhook-body.json | head -3
+  $BIN/kubetrail convert --skip-invalid /var/log/kubernetes/audit/audit.log > canonical.jsonl
+  $BIN/kubetrail convert --help
+MSG
