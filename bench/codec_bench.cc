@@ -1,0 +1,186 @@
+// kubetrail-bench: codec throughput with Google Benchmark.
+//
+// Every benchmark reports events/s (items_per_second) and input MB/s (bytes_per_second) on one
+// core, plus bytes/event. Data: loadgen events (seed 1, the default mix: ~2 KB median) and, when
+// it is found beside the checkout, the shared corpus of real audit events.
+//
+//   kubetrail-bench --benchmark_format=json          (make bench writes bench-results.json)
+//
+// Environment: KUBETRAIL_CORPUS_DIR overrides where the corpus is looked for.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "audit/codec.h"
+#include "bench/loadgen/generator.h"
+
+namespace kubetrail {
+namespace {
+
+constexpr int64_t kStartUs = 1793491200000000;  // 2026-11-01T00:00:00Z
+
+struct Dataset {
+  std::vector<std::string> lines;
+  std::vector<kubetrail::v1::Event> events;
+  size_t bytes = 0;
+};
+
+void Finish(Dataset& d) {
+  audit::EventDecoder decoder;
+  d.events.resize(d.lines.size());
+  for (size_t i = 0; i < d.lines.size(); ++i) {
+    d.bytes += d.lines[i].size();
+    if (!decoder.Decode(d.lines[i], &d.events[i]).ok()) std::abort();
+  }
+}
+
+const Dataset& Loadgen() {
+  static const Dataset* data = [] {
+    auto* d = new Dataset;
+    loadgen::Generator gen(1, kStartUs);
+    kubetrail::v1::Event event;
+    for (int i = 0; i < 20000; ++i) {
+      gen.Next(&event);
+      d->lines.push_back(audit::EncodeEventJson(event));
+    }
+    Finish(*d);
+    return d;
+  }();
+  return *data;
+}
+
+std::filesystem::path CorpusDir() {
+  if (const char* env = std::getenv("KUBETRAIL_CORPUS_DIR")) return env;
+  for (std::filesystem::path p : {"../shared/corpus", "../../shared/corpus", "../../../shared/corpus"}) {
+    if (std::filesystem::is_directory(p)) return p;
+  }
+  return {};
+}
+
+const Dataset& Corpus() {
+  static const Dataset* data = [] {
+    auto* d = new Dataset;
+    const std::filesystem::path dir = CorpusDir();
+    if (dir.empty()) return d;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.path().extension() != ".jsonl") continue;
+      std::ifstream in(entry.path());
+      for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) d->lines.push_back(line);
+      }
+    }
+    Finish(*d);
+    return d;
+  }();
+  return *data;
+}
+
+void Report(benchmark::State& state, const Dataset& d, int64_t iterations_events) {
+  state.SetItemsProcessed(iterations_events);
+  state.SetBytesProcessed(static_cast<int64_t>(
+      static_cast<double>(d.bytes) / static_cast<double>(d.lines.size()) *
+      static_cast<double>(iterations_events)));
+  state.counters["bytes_per_event"] =
+      static_cast<double>(d.bytes) / static_cast<double>(d.lines.size());
+}
+
+void DecodeLines(benchmark::State& state, const Dataset& (*data)()) {
+  const Dataset& d = data();
+  if (d.lines.empty()) {
+    state.SkipWithError("no data (corpus not found; set KUBETRAIL_CORPUS_DIR)");
+    return;
+  }
+  audit::EventDecoder decoder;
+  kubetrail::v1::Event event;
+  size_t i = 0;
+  for (auto _ : state) {
+    if (!decoder.Decode(d.lines[i], &event).ok()) state.SkipWithError("decode failed");
+    benchmark::DoNotOptimize(event);
+    if (++i == d.lines.size()) i = 0;
+  }
+  Report(state, d, state.iterations());
+}
+
+void EncodeEvents(benchmark::State& state, const Dataset& (*data)()) {
+  const Dataset& d = data();
+  if (d.lines.empty()) {
+    state.SkipWithError("no data (corpus not found; set KUBETRAIL_CORPUS_DIR)");
+    return;
+  }
+  std::string out;
+  size_t i = 0;
+  for (auto _ : state) {
+    out.clear();
+    audit::AppendEventJson(d.events[i], &out);
+    benchmark::DoNotOptimize(out.data());
+    if (++i == d.events.size()) i = 0;
+  }
+  Report(state, d, state.iterations());
+}
+
+// A webhook body of 400 events (the apiserver's default batch) through EventReader.
+void ReadEventList(benchmark::State& state, const Dataset& (*data)()) {
+  const Dataset& d = data();
+  if (d.events.empty()) {
+    state.SkipWithError("no data");
+    return;
+  }
+  std::vector<const kubetrail::v1::Event*> batch;
+  for (size_t i = 0; i < 400 && i < d.events.size(); ++i) batch.push_back(&d.events[i]);
+  std::string body;
+  audit::AppendEventListJson(batch, &body);
+  kubetrail::v1::Event event;
+  audit::EventReader reader("");  // reused, as a webhook worker would
+  for (auto _ : state) {
+    reader.Reset(body);
+    while (true) {
+      absl::StatusOr<bool> more = reader.Next(&event);
+      if (!more.ok()) state.SkipWithError("read failed");
+      if (!more.ok() || !*more) break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
+  state.counters["bytes_per_event"] =
+      static_cast<double>(body.size()) / static_cast<double>(batch.size());
+}
+
+// A log file's worth of JSON lines through EventReader (detection, line splitting, decode).
+void ReadJsonLines(benchmark::State& state, const Dataset& (*data)()) {
+  const Dataset& d = data();
+  if (d.lines.empty()) {
+    state.SkipWithError("no data");
+    return;
+  }
+  std::string text;
+  for (const auto& line : d.lines) text.append(line).push_back('\n');
+  kubetrail::v1::Event event;
+  audit::EventReader reader("");
+  for (auto _ : state) {
+    reader.Reset(text);
+    while (true) {
+      absl::StatusOr<bool> more = reader.Next(&event);
+      if (!more.ok()) state.SkipWithError("read failed");
+      if (!more.ok() || !*more) break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(d.lines.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
+}
+
+BENCHMARK_CAPTURE(DecodeLines, loadgen, &Loadgen);
+BENCHMARK_CAPTURE(EncodeEvents, loadgen, &Loadgen);
+BENCHMARK_CAPTURE(ReadEventList, loadgen_400, &Loadgen);
+BENCHMARK_CAPTURE(ReadJsonLines, loadgen_20k, &Loadgen)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(DecodeLines, corpus, &Corpus);
+BENCHMARK_CAPTURE(EncodeEvents, corpus, &Corpus);
+
+}  // namespace
+}  // namespace kubetrail
+
+BENCHMARK_MAIN();
