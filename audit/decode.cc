@@ -14,7 +14,6 @@
 #include "audit/gojson.h"
 #include "audit/internal/decode_internal.h"
 #include "audit/microtime.h"
-#include "common/status_macros.h"
 #include "common/strings.h"
 
 namespace kubetrail::audit {
@@ -59,8 +58,15 @@ class Walker {
     return Error(Offset(v), path, Cat("expected ", expected, ", got ", TypeName(got)));
   }
   absl::Status SimdError(simdjson::error_code err, size_t offset, std::string_view path) {
+    syntax_error_ = true;
     return Error(offset, path, DescribeSimdjsonError(err, options_.max_depth));
   }
+
+ public:
+  // Whether the walk failed on the JSON syntax (rather than on the event's schema).
+  bool syntax_error() const { return syntax_error_; }
+
+ private:
 
   // Reads the type of `v`, turning a failure into a status.
   absl::Status Type(od::value& v, std::string_view path, od::json_type* t) {
@@ -94,6 +100,7 @@ class Walker {
   const char* base_;
   const DecodeOptions& options_;
   const DecodeExtras* extras_;  // may be null
+  bool syntax_error_ = false;
 };
 
 template <typename Fn>
@@ -609,6 +616,27 @@ void ClearObjectRefField(kubetrail::v1::ObjectReference* r, int number) {
 // ---------------------------------------------------------------------------------------------
 // EventDecoder
 
+namespace {
+
+// simdjson says what is wrong with rejected JSON, not where; the validating compactor says
+// both. Returns the compactor's error when it finds the fault, else `fallback`.
+absl::Status LocateSyntaxError(std::string_view text, int max_depth, absl::Status fallback) {
+  std::string scratch;
+  absl::Status precise = AppendCompactGoJson(text, max_depth, &scratch);
+  return precise.ok() ? fallback : precise;
+}
+
+// The error for JSON that simdjson rejected with `err`.
+absl::Status SyntaxError(std::string_view text, simdjson::error_code err, int max_depth) {
+  if (err == simdjson::UTF8_ERROR) {
+    return absl::InvalidArgumentError(Cat("invalid UTF-8 at byte ", FindInvalidUtf8(text)));
+  }
+  return LocateSyntaxError(text, max_depth,
+                           absl::InvalidArgumentError(DescribeSimdjsonError(err, max_depth)));
+}
+
+}  // namespace
+
 EventDecoder::EventDecoder(DecodeOptions options)
     : options_(options), impl_(std::make_unique<Impl>()) {
   // A little more depth than the limit, so that our own, more precise check speaks first.
@@ -641,31 +669,20 @@ absl::Status EventDecoder::DecodePadded(const char* data, size_t size, size_t pa
   od::document& doc = impl_->doc;
   auto err = impl_->parser.iterate(simdjson::padded_string_view(data, size, size + padding))
                  .get(doc);
-  if (err == simdjson::UTF8_ERROR) {
-    const size_t bad = FindInvalidUtf8(std::string_view(data, size));
-    return absl::InvalidArgumentError(Cat("invalid UTF-8 at byte ", bad));
-  }
-  if (err) {
-    return absl::InvalidArgumentError(DescribeSimdjsonError(err, options_.max_depth));
-  }
+  const std::string_view text(data, size);
+  if (err) return SyntaxError(text, err, options_.max_depth);
   od::json_type t{};
-  if (auto terr = doc.type().get(t)) {
-    if (terr == simdjson::UTF8_ERROR) {
-      const size_t bad = FindInvalidUtf8(std::string_view(data, size));
-      return absl::InvalidArgumentError(Cat("invalid UTF-8 at byte ", bad));
-    }
-    return absl::InvalidArgumentError(DescribeSimdjsonError(terr, options_.max_depth));
-  }
+  if (auto terr = doc.type().get(t)) return SyntaxError(text, terr, options_.max_depth);
   if (t != od::json_type::object) {
     return absl::InvalidArgumentError(
         Cat("byte 0: expected a JSON object (an audit Event), got ", TypeName(t)));
   }
   od::object obj;
-  if (auto oerr = doc.get_object().get(obj)) {
-    return absl::InvalidArgumentError(DescribeSimdjsonError(oerr, options_.max_depth));
-  }
+  if (auto oerr = doc.get_object().get(obj)) return SyntaxError(text, oerr, options_.max_depth);
   Walker walker(data, options_, extras);
-  KT_RETURN_IF_ERROR(walker.WalkEvent(obj, event));
+  if (absl::Status s = walker.WalkEvent(obj, event); !s.ok()) {
+    return walker.syntax_error() ? LocateSyntaxError(text, options_.max_depth, s) : s;
+  }
   // Anything after the object (a second value, stray characters) is an error: one input,
   // one event.
   const char* loc = nullptr;

@@ -13,6 +13,15 @@ mkdir -p "$DEMO"
 "$BIN/kubetrail" convert -o eventlist "$DEMO/events.jsonl" > "$DEMO/webhook-body.json"
 "$BIN/kubetrail" convert "$DEMO/webhook-body.json" > "$DEMO/roundtrip.jsonl"
 
+# Bad input is reported precisely and loses nothing else.
+{
+  head -n 2 "$DEMO/events.jsonl"
+  head -n 3 "$DEMO/events.jsonl" | tail -n 1 | cut -c1-120
+  echo '{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":42,"stage":"ResponseComplete"}'
+  head -n 5 "$DEMO/events.jsonl" | tail -n 2
+} > "$DEMO/with-errors.jsonl"
+errors=$("$BIN/kubetrail" convert --skip-invalid "$DEMO/with-errors.jsonl" 2>&1 >/dev/null || true)
+
 if cmp -s "$DEMO/events.jsonl" "$DEMO/roundtrip.jsonl"; then
   same="identical"
 else
@@ -27,6 +36,9 @@ kubetrail — what exists so far: the audit event codec, \`kubetrail convert\` a
   generated   $DEMO/events.jsonl        $(wc -l < "$DEMO/events.jsonl") events as kube-apiserver's log backend writes them
   webhook     $DEMO/webhook-body.json   the same events as one EventList (a webhook POST body)
   round trip  $DEMO/roundtrip.jsonl     EventList -> JSON lines again: $same to the input
+
+Bad input (a truncated line and a wrong type among good events, $DEMO/with-errors.jsonl):
+$(printf '%s\n' "$errors" | sed 's/^/  /')
 
 Try next:
   $BIN/kubetrail-loadgen --count 5 --seed 42
