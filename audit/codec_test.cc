@@ -19,16 +19,18 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "audit/codec_testing.h"
 #include "audit/gojson.h"
 #include "common/strings.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "kubetrail/v1/event.pb.h"
 
 namespace kubetrail::audit {
 namespace {
 
+using ::kubetrail::audit::testing::EventListJson;
+using ::kubetrail::audit::testing::SameEvent;
 using ::kubetrail::v1::Event;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
@@ -44,17 +46,6 @@ absl::StatusOr<Event> DecodeOne(std::string_view json, DecodeOptions options = {
   absl::Status status = decoder.Decode(json, &event);
   if (!status.ok()) return status;
   return event;
-}
-
-// Proto equality, ignoring source_api_version (which is never encoded).
-bool SameEvent(const Event& a, const Event& b, std::string* diff) {
-  Event x = a;
-  Event y = b;
-  x.clear_source_api_version();
-  y.clear_source_api_version();
-  google::protobuf::util::MessageDifferencer differencer;
-  differencer.ReportDifferencesToString(diff);
-  return differencer.Compare(x, y);
 }
 
 // Decodes `json` and returns its encoding, checking on the way that the encoding is a fixed
@@ -1326,14 +1317,11 @@ TEST(EventReaderTest, EventListBodyLargerThanMaxEventBytes) {
 TEST(EventReaderTest, WebhookBodyLargerThanDefaultMaxEventBytes) {
   // With the default 4 MiB: a 6 MB webhook body of 60 events of 100 KiB each.
   std::vector<Event> events(60);
-  std::vector<const Event*> pointers;
   for (size_t i = 0; i < events.size(); ++i) {
     events[i] = MustDecode(WithRequestObject(Cat("\"", std::string(100 << 10, 'x'), "\"")));
     events[i].set_audit_id(Cat("big-", i));
-    pointers.push_back(&events[i]);
   }
-  std::string body;
-  AppendEventListJson(pointers, &body);
+  const std::string body = EventListJson(events);
   ASSERT_GT(body.size(), size_t{5} << 20);
   std::vector<ReadResult> r = ReadAll(body);
   ASSERT_EQ(r.size(), events.size()) << (r.empty() ? "" : r[0].text);

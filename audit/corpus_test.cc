@@ -2,12 +2,11 @@
 // every line decodes, re-encodes to the same JSON value (after the v1 mapping), re-encodes
 // idempotently, and, for the files that hold verbatim kube-apiserver v1 output, re-encodes to
 // the very same bytes. The corpus lives outside the repository: it is found at
-// $KUBETRAIL_SOURCE_DIR/../shared/corpus (set by ctest) or ./../shared/corpus; without it the
-// tests are skipped.
+// $KUBETRAIL_CORPUS_DIR, else <source dir>/../shared/corpus (tests/testing/paths.h); without
+// it the tests are skipped.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -24,16 +23,21 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "audit/codec.h"
+#include "audit/codec_testing.h"
 #include "audit/microtime.h"
 #include "common/strings.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "kubetrail/v1/event.pb.h"
+#include "tests/testing/paths.h"
 
 namespace kubetrail::audit {
 namespace {
 
 namespace fs = std::filesystem;
+using ::kubetrail::audit::testing::EventListJson;
+using ::kubetrail::audit::testing::SameEvent;
+using ::kubetrail::testing::CorpusDir;
+using ::kubetrail::testing::CorpusSearchDescription;
 using ::kubetrail::v1::Event;
 
 // Files whose every line is kube-apiserver v1 output in Go's exact form. SOURCES.md says the
@@ -440,7 +444,6 @@ struct CorpusFile {
 };
 
 struct Corpus {
-  std::vector<std::string> looked_in;
   fs::path dir;
   std::vector<CorpusFile> files;
 };
@@ -448,41 +451,33 @@ struct Corpus {
 const Corpus& LoadCorpus() {
   static const Corpus* corpus = [] {
     auto* c = new Corpus;
-    std::vector<fs::path> candidates;
-    if (const char* src = std::getenv("KUBETRAIL_SOURCE_DIR"); src != nullptr && *src != '\0') {
-      candidates.push_back(fs::path(src) / ".." / "shared" / "corpus");
-    }
+    const std::optional<std::string> dir = CorpusDir();
+    if (!dir) return c;
+    c->dir = *dir;
     std::error_code ec;
-    candidates.push_back(fs::current_path(ec) / ".." / "shared" / "corpus");
-    for (const fs::path& candidate : candidates) {
-      c->looked_in.push_back(candidate.lexically_normal().string());
-      if (!fs::is_directory(candidate, ec)) continue;
-      c->dir = candidate;
-      std::vector<fs::path> paths;
-      for (const fs::directory_entry& entry : fs::directory_iterator(candidate, ec)) {
-        if (entry.is_regular_file(ec) && entry.path().extension() == ".jsonl") {
-          paths.push_back(entry.path());
-        }
+    std::vector<fs::path> paths;
+    for (const fs::directory_entry& entry : fs::directory_iterator(c->dir, ec)) {
+      if (entry.is_regular_file(ec) && entry.path().extension() == ".jsonl") {
+        paths.push_back(entry.path());
       }
-      std::sort(paths.begin(), paths.end());
-      c->files.reserve(paths.size());
-      for (const fs::path& path : paths) {
-        CorpusFile& file = c->files.emplace_back();
-        file.name = path.filename().string();
-        std::ifstream in(path, std::ios::binary);
-        std::ostringstream buffer;
-        buffer << in.rdbuf();
-        file.content = buffer.str();
-        std::string_view rest = file.content;
-        while (!rest.empty()) {
-          size_t nl = rest.find('\n');
-          std::string_view line = rest.substr(0, nl);
-          if (!line.empty()) file.lines.push_back(line);
-          if (nl == std::string_view::npos) break;
-          rest.remove_prefix(nl + 1);
-        }
+    }
+    std::sort(paths.begin(), paths.end());
+    c->files.reserve(paths.size());
+    for (const fs::path& path : paths) {
+      CorpusFile& file = c->files.emplace_back();
+      file.name = path.filename().string();
+      std::ifstream in(path, std::ios::binary);
+      std::ostringstream buffer;
+      buffer << in.rdbuf();
+      file.content = buffer.str();
+      std::string_view rest = file.content;
+      while (!rest.empty()) {
+        size_t nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        if (!line.empty()) file.lines.push_back(line);
+        if (nl == std::string_view::npos) break;
+        rest.remove_prefix(nl + 1);
       }
-      break;
     }
     return c;
   }();
@@ -492,26 +487,13 @@ const Corpus& LoadCorpus() {
 class CorpusTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const Corpus& corpus = LoadCorpus();
-    if (corpus.files.empty()) {
-      std::string where;
-      for (const std::string& dir : corpus.looked_in) absl::StrAppend(&where, " ", dir);
-      GTEST_SKIP() << "no audit-event corpus (*.jsonl) found; looked in:" << where
-                   << " (set KUBETRAIL_SOURCE_DIR to the source tree next to shared/)";
+    if (LoadCorpus().files.empty()) {
+      GTEST_SKIP() << "no audit-event corpus (*.jsonl) found; looked in: "
+                   << CorpusSearchDescription();
     }
   }
   static const Corpus& corpus() { return LoadCorpus(); }
 };
-
-bool SameEvent(const Event& a, const Event& b, std::string* diff) {
-  Event x = a;
-  Event y = b;
-  x.clear_source_api_version();
-  y.clear_source_api_version();
-  google::protobuf::util::MessageDifferencer differencer;
-  differencer.ReportDifferencesToString(diff);
-  return differencer.Compare(x, y);
-}
 
 constexpr int kMaxReportsPerFile = 5;
 
@@ -657,13 +639,10 @@ TEST_F(CorpusTest, EventListOfEachFileReadsBack) {
   for (const CorpusFile& file : corpus().files) {
     SCOPED_TRACE(file.name);
     std::vector<Event> events(file.lines.size());
-    std::vector<const Event*> pointers;
     for (size_t i = 0; i < file.lines.size(); ++i) {
       ASSERT_TRUE(decoder.Decode(file.lines[i], &events[i]).ok()) << "line " << i + 1;
-      pointers.push_back(&events[i]);
     }
-    std::string body;
-    AppendEventListJson(pointers, &body);
+    const std::string body = EventListJson(events);
     EventReader reader(body);
     Event event;
     size_t count = 0;

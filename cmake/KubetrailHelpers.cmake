@@ -71,6 +71,7 @@ function(kubetrail_cc_test)
   set_target_properties(${KT_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tests")
   gtest_discover_tests(${KT_NAME}
     WORKING_DIRECTORY "${PROJECT_SOURCE_DIR}"
+    # KUBETRAIL_SOURCE_DIR / KUBETRAIL_BIN_DIR are read through tests/testing/paths.h.
     # One ENVIRONMENT value per variable: a ';' inside one value would split the property list.
     PROPERTIES LABELS "${KT_LABELS}" TIMEOUT ${KT_TIMEOUT}
       ENVIRONMENT "KUBETRAIL_SOURCE_DIR=${PROJECT_SOURCE_DIR}"

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -20,11 +21,6 @@ namespace {
 
 using ::kubetrail::v1::Event;
 using ::kubetrail::v1::UserInfo;
-
-// Event.present_fields bits (field numbers, see event.proto).
-constexpr uint32_t kSourceIpsBit = 1u << 8;
-constexpr uint32_t kAnnotationsBit = 1u << 15;
-constexpr uint32_t kGroupsBit = 1u << 3;
 
 constexpr int64_t kMs = 1000;
 constexpr int64_t kSec = 1000000;
@@ -241,7 +237,13 @@ class Generator::Impl {
   // Helpers.
   const AppInfo& UserApp();
   const AppInfo& AppOfKind(Res kind);
-  const PodInfo& PodOf(const AppInfo& app);
+  const PodInfo& PodAmong(const std::vector<size_t>& pods);
+  const PodInfo& PodOf(const AppInfo& app) { return PodAmong(app.pods); }
+  size_t Kubelet(Req& r);
+  void AimAtPod(Req& r, const PodInfo& pod);
+  template <typename RequestBody>
+  void PatchBodies(Req& r, RequestBody&& request_body);
+  void Discovery(Req& r, std::span<const std::string_view> paths);
   const Identity& Operator();
   const Identity& Controller(std::string_view name);
   void Aim(Req& r, Res res, bool named, const AppInfo* app = nullptr);
@@ -322,7 +324,7 @@ void Generator::Impl::EmitStage(Stage stage, Event* out) {
     out->set_stage_timestamp_us(out->request_received_timestamp_us());
     out->clear_response_status();
     out->clear_annotations();
-    out->set_present_fields(out->present_fields() & ~kAnnotationsBit);
+    out->set_present_fields(out->present_fields() & ~kEventAnnotationsBit);
     out->clear_impersonated_user();
     if (out->has_object_ref()) {
       auto* ref = out->mutable_object_ref();
@@ -431,9 +433,47 @@ const AppInfo& Generator::Impl::AppOfKind(Res kind) {
   return world_.apps[0];
 }
 
-const PodInfo& Generator::Impl::PodOf(const AppInfo& app) {
-  if (app.pods.empty()) return world_.pods[rng_.Index(world_.pods.size())];
-  return world_.pods[app.pods[rng_.Index(app.pods.size())]];
+// One of `pods` (indices into world_.pods); any pod when it is empty.
+const PodInfo& Generator::Impl::PodAmong(const std::vector<size_t>& pods) {
+  if (pods.empty()) return world_.pods[rng_.Index(world_.pods.size())];
+  return world_.pods[pods[rng_.Index(pods.size())]];
+}
+
+// Makes a random node's kubelet (system:node:<host>) the requester; returns the node's index.
+size_t Generator::Impl::Kubelet(Req& r) {
+  const size_t n = rng_.Index(world_.node_users.size());
+  r.id = &world_.node_users[n];
+  return n;
+}
+
+// Points `r.target` at `pod`.
+void Generator::Impl::AimAtPod(Req& r, const PodInfo& pod) {
+  r.target.res = Res::kPods;
+  r.target.ns = pod.ns;
+  r.target.name = pod.name;
+  r.target.pod = &pod;
+}
+
+// The bodies of a patch that the scenario writes itself (r.target set): the patch document
+// from `request_body(out)` at level Request and above; when the patch succeeded (200), the
+// object takes the next resourceVersion and, at RequestResponse, is the response body.
+template <typename RequestBody>
+void Generator::Impl::PatchBodies(Req& r, RequestBody&& request_body) {
+  r.bodies_done = true;
+  if (r.level != Level::kMetadata) request_body(pending_.mutable_request_object());
+  if (r.code != 200) return;
+  const int64_t rv = objects_.NextResourceVersion();
+  if (r.level == Level::kRequestResponse) {
+    objects_.Object(r.target, Form::kStored, rv, pending_.mutable_response_object());
+  }
+}
+
+// A discovery GET of one of `paths` (kubectl and controllers before they get to work).
+void Generator::Impl::Discovery(Req& r, std::span<const std::string_view> paths) {
+  r.path = std::string(paths[rng_.Index(paths.size())]);
+  r.query = "timeout=32s";
+  r.reason = std::string(r.path == "/version" ? kPublicInfoReason : kDiscoveryReason);
+  r.reason_set = true;
 }
 
 const Identity& Generator::Impl::Operator() {
@@ -708,8 +748,7 @@ void Generator::Impl::LeaderElection(Req& r) {
 }
 
 void Generator::Impl::NodeLease(Req& r) {
-  const size_t n = rng_.Index(world_.node_users.size());
-  r.id = &world_.node_users[n];
+  const size_t n = Kubelet(r);
   r.verb = "update";
   r.target.res = Res::kLeases;
   r.target.ns = "kube-node-lease";
@@ -722,8 +761,7 @@ void Generator::Impl::NodeLease(Req& r) {
 }
 
 void Generator::Impl::NodeStatus(Req& r) {
-  const size_t n = rng_.Index(world_.node_users.size());
-  r.id = &world_.node_users[n];
+  const size_t n = Kubelet(r);
   r.verb = "patch";
   r.target.res = Res::kNodes;
   r.target.name = world_.nodes[n].name;
@@ -734,49 +772,24 @@ void Generator::Impl::NodeStatus(Req& r) {
       {70, Level::kMetadata}, {15, Level::kRequest}, {15, Level::kRequestResponse}};
   r.level = Pick(rng_, kLevels);
   r.code = 200;
-  r.bodies_done = true;
-  // Bodies are written in Finish via the pending event; do it here directly.
-  if (r.level != Level::kMetadata) {
-    objects_.NodeStatusPatch(world_.nodes[n], pending_.mutable_request_object());
-  }
-  const int64_t rv = objects_.NextResourceVersion();
-  if (r.level == Level::kRequestResponse) {
-    objects_.Object(r.target, Form::kStored, rv, pending_.mutable_response_object());
-  }
+  PatchBodies(r, [&](std::string* body) { objects_.NodeStatusPatch(world_.nodes[n], body); });
 }
 
 void Generator::Impl::PodStatus(Req& r) {
-  const size_t n = rng_.Index(world_.node_users.size());
-  r.id = &world_.node_users[n];
-  const std::vector<size_t>& pods = pods_by_node_[n];
-  const PodInfo& pod =
-      world_.pods[pods.empty() ? rng_.Index(world_.pods.size()) : pods[rng_.Index(pods.size())]];
+  const PodInfo& pod = PodAmong(pods_by_node_[Kubelet(r)]);
   r.verb = "patch";
-  r.target.res = Res::kPods;
-  r.target.ns = pod.ns;
-  r.target.name = pod.name;
-  r.target.pod = &pod;
+  AimAtPod(r, pod);
   r.target.app = &world_.apps[pod.app];
   r.target.subresource = "status";
   r.level = PolicyLevel(Res::kPods, "patch");
   r.code = rng_.Chance(5000) ? 404 : 200;
-  r.bodies_done = true;
-  if (r.level != Level::kMetadata) objects_.PodStatusPatch(pod, pending_.mutable_request_object());
-  if (r.code == 200) {
-    const int64_t rv = objects_.NextResourceVersion();
-    if (r.level == Level::kRequestResponse) {
-      objects_.Object(r.target, Form::kStored, rv, pending_.mutable_response_object());
-    }
-  }
+  PatchBodies(r, [&](std::string* body) { objects_.PodStatusPatch(pod, body); });
 }
 
 // The kubelet fetching what its pods need, under the Node authorizer.
 void Generator::Impl::KubeletReads(Req& r) {
-  const size_t n = rng_.Index(world_.node_users.size());
-  r.id = &world_.node_users[n];
-  const std::vector<size_t>& pods = pods_by_node_[n];
-  const PodInfo& pod =
-      world_.pods[pods.empty() ? rng_.Index(world_.pods.size()) : pods[rng_.Index(pods.size())]];
+  const size_t n = Kubelet(r);
+  const PodInfo& pod = PodAmong(pods_by_node_[n]);
   const AppInfo& app = world_.apps[pod.app];
   const uint64_t v = rng_.Below(100);
   r.level = Level::kMetadata;
@@ -805,10 +818,7 @@ void Generator::Impl::KubeletReads(Req& r) {
     r.query = "resourceVersion=0&timeout=10s";
   } else if (v < 78) {
     r.verb = "get";
-    r.target.res = Res::kPods;
-    r.target.ns = pod.ns;
-    r.target.name = pod.name;
-    r.target.pod = &pod;
+    AimAtPod(r, pod);
     r.code = rng_.Chance(30000) ? 404 : 200;
   } else if (v < 84) {
     r.verb = "watch";
@@ -952,14 +962,7 @@ void Generator::Impl::Events(Req& r) {
   if (res == Res::kEvents && rng_.Chance(250000)) {
     r.verb = "patch";
     r.code = rng_.Chance(20000) ? 404 : 200;
-    r.bodies_done = true;
-    if (r.level != Level::kMetadata) objects_.EventPatch(pending_.mutable_request_object());
-    if (r.code == 200) {
-      const int64_t rv = objects_.NextResourceVersion();
-      if (r.level == Level::kRequestResponse) {
-        objects_.Object(r.target, Form::kStored, rv, pending_.mutable_response_object());
-      }
-    }
+    PatchBodies(r, [&](std::string* body) { objects_.EventPatch(body); });
   } else {
     r.verb = "create";
     r.code = rng_.Chance(5000) ? 409 : 201;
@@ -970,10 +973,7 @@ void Generator::Impl::SchedulerBind(Req& r) {
   r.id = &world_.scheduler;
   const PodInfo& pod = world_.pods[rng_.Index(world_.pods.size())];
   r.verb = "create";
-  r.target.res = Res::kPods;
-  r.target.ns = pod.ns;
-  r.target.name = pod.name;
-  r.target.pod = &pod;
+  AimAtPod(r, pod);
   r.target.subresource = "binding";
   static constexpr Weighted<Level> kLevels[] = {
       {30, Level::kMetadata}, {50, Level::kRequest}, {20, Level::kRequestResponse}};
@@ -1121,10 +1121,7 @@ void Generator::Impl::Human(Req& r) {
     r.verb = "get";
     static constexpr std::string_view kPaths[] = {"/api", "/apis", "/version", "/openapi/v3",
                                                   "/apis/apps/v1"};
-    r.path = std::string(kPaths[rng_.Index(std::size(kPaths))]);
-    r.query = "timeout=32s";
-    r.reason = std::string(r.path == "/version" ? kPublicInfoReason : kDiscoveryReason);
-    r.reason_set = true;
+    Discovery(r, kPaths);
     r.level = Level::kMetadata;
   }
   if (write && id.rbac_limited) {
@@ -1165,14 +1162,7 @@ void Generator::Impl::NonResource(Req& r) {
     r.id = &Operator();
     r.path = "/openapi/v3/apis/apps/v1";
     r.query = "hash=";
-    AppendHex(rng_.Next(), 16, &r.query);
-    AppendHex(rng_.Next(), 16, &r.query);
-    AppendHex(rng_.Next(), 16, &r.query);
-    AppendHex(rng_.Next(), 16, &r.query);
-    AppendHex(rng_.Next(), 16, &r.query);
-    AppendHex(rng_.Next(), 16, &r.query);
-    AppendHex(rng_.Next(), 16, &r.query);
-    AppendHex(rng_.Next(), 16, &r.query);
+    for (int i = 0; i < 8; ++i) AppendHex(rng_.Next(), 16, &r.query);
     r.reason = std::string(kDiscoveryReason);
     r.reason_set = true;
   } else if (v < 97) {
@@ -1185,10 +1175,7 @@ void Generator::Impl::NonResource(Req& r) {
                                                   "/version"};
     r.id = rng_.Chance(500000) ? &Operator()
                                : &world_.controllers[rng_.Index(world_.controllers.size())];
-    r.path = std::string(kPaths[rng_.Index(std::size(kPaths))]);
-    r.query = "timeout=32s";
-    r.reason = std::string(r.path == "/version" ? kPublicInfoReason : kDiscoveryReason);
-    r.reason_set = true;
+    Discovery(r, kPaths);
     if (r.path == "/apis/metrics.k8s.io/v1beta1" && rng_.Chance(50000)) r.code = 503;
   } else {
     // Scanners poking anonymously: HEAD / and friends are forbidden.
@@ -1474,6 +1461,19 @@ Failure Generator::Impl::FailureFor(const Req& r) const {
     w.EndObject();
     return out;
   };
+  // The causes of a 422: one invalid field.
+  auto invalid_value = [](std::string_view message, std::string_view field) {
+    std::string out;
+    JsonWriter w(&out);
+    w.BeginArray()
+        .BeginObject()
+        .Str("reason", "FieldValueInvalid")
+        .Str("message", message)
+        .Str("field", field)
+        .EndObject()
+        .EndArray();
+    return out;
+  };
   switch (r.code) {
     case 403: {
       f.status = "Failure";
@@ -1540,32 +1540,14 @@ Failure Generator::Impl::FailureFor(const Req& r) const {
         constexpr std::string_view kMsg =
             R"(Invalid value: "Config_Main": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+'))";
         f.message = StrCat(kind, " \"", t.name, "\" is invalid: data[Config_Main]: ", kMsg);
-        std::string causes;
-        JsonWriter cw(&causes);
-        cw.BeginArray()
-            .BeginObject()
-            .Str("reason", "FieldValueInvalid")
-            .Str("message", kMsg)
-            .Str("field", "data[Config_Main]")
-            .EndObject()
-            .EndArray();
-        f.details = details(type.kind, causes);
+        f.details = details(type.kind, invalid_value(kMsg, "data[Config_Main]"));
       } else if (t.res != Res::kDeployments && t.res != Res::kStatefulSets &&
                  t.res != Res::kDaemonSets && t.res != Res::kReplicaSets && t.res != Res::kJobs &&
                  t.res != Res::kPods) {
         constexpr std::string_view kMsg =
             R"(Invalid value: "-canary": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]'))";
         f.message = StrCat(kind, " \"", t.name, "\" is invalid: metadata.labels: ", kMsg);
-        std::string causes;
-        JsonWriter cw(&causes);
-        cw.BeginArray()
-            .BeginObject()
-            .Str("reason", "FieldValueInvalid")
-            .Str("message", kMsg)
-            .Str("field", "metadata.labels")
-            .EndObject()
-            .EndArray();
-        f.details = details(type.kind, causes);
+        f.details = details(type.kind, invalid_value(kMsg, "metadata.labels"));
       } else {
         f.message = StrCat(kind, " \"", t.name,
                            "\" is invalid: spec.template.spec.containers[0].image: Required value");
@@ -1723,13 +1705,13 @@ void Generator::Impl::Finish(Req& r) {
     UserInfo* imp = e.mutable_impersonated_user();
     imp->set_username(r.impersonated->user.username());
     for (const std::string& g : r.impersonated->user.groups()) imp->add_groups(g);
-    imp->set_present_fields(kGroupsBit);
+    imp->set_present_fields(kUserGroupsBit);
   }
   static const std::vector<std::string> kScannerIps = {"45.148.10.242"};
   const std::vector<std::string>* ips = r.source_ips != nullptr ? r.source_ips : &r.id->source_ips;
   if (ips->empty()) ips = &kScannerIps;
   for (const std::string& ip : *ips) e.add_source_ips(ip);
-  e.set_present_fields(e.present_fields() | kSourceIpsBit);
+  e.set_present_fields(e.present_fields() | kEventSourceIpsBit);
   const std::string& ua = r.user_agent.empty() ? r.id->user_agent : r.user_agent;
   if (!ua.empty()) e.set_user_agent(ua);
 
@@ -1854,7 +1836,7 @@ void Generator::Impl::Finish(Req& r) {
     AddLatencyAnnotations(latency, write, &e);
     any_annotation = true;
   }
-  if (any_annotation) e.set_present_fields(e.present_fields() | kAnnotationsBit);
+  if (any_annotation) e.set_present_fields(e.present_fields() | kEventAnnotationsBit);
 
   // Stages.
   stage_count_ = 0;

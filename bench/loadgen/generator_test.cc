@@ -2,19 +2,18 @@
 // kubetrail-loadgen tool as a process.
 #include "bench/loadgen/generator.h"
 
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "audit/codec.h"
 #include "audit/gojson.h"
 #include "bench/loadgen/format.h"
@@ -22,6 +21,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kubetrail/v1/event.pb.h"
+#include "tests/testing/paths.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace kubetrail::loadgen {
 namespace {
@@ -392,25 +394,26 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-RunResult RunTool(const std::string& args) {
-  const char* bin_dir = std::getenv("KUBETRAIL_BIN_DIR");
-  const std::string bin =
-      std::string(bin_dir != nullptr ? bin_dir : "build/bin") + "/kubetrail-loadgen";
-  const std::string dir = ::testing::TempDir();
-  const std::string out = dir + "/loadgen_stdout";
-  const std::string err = dir + "/loadgen_stderr";
-  const std::string command = "'" + bin + "' " + args + " >'" + out + "' 2>'" + err + "'";
-  const int status = std::system(command.c_str());
+// Runs $KUBETRAIL_BIN_DIR/kubetrail-loadgen with `args` (no shell) and captures its outputs;
+// exit_code stays -1 when it cannot run or a signal ends it.
+RunResult RunTool(std::vector<std::string> args) {
+  args.insert(args.begin(), kubetrail::testing::BinDir() + "/kubetrail-loadgen");
+  absl::StatusOr<kubetrail::testing::SubprocessResult> result =
+      kubetrail::testing::RunSubprocess(args);
   RunResult r;
-  if (status != -1 && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
-  r.out = ReadFile(out);
-  r.err = ReadFile(err);
+  if (!result.ok()) {
+    ADD_FAILURE() << "cannot run " << args[0] << ": " << result.status();
+    return r;
+  }
+  r.exit_code = result->exit_code;
+  r.out = std::move(result->stdout_data);
+  r.err = std::move(result->stderr_data);
   return r;
 }
 
 TEST(ToolTest, SameFlagsGiveSameBytes) {
-  const RunResult a = RunTool("--count 100 --seed 7");
-  const RunResult b = RunTool("--count 100 --seed 7");
+  const RunResult a = RunTool({"--count", "100", "--seed", "7"});
+  const RunResult b = RunTool({"--count", "100", "--seed", "7"});
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_EQ(b.exit_code, 0) << b.err;
   EXPECT_EQ(a.out, b.out);
@@ -425,9 +428,11 @@ TEST(ToolTest, SameFlagsGiveSameBytes) {
 }
 
 TEST(ToolTest, StartAndOutputFile) {
-  const std::string file = ::testing::TempDir() + "/loadgen_events.jsonl";
-  const RunResult r =
-      RunTool("--count 5 --seed 3 --start 2027-01-02T03:04:05.5+01:00 --output '" + file + "'");
+  const kubetrail::testing::TempDir dir;
+  ASSERT_TRUE(dir.ok()) << dir.error();
+  const std::string file = dir.File("loadgen_events.jsonl");
+  const RunResult r = RunTool(
+      {"--count", "5", "--seed", "3", "--start", "2027-01-02T03:04:05.5+01:00", "--output", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "");
   const std::string text = ReadFile(file);
@@ -436,7 +441,7 @@ TEST(ToolTest, StartAndOutputFile) {
 }
 
 TEST(ToolTest, BadStartExitsTwoWithAMessage) {
-  const RunResult r = RunTool("--count 1 --start notatime");
+  const RunResult r = RunTool({"--count", "1", "--start", "notatime"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, "");
   EXPECT_THAT(r.err, HasSubstr("--start"));
@@ -445,18 +450,18 @@ TEST(ToolTest, BadStartExitsTwoWithAMessage) {
 }
 
 TEST(ToolTest, BadFlagsExitTwo) {
-  EXPECT_EQ(RunTool("--count").exit_code, 2);
-  EXPECT_EQ(RunTool("--count ten").exit_code, 2);
-  EXPECT_EQ(RunTool("--count 1 --bogus").exit_code, 2);
-  EXPECT_EQ(RunTool("--count -5").exit_code, 2);  // not wrapped into 2^64 - 5
-  EXPECT_EQ(RunTool("--count 1 --seed -1").exit_code, 2);
-  const RunResult missing = RunTool("--seed 1");
+  EXPECT_EQ(RunTool({"--count"}).exit_code, 2);
+  EXPECT_EQ(RunTool({"--count", "ten"}).exit_code, 2);
+  EXPECT_EQ(RunTool({"--count", "1", "--bogus"}).exit_code, 2);
+  EXPECT_EQ(RunTool({"--count", "-5"}).exit_code, 2);  // not wrapped into 2^64 - 5
+  EXPECT_EQ(RunTool({"--count", "1", "--seed", "-1"}).exit_code, 2);
+  const RunResult missing = RunTool({"--seed", "1"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_THAT(missing.err, HasSubstr("--count"));
 }
 
 TEST(ToolTest, HelpExitsZero) {
-  const RunResult r = RunTool("--help");
+  const RunResult r = RunTool({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.out, HasSubstr("--count"));
   EXPECT_THAT(r.out, HasSubstr("--seed"));

@@ -96,6 +96,29 @@ std::string Expand(std::string_view text, std::string_view image, std::string_vi
   return out;
 }
 
+// Appends `words` 16-digit hex words derived from `text` (HashName(text, 1), HashName(text,
+// 2), ...): digests and ids that stay the same for the same object.
+void AppendHashHex(std::string_view text, int words, std::string* out) {
+  for (int k = 1; k <= words; ++k) AppendHex(HashName(text, static_cast<uint64_t>(k)), 16, out);
+}
+
+// An image's repo digest: "<image without its tag>@sha256:<64 hex digits>".
+std::string ImageDigest(std::string_view image) {
+  std::string digest = StrCat(image.substr(0, image.rfind(':')), "@sha256:");
+  AppendHashHex(image, 4, &digest);
+  return digest;
+}
+
+// Opens `"key":{"kind":"Pod","namespace":...,"name":...,"uid":...`, an ObjectReference to
+// `pod` (targetRef, involvedObject, regarding); the caller adds fields and closes it.
+JsonWriter& OpenPodRef(JsonWriter& w, std::string_view key, const PodInfo& pod) {
+  return w.Obj(key)
+      .Str("kind", "Pod")
+      .Str("namespace", pod.ns)
+      .Str("name", pod.name)
+      .Str("uid", pod.uid);
+}
+
 struct EnvDef {
   std::string_view name;
   std::string_view value;     // plain value ("" with a ref)
@@ -259,6 +282,20 @@ void ObjectBuilder::WriteMeta(JsonWriter& w, const Meta& m, Form form) {
         .EndArray();
   }
   if (!m.finalizer.empty()) w.Arr("finalizers").String(m.finalizer).EndArray();
+}
+
+template <typename ManagedFields>
+void ObjectBuilder::Head(JsonWriter& w, std::string_view kind, std::string_view api_version,
+                         const Meta& m, Form form, ManagedFields&& managed_fields) {
+  w.BeginObject();
+  if (form != Form::kListItem) w.Str("kind", kind).Str("apiVersion", api_version);
+  WriteMeta(w, m, form);
+  if (form != Form::kRequest) {
+    w.Arr("managedFields");
+    managed_fields();
+    w.EndArray();
+  }
+  w.EndObject();  // metadata
 }
 
 void ObjectBuilder::Object(const Target& t, Form form, int64_t rv, std::string* out) {
@@ -631,10 +668,6 @@ void ObjectBuilder::Pod(const PodInfo& pod, Form form, int64_t rv, bool just_cre
   const AppInfo& app = world_.apps[pod.app];
   const NodeInfo& node = world_.nodes[pod.node];
   const bool fresh = just_created || form == Form::kRequest;
-  JsonWriter w(out);
-  w.BeginObject();
-  if (form != Form::kListItem) w.Str("kind", "Pod").Str("apiVersion", "v1");
-
   Meta m;
   std::string generate_name;
   std::string owner_name;
@@ -687,9 +720,8 @@ void ObjectBuilder::Pod(const PodInfo& pod, Form form, int64_t rv, bool just_cre
         R"({"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"})";
     m.Annotate("sidecar.istio.io/status", sidecar_status);
   }
-  WriteMeta(w, m, form);
-  if (form != Form::kRequest) {
-    w.Arr("managedFields");
+  JsonWriter w(out);
+  Head(w, "Pod", "v1", m, form, [&] {
     const int64_t t = pod.created_us;
     ManagedBegin(w, "kube-controller-manager", "Update", "v1", t);
     w.Obj("f:metadata");
@@ -733,9 +765,7 @@ void ObjectBuilder::Pod(const PodInfo& pod, Form form, int64_t rv, bool just_cre
       w.EndObject();
       ManagedEnd(w, "status");
     }
-    w.EndArray();
-  }
-  w.EndObject();  // metadata
+  });
 
   w.Key("spec").Raw(PodSpec(app, form == Form::kRequest ? nullptr : &pod, /*scheduled=*/!fresh));
 
@@ -765,17 +795,9 @@ void ObjectBuilder::Pod(const PodInfo& pod, Form form, int64_t rv, bool just_cre
         .Flag("ready", true)
         .Num("restartCount", 0)
         .Str("image", app.image);
-    std::string digest = StrCat(app.image.substr(0, app.image.rfind(':')), "@sha256:");
-    AppendHex(HashName(app.image, 1), 16, &digest);
-    AppendHex(HashName(app.image, 2), 16, &digest);
-    AppendHex(HashName(app.image, 3), 16, &digest);
-    AppendHex(HashName(app.image, 4), 16, &digest);
-    w.Str("imageID", digest);
+    w.Str("imageID", ImageDigest(app.image));
     std::string container_id = "containerd://";
-    AppendHex(HashName(pod.uid, 1), 16, &container_id);
-    AppendHex(HashName(pod.uid, 2), 16, &container_id);
-    AppendHex(HashName(pod.uid, 3), 16, &container_id);
-    AppendHex(HashName(pod.uid, 4), 16, &container_id);
+    AppendHashHex(pod.uid, 4, &container_id);
     w.Str("containerID", container_id).Flag("started", true);
     if (world_.minor_version >= 31) {
       w.Arr("volumeMounts")
@@ -835,9 +857,6 @@ void ObjectBuilder::LastApplied(const Target& t, std::string* out) {
 
 void ObjectBuilder::Workload(const AppInfo& app, Res kind, Form form, int64_t rv,
                              std::string* out) {
-  JsonWriter w(out);
-  w.BeginObject();
-  if (form != Form::kListItem) w.Str("kind", ResourceOf(kind).kind).Str("apiVersion", "apps/v1");
   Meta m;
   std::string rs_name;
   const bool rs = kind == Res::kReplicaSets;
@@ -880,9 +899,8 @@ void ObjectBuilder::Workload(const AppInfo& app, Res kind, Form form, int64_t rv
     LastApplied(t, &last_applied);
     m.Annotate("kubectl.kubernetes.io/last-applied-configuration", last_applied);
   }
-  WriteMeta(w, m, form);
-  if (form != Form::kRequest) {
-    w.Arr("managedFields");
+  JsonWriter w(out);
+  Head(w, ResourceOf(kind).kind, "apps/v1", m, form, [&] {
     ManagedBegin(w, rs ? "kube-controller-manager" : (helm ? "helm" : "kubectl-client-side-apply"),
                  "Update", "apps/v1", app.created_us);
     w.Obj("f:metadata");
@@ -915,9 +933,7 @@ void ObjectBuilder::Workload(const AppInfo& app, Res kind, Form form, int64_t rv
         .Empty("f:replicas")
         .EndObject();
     ManagedEnd(w, "status");
-    w.EndArray();
-  }
-  w.EndObject();
+  });
 
   w.Obj("spec");
   if (kind != Res::kDaemonSets) w.Num("replicas", app.replicas);
@@ -1035,9 +1051,6 @@ void ObjectBuilder::CaBundle(int certs, std::string* out) {
 }
 
 void ObjectBuilder::ConfigMap(const Target& t, Form form, int64_t rv, std::string* out) {
-  JsonWriter w(out);
-  w.BeginObject();
-  if (form != Form::kListItem) w.Str("kind", "ConfigMap").Str("apiVersion", "v1");
   Meta m;
   m.name = t.name;
   m.ns = t.ns;
@@ -1058,9 +1071,8 @@ void ObjectBuilder::ConfigMap(const Target& t, Form form, int64_t rv, std::strin
                "Contains a CA bundle that can be used to verify the kube-apiserver when using "
                "internal endpoints such as the internal service IP or kubernetes.default.svc. No "
                "other usage is guaranteed across distributions of Kubernetes clusters.");
-  WriteMeta(w, m, form);
-  if (form != Form::kRequest) {
-    w.Arr("managedFields");
+  JsonWriter w(out);
+  Head(w, "ConfigMap", "v1", m, form, [&] {
     ManagedBegin(w, root_ca ? "kube-controller-manager" : (t.ca_bundle ? "trust-manager" : "helm"),
                  "Update", "v1", m.created_us);
     w.Obj("f:data").Empty(".");
@@ -1073,9 +1085,7 @@ void ObjectBuilder::ConfigMap(const Target& t, Form form, int64_t rv, std::strin
     }
     w.EndObject();
     ManagedEnd(w, "");
-    w.EndArray();
-  }
-  w.EndObject();
+  });
   w.Obj("data");
   if (t.ca_bundle || root_ca) {
     scratch_.clear();
@@ -1102,11 +1112,6 @@ void ObjectBuilder::ConfigMap(const Target& t, Form form, int64_t rv, std::strin
 // --- Leases ---------------------------------------------------------------------------------
 
 void ObjectBuilder::Lease(const Target& t, Form form, int64_t rv, std::string* out) {
-  JsonWriter w(out);
-  w.BeginObject();
-  if (form != Form::kListItem) {
-    w.Str("kind", "Lease").Str("apiVersion", "coordination.k8s.io/v1");
-  }
   const bool node_lease = t.ns == "kube-node-lease";
   Meta m;
   m.name = t.name;
@@ -1121,9 +1126,8 @@ void ObjectBuilder::Lease(const Target& t, Form form, int64_t rv, std::string* o
     m.owner_name = t.node->name;
     m.owner_uid = t.node->uid;
   }
-  WriteMeta(w, m, form);
-  if (form != Form::kRequest) {
-    w.Arr("managedFields");
+  JsonWriter w(out);
+  Head(w, "Lease", "coordination.k8s.io/v1", m, form, [&] {
     ManagedBegin(w,
                  node_lease ? "kubelet"
                             : std::string_view(t.holder.empty() ? "kube-controller-manager"
@@ -1143,9 +1147,7 @@ void ObjectBuilder::Lease(const Target& t, Form form, int64_t rv, std::string* o
     if (!node_lease) w.Empty("f:leaseTransitions");
     w.Empty("f:renewTime").EndObject();
     ManagedEnd(w, "");
-    w.EndArray();
-  }
-  w.EndObject();
+  });
   w.Obj("spec").Str("holderIdentity", t.holder).Num("leaseDurationSeconds", node_lease ? 40 : 15);
   if (!node_lease) TimeField(w, "acquireTime", now_us_ - 3 * kDay + 12345, true);
   TimeField(w, "renewTime", now_us_ - static_cast<int64_t>(rng_->Below(2000000)), true);
@@ -1165,10 +1167,6 @@ void ObjectBuilder::Event(const Target& t, Form form, int64_t rv, std::string* o
       v1 ? kEventReasons[6] : kEventReasons[rng_->Index(std::size(kEventReasons) - 2)];
   const std::string message =
       Expand(reason[1], app.image, app.container, pod->name, pod->ns, node.name, pod->ip);
-  JsonWriter w(out);
-  w.BeginObject();
-  if (form != Form::kListItem)
-    w.Str("kind", "Event").Str("apiVersion", v1 ? "events.k8s.io/v1" : "v1");
   Meta m;
   m.name = t.name;
   m.ns = t.ns;
@@ -1176,9 +1174,8 @@ void ObjectBuilder::Event(const Target& t, Form form, int64_t rv, std::string* o
   m.uid = uid;
   m.rv = rv;
   m.created_us = now_us_ - static_cast<int64_t>(rng_->Below(600)) * kSecond;
-  WriteMeta(w, m, form);
-  if (form != Form::kRequest) {
-    w.Arr("managedFields");
+  JsonWriter w(out);
+  Head(w, "Event", v1 ? "events.k8s.io/v1" : "v1", m, form, [&] {
     ManagedBegin(w, v1 ? "kube-scheduler" : "kubelet", "Update", v1 ? "events.k8s.io/v1" : "v1",
                  m.created_us);
     if (v1) {
@@ -1218,20 +1215,14 @@ void ObjectBuilder::Event(const Target& t, Form form, int64_t rv, std::string* o
           .Empty("f:type");
     }
     ManagedEnd(w, "");
-    w.EndArray();
-  }
-  w.EndObject();
+  });
   if (v1) {
     TimeField(w, "eventTime", m.created_us + 123456, true);
     w.Str("reportingController", "default-scheduler")
         .Str("reportingInstance", StrCat("default-scheduler-", world_.nodes[0].name))
         .Str("action", "Binding")
         .Str("reason", reason[0]);
-    w.Obj("regarding")
-        .Str("kind", "Pod")
-        .Str("namespace", pod->ns)
-        .Str("name", pod->name)
-        .Str("uid", pod->uid)
+    OpenPodRef(w, "regarding", *pod)
         .Str("apiVersion", "v1")
         .Str("resourceVersion", StrCat(OlderResourceVersion()))
         .EndObject();
@@ -1242,11 +1233,7 @@ void ObjectBuilder::Event(const Target& t, Form form, int64_t rv, std::string* o
         .Key("deprecatedLastTimestamp")
         .Null();
   } else {
-    w.Obj("involvedObject")
-        .Str("kind", "Pod")
-        .Str("namespace", pod->ns)
-        .Str("name", pod->name)
-        .Str("uid", pod->uid)
+    OpenPodRef(w, "involvedObject", *pod)
         .Str("apiVersion", "v1")
         .Str("resourceVersion", StrCat(OlderResourceVersion()))
         .Str("fieldPath", StrCat("spec.containers{", app.container, "}"))
@@ -1268,9 +1255,6 @@ void ObjectBuilder::Event(const Target& t, Form form, int64_t rv, std::string* o
 // --- Services and endpoints ---------------------------------------------------------------
 
 void ObjectBuilder::Service(const AppInfo& app, Form form, int64_t rv, std::string* out) {
-  JsonWriter w(out);
-  w.BeginObject();
-  if (form != Form::kListItem) w.Str("kind", "Service").Str("apiVersion", "v1");
   Meta m;
   m.name = app.name;
   m.ns = app.ns;
@@ -1279,9 +1263,8 @@ void ObjectBuilder::Service(const AppInfo& app, Form form, int64_t rv, std::stri
   m.rv = rv;
   m.created_us = app.created_us;
   m.Label("app", app.name);
-  WriteMeta(w, m, form);
-  if (form != Form::kRequest) {
-    w.Arr("managedFields");
+  JsonWriter w(out);
+  Head(w, "Service", "v1", m, form, [&] {
     ManagedBegin(w, "helm", "Update", "v1", app.created_us);
     w.Obj("f:metadata")
         .Obj("f:labels")
@@ -1309,9 +1292,7 @@ void ObjectBuilder::Service(const AppInfo& app, Form form, int64_t rv, std::stri
         .Empty("f:type")
         .EndObject();
     ManagedEnd(w, "");
-    w.EndArray();
-  }
-  w.EndObject();
+  });
   const uint64_t h = HashName(uid, 4);
   const std::string ip = StrCat("10.96.", (h >> 8) % 256, ".", h % 254 + 1);
   w.Obj("spec")
@@ -1339,11 +1320,6 @@ void ObjectBuilder::Service(const AppInfo& app, Form form, int64_t rv, std::stri
 }
 
 void ObjectBuilder::EndpointSlice(const AppInfo& app, Form form, int64_t rv, std::string* out) {
-  JsonWriter w(out);
-  w.BeginObject();
-  if (form != Form::kListItem) {
-    w.Str("kind", "EndpointSlice").Str("apiVersion", "discovery.k8s.io/v1");
-  }
   Meta m;
   std::string name = StrCat(app.name, "-");
   AppendNameSuffix(HashName(app.uid, 21), 5, &name);
@@ -1367,9 +1343,8 @@ void ObjectBuilder::EndpointSlice(const AppInfo& app, Form form, int64_t rv, std
   m.owner_kind = "Service";
   m.owner_name = app.name;
   m.owner_uid = service_uid;
-  WriteMeta(w, m, form);
-  if (form != Form::kRequest) {
-    w.Arr("managedFields");
+  JsonWriter w(out);
+  Head(w, "EndpointSlice", "discovery.k8s.io/v1", m, form, [&] {
     ManagedBegin(w, "endpointslice-controller.k8s.io", "Update", "discovery.k8s.io/v1",
                  now_us_ - 2 * kSecond);
     w.Empty("f:addressType")
@@ -1394,9 +1369,7 @@ void ObjectBuilder::EndpointSlice(const AppInfo& app, Form form, int64_t rv, std
         .EndObject()
         .Empty("f:ports");
     ManagedEnd(w, "");
-    w.EndArray();
-  }
-  w.EndObject();
+  });
   w.Str("addressType", "IPv4").Arr("endpoints");
   for (size_t index : app.pods) {
     const PodInfo& pod = world_.pods[index];
@@ -1408,12 +1381,8 @@ void ObjectBuilder::EndpointSlice(const AppInfo& app, Form form, int64_t rv, std
         .Flag("ready", true)
         .Flag("serving", true)
         .Flag("terminating", false)
-        .EndObject()
-        .Obj("targetRef")
-        .Str("kind", "Pod")
-        .Str("namespace", pod.ns)
-        .Str("name", pod.name)
-        .Str("uid", pod.uid)
+        .EndObject();
+    OpenPodRef(w, "targetRef", pod)
         .EndObject()
         .Str("nodeName", world_.nodes[pod.node].name)
         .Str("zone", "us-east-1a")
@@ -1433,9 +1402,6 @@ void ObjectBuilder::EndpointSlice(const AppInfo& app, Form form, int64_t rv, std
 // --- Nodes and namespaces ----------------------------------------------------------------
 
 void ObjectBuilder::Node(const NodeInfo& node, Form form, int64_t rv, std::string* out) {
-  JsonWriter w(out);
-  w.BeginObject();
-  if (form != Form::kListItem) w.Str("kind", "Node").Str("apiVersion", "v1");
   Meta m;
   m.name = node.name;
   m.uid = node.uid;
@@ -1449,9 +1415,8 @@ void ObjectBuilder::Node(const NodeInfo& node, Form form, int64_t rv, std::strin
   m.Label("topology.kubernetes.io/zone", "us-east-1a");
   m.Annotate("node.alpha.kubernetes.io/ttl", "0");
   m.Annotate("volumes.kubernetes.io/controller-managed-attach-detach", "true");
-  WriteMeta(w, m, form);
-  if (form != Form::kRequest) {
-    w.Arr("managedFields");
+  JsonWriter w(out);
+  Head(w, "Node", "v1", m, form, [&] {
     ManagedBegin(w, "kubelet", "Update", "v1", node.created_us);
     w.Obj("f:metadata")
         .Obj("f:annotations")
@@ -1482,9 +1447,7 @@ void ObjectBuilder::Node(const NodeInfo& node, Form form, int64_t rv, std::strin
     }
     w.EndObject().Empty("f:images").Empty("f:nodeInfo").EndObject();
     ManagedEnd(w, "status");
-    w.EndArray();
-  }
-  w.EndObject();
+  });
   const size_t index = static_cast<size_t>(&node - world_.nodes.data());
   const std::string cidr = StrCat("10.244.", index, ".0/24");
   w.Obj("spec").Str("podCIDR", cidr).Arr("podCIDRs").String(cidr).EndArray();
@@ -1538,8 +1501,7 @@ void ObjectBuilder::Node(const NodeInfo& node, Form form, int64_t rv, std::strin
   w.Obj("daemonEndpoints").Obj("kubeletEndpoint").Num("Port", 10250).EndObject().EndObject();
   w.Obj("nodeInfo");
   std::string id;
-  AppendHex(HashName(node.uid, 1), 16, &id);
-  AppendHex(HashName(node.uid, 2), 16, &id);
+  AppendHashHex(node.uid, 2, &id);
   w.Str("machineID", id)
       .Str("systemUUID", world_.StableUid("system", "", node.name))
       .Str("bootID", world_.StableUid("boot", "", node.name))
@@ -1556,14 +1518,9 @@ void ObjectBuilder::Node(const NodeInfo& node, Form form, int64_t rv, std::strin
   const size_t images = 15 + HashName(node.name, 8) % 35;
   for (size_t i = 0; i < images; ++i) {
     const AppInfo& app = world_.apps[(i * 7 + index) % world_.apps.size()];
-    std::string digest = StrCat(app.image.substr(0, app.image.rfind(':')), "@sha256:");
-    AppendHex(HashName(app.image, 1), 16, &digest);
-    AppendHex(HashName(app.image, 2), 16, &digest);
-    AppendHex(HashName(app.image, 3), 16, &digest);
-    AppendHex(HashName(app.image, 4), 16, &digest);
     w.BeginObject()
         .Arr("names")
-        .String(digest)
+        .String(ImageDigest(app.image))
         .String(app.image)
         .EndArray()
         .Num("sizeBytes", static_cast<int64_t>(5000000 + HashName(app.image, 5) % 400000000))
@@ -1587,9 +1544,6 @@ void ObjectBuilder::Node(const NodeInfo& node, Form form, int64_t rv, std::strin
 }
 
 void ObjectBuilder::Namespace(const NamespaceInfo& ns, Form form, int64_t rv, std::string* out) {
-  JsonWriter w(out);
-  w.BeginObject();
-  if (form != Form::kListItem) w.Str("kind", "Namespace").Str("apiVersion", "v1");
   Meta m;
   m.name = ns.name;
   m.uid = ns.uid;
@@ -1600,9 +1554,8 @@ void ObjectBuilder::Namespace(const NamespaceInfo& ns, Form form, int64_t rv, st
     m.Label("pod-security.kubernetes.io/enforce", ns.pod_security);
     m.Label("pod-security.kubernetes.io/warn", "restricted");
   }
-  WriteMeta(w, m, form);
-  if (form != Form::kRequest) {
-    w.Arr("managedFields");
+  JsonWriter w(out);
+  Head(w, "Namespace", "v1", m, form, [&] {
     ManagedBegin(w, "kubectl-create", "Update", "v1", ns.created_us);
     w.Obj("f:metadata")
         .Obj("f:labels")
@@ -1611,9 +1564,7 @@ void ObjectBuilder::Namespace(const NamespaceInfo& ns, Form form, int64_t rv, st
         .EndObject()
         .EndObject();
     ManagedEnd(w, "");
-    w.EndArray();
-  }
-  w.EndObject();
+  });
   w.Obj("spec").Arr("finalizers").String("kubernetes").EndArray().EndObject();
   w.Obj("status").Str("phase", "Active").EndObject();
   w.EndObject();
@@ -1627,9 +1578,6 @@ void ObjectBuilder::Generic(const Target& t, Form form, int64_t rv, std::string*
   const std::string_view api_version = ApiVersionOf(t.res, &api_version_storage);
   const std::string_view app_name =
       t.app != nullptr ? std::string_view(t.app->name) : std::string_view(t.name);
-  JsonWriter w(out);
-  w.BeginObject();
-  if (form != Form::kListItem) w.Str("kind", type.kind).Str("apiVersion", api_version);
   Meta m;
   m.name = t.name;
   m.ns = t.ns;
@@ -1649,9 +1597,8 @@ void ObjectBuilder::Generic(const Target& t, Form form, int64_t rv, std::string*
   if (t.res == Res::kCertificates || t.res == Res::kApplications) {
     m.finalizer = t.res == Res::kApplications ? "resources-finalizer.argocd.argoproj.io" : "";
   }
-  WriteMeta(w, m, form);
-  if (form != Form::kRequest) {
-    w.Arr("managedFields");
+  JsonWriter w(out);
+  Head(w, type.kind, api_version, m, form, [&] {
     ManagedBegin(w, "helm", "Update", api_version, m.created_us);
     w.Obj("f:metadata")
         .Obj("f:annotations")
@@ -1677,9 +1624,7 @@ void ObjectBuilder::Generic(const Target& t, Form form, int64_t rv, std::string*
       w.Obj("f:status").Empty(".").Empty("f:conditions").EndObject();
       ManagedEnd(w, "status");
     }
-    w.EndArray();
-  }
-  w.EndObject();
+  });
 
   const std::string host = StrCat(app_name, ".", t.ns.empty() ? "example" : t.ns, ".example.com");
   switch (t.res) {
@@ -1698,16 +1643,8 @@ void ObjectBuilder::Generic(const Target& t, Form form, int64_t rv, std::string*
       if (t.app != nullptr) {
         for (size_t index : t.app->pods) {
           const PodInfo& pod = world_.pods[index];
-          w.BeginObject()
-              .Str("ip", pod.ip)
-              .Str("nodeName", world_.nodes[pod.node].name)
-              .Obj("targetRef")
-              .Str("kind", "Pod")
-              .Str("namespace", pod.ns)
-              .Str("name", pod.name)
-              .Str("uid", pod.uid)
-              .EndObject()
-              .EndObject();
+          w.BeginObject().Str("ip", pod.ip).Str("nodeName", world_.nodes[pod.node].name);
+          OpenPodRef(w, "targetRef", pod).EndObject().EndObject();
         }
       }
       w.EndArray()

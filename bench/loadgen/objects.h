@@ -86,6 +86,13 @@ class ObjectBuilder {
  private:
   struct Meta;
   void WriteMeta(JsonWriter& w, const Meta& meta, Form form);
+  // What every object builder starts with: opens the object, writes kind and apiVersion
+  // (not for kListItem) and metadata (WriteMeta); for the stored forms, the managedFields
+  // array around the entries `managed_fields()` writes; closes metadata. The caller writes
+  // the rest (spec, status, ...) and closes the object.
+  template <typename ManagedFields>
+  void Head(JsonWriter& w, std::string_view kind, std::string_view api_version, const Meta& meta,
+            Form form, ManagedFields&& managed_fields);
   void Pod(const PodInfo& pod, Form form, int64_t rv, bool fresh, std::string* out);
   void Workload(const AppInfo& app, Res kind, Form form, int64_t rv, std::string* out);
   void ConfigMap(const Target& t, Form form, int64_t rv, std::string* out);

@@ -15,10 +15,6 @@ namespace {
 using ::kubetrail::v1::ExtraValue;
 using ::kubetrail::v1::UserInfo;
 
-// UserInfo.present_fields bits (field numbers, see event.proto).
-constexpr uint32_t kGroupsBit = 1u << 3;
-constexpr uint32_t kExtraBit = 1u << 4;
-
 constexpr ResourceType kResourceTypes[] = {
     {"pods", "", "v1", "Pod", true},
     {"configmaps", "", "v1", "ConfigMap", true},
@@ -281,13 +277,13 @@ constexpr Weighted<int> kPorts[] = {{5, 8080}, {2, 3000}, {2, 9090},
 
 void SetGroups(UserInfo* user, std::initializer_list<std::string_view> groups) {
   for (std::string_view g : groups) user->add_groups(std::string(g));
-  user->set_present_fields(user->present_fields() | kGroupsBit);
+  user->set_present_fields(user->present_fields() | kUserGroupsBit);
 }
 
 void AddExtra(UserInfo* user, std::string_view key, std::string value) {
   ExtraValue& v = (*user->mutable_extra())[std::string(key)];
   v.add_values(std::move(value));
-  user->set_present_fields(user->present_fields() | kExtraBit);
+  user->set_present_fields(user->present_fields() | kUserExtraBit);
 }
 
 std::string PodIp(size_t node, size_t n) { return StrCat("10.244.", node, ".", 2 + n); }

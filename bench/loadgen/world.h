@@ -71,6 +71,17 @@ struct ResourceType {
 
 const ResourceType& ResourceOf(Res res);
 
+// Bits of the present_fields masks of Event and UserInfo that the generator sets: bit N
+// stands for field number N (see proto/kubetrail/v1/event.proto), for repeated and map fields
+// written even when empty.
+constexpr uint32_t PresenceBit(int field_number) { return uint32_t{1} << field_number; }
+inline constexpr uint32_t kEventSourceIpsBit =
+    PresenceBit(kubetrail::v1::Event::kSourceIpsFieldNumber);
+inline constexpr uint32_t kEventAnnotationsBit =
+    PresenceBit(kubetrail::v1::Event::kAnnotationsFieldNumber);
+inline constexpr uint32_t kUserGroupsBit = PresenceBit(kubetrail::v1::UserInfo::kGroupsFieldNumber);
+inline constexpr uint32_t kUserExtraBit = PresenceBit(kubetrail::v1::UserInfo::kExtraFieldNumber);
+
 struct NodeInfo {
   std::string name;
   std::string ip;

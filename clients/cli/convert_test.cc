@@ -2,13 +2,6 @@
 // reporting with and without --skip-invalid. The events are written for this test.
 #include "clients/cli/convert.h"
 
-#include <stdlib.h>
-#include <unistd.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <sstream>
 #include <string>
@@ -24,10 +17,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "kubetrail/v1/event.pb.h"
+#include "tests/testing/temp_dir.h"
 
 namespace kubetrail::cli {
 namespace {
 
+using ::kubetrail::testing::TempDir;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -175,35 +170,6 @@ absl::StatusOr<std::vector<std::string>> Reencode(std::string_view body) {
     events.push_back(audit::EncodeEventJson(event));
   }
 }
-
-// A fresh directory under $TMPDIR (or /tmp), removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string pattern =
-        absl::StrCat(base != nullptr && *base != '\0' ? base : "/tmp", "/convert_test.XXXXXX");
-    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  bool ok() const { return !path_.empty(); }
-  // Writes `content` to the file `name` in the directory; returns its path.
-  std::string Write(std::string_view name, std::string_view content) const {
-    std::string file = path_ + "/" + std::string(name);
-    std::ofstream(file, std::ios::binary) << content;
-    return file;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 TEST(ConvertTest, CanonicalJsonLinesComeBackByteForByte) {
   const std::string input = Lines({kList, kCreate, kDelete});

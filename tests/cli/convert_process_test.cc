@@ -1,14 +1,12 @@
 // Process tests of `kubetrail convert`: the real binary ($KUBETRAIL_BIN_DIR/kubetrail) with
 // files in a temp dir and data on stdin; exit codes, messages, and the shared corpus of real
 // apiserver events (when present).
-#include <stdlib.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -18,14 +16,20 @@
 #include "absl/status/statusor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/paths.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace kubetrail {
 namespace {
 
+using ::kubetrail::testing::BinDir;
+using ::kubetrail::testing::CorpusDir;
+using ::kubetrail::testing::CorpusSearchDescription;
 using ::kubetrail::testing::RunSubprocess;
 using ::kubetrail::testing::SubprocessOptions;
 using ::kubetrail::testing::SubprocessResult;
+using ::kubetrail::testing::TempDir;
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -55,19 +59,6 @@ std::string Lines(std::initializer_list<std::string_view> lines) {
   return out;
 }
 
-#ifndef KUBETRAIL_DEFAULT_BIN_DIR
-#define KUBETRAIL_DEFAULT_BIN_DIR "build/bin"
-#endif
-#ifndef KUBETRAIL_DEFAULT_SOURCE_DIR
-#define KUBETRAIL_DEFAULT_SOURCE_DIR "."
-#endif
-
-// The environment variable `name` (set by ctest), or `fallback` (from the build) without it.
-std::string EnvOr(const char* name, const char* fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : fallback;
-}
-
 size_t CountLines(std::string_view text) {
   return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
 }
@@ -82,18 +73,10 @@ std::string ReadFile(const std::filesystem::path& path) {
 class ConvertProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    binary_ = EnvOr("KUBETRAIL_BIN_DIR", KUBETRAIL_DEFAULT_BIN_DIR) + "/kubetrail";
+    binary_ = BinDir() + "/kubetrail";
     ASSERT_TRUE(std::filesystem::exists(binary_)) << binary_ << " is missing; build it first";
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/convert_process.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
-    dir_ = pattern;
-  }
-
-  void TearDown() override {
-    std::error_code ignored;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+    ASSERT_TRUE(temp_.ok()) << temp_.error();
+    dir_ = temp_.path();
   }
 
   // Runs `kubetrail args...` with `stdin_data`; fails the test if it cannot run at all.
@@ -109,11 +92,10 @@ class ConvertProcessTest : public ::testing::Test {
 
   // Writes `content` to `name` in the test's temp dir; returns its path.
   std::string Write(const std::string& name, std::string_view content) {
-    const std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << content;
-    return path;
+    return temp_.Write(name, content);
   }
 
+  TempDir temp_;  // removed after the test
   std::string binary_;
   std::string dir_;
 };
@@ -272,12 +254,11 @@ TEST_F(ConvertProcessTest, LargeInput) {
 // Every event of the shared corpus of real apiserver output converts, one line per line; and
 // converting the output again changes nothing (the canonical form is a fixed point).
 TEST_F(ConvertProcessTest, SharedCorpusConvertsCompletely) {
-  const std::filesystem::path corpus =
-      std::filesystem::path(EnvOr("KUBETRAIL_SOURCE_DIR", KUBETRAIL_DEFAULT_SOURCE_DIR)) / ".." /
-      "shared" / "corpus";
-  if (!std::filesystem::is_directory(corpus)) {
-    GTEST_SKIP() << "no shared corpus at " << corpus.string() << "; nothing to check";
+  const std::optional<std::string> corpus_dir = CorpusDir();
+  if (!corpus_dir) {
+    GTEST_SKIP() << "no shared corpus at " << CorpusSearchDescription() << "; nothing to check";
   }
+  const std::filesystem::path corpus = *corpus_dir;
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
     if (entry.path().extension() == ".jsonl") files.push_back(entry.path());
