@@ -831,6 +831,32 @@ TEST(CodecErrorTest, MalformedJson) {
   }
 }
 
+// Syntax errors say where, not only what: the byte offset of the fault within the event.
+TEST(CodecErrorTest, SyntaxErrorsNameTheByte) {
+  struct Case {
+    std::string_view input;
+    std::string_view message;
+  };
+  const Case cases[] = {
+      // A line cut inside a string: the string's opening quote.
+      {R"({"level":"Metadata","auditID":"abc)", "byte 30: unterminated string"},
+      // A member without its value.
+      {R"({"level":"Metadata","auditID":})", "byte 30:"},
+      // A misspelt literal inside a raw object: the first byte that cannot continue it.
+      {R"({"level":"Metadata","auditID":"a","stage":"x","requestObject":{"a":tru}})",
+       "byte 70: \"requestObject\": invalid literal"},
+      // A missing comma between members.
+      {R"({"level":"Metadata","auditID":"a" "stage":"x"})", "byte 34:"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.input);
+    absl::StatusOr<Event> e = DecodeOne(c.input);
+    ASSERT_FALSE(e.ok());
+    EXPECT_TRUE(absl::IsInvalidArgument(e.status())) << e.status();
+    EXPECT_THAT(Message(e.status()), HasSubstr(c.message));
+  }
+}
+
 TEST(CodecErrorTest, EveryProperPrefixIsAnError) {
   for (std::string_view text : {kFullLine, kNullsLine, kV1beta1Line, kPrettyAlphabetical}) {
     // Every prefix that stops before the closing brace.
