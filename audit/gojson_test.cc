@@ -260,20 +260,33 @@ TEST(AppendCompactGoJsonTest, RewritesInEveryLaneOfTheWordScan) {
       {"\xE2\x80\xA8", "\\u2028"},
       {"\xE2\x80\xA9", "\\u2029"},
   };
-  for (size_t pos = 0; pos < 19; ++pos) {
+  // 40 positions: every lane of the 16-byte (SSE2) and 8-byte scans and of their tails.
+  for (size_t pos = 0; pos < 40; ++pos) {
     for (const auto& [raw, escaped] : kRewrites) {
       const std::string a(pos, 'a');
-      const std::string b(18 - pos, 'b');
+      const std::string b(39 - pos, 'b');
       EXPECT_EQ(*Compact(absl::StrCat("\"", a, raw, b, "\"")),
                 absl::StrCat("\"", a, escaped, b, "\""))
           << pos << " " << escaped;
     }
     // A raw control byte in any lane is found.
-    std::string doc = "\"" + std::string(19, 'a') + "\"";
+    std::string doc = "\"" + std::string(40, 'a') + "\"";
     doc[1 + pos] = '\x1f';
     EXPECT_EQ(
         CompactError(doc),
         absl::StrCat("byte ", 1 + pos, ": control character 0x1f in string (must be escaped)"));
+    // Bytes that only look special (0x7F, 0x80, 0xE3, 0x20) never stop a string.
+    for (char plain : {'\x7f', '\x80', '\xe3', ' '}) {
+      std::string text = "\"" + std::string(40, 'a') + "\"";
+      text[1 + pos] = plain;
+      EXPECT_EQ(*Compact(text), text) << pos;
+    }
+    // An escaped quote or backslash in any lane is copied and does not end the string.
+    for (const char* escape : {"\\\"", "\\\\"}) {
+      const std::string text =
+          absl::StrCat("\"", std::string(pos, 'a'), escape, std::string(39 - pos, 'b'), "\"");
+      EXPECT_EQ(*Compact(text), text) << pos;
+    }
   }
 }
 
