@@ -39,6 +39,13 @@ std::string_view TypeName(od::json_type t) {
 
 void SetBit(uint32_t* mask, int field) { *mask |= 1u << field; }
 
+// A JSON null for the field numbered `number` of `msg`: the field is left unset and the null
+// recorded in *nulls (written back as null on encode). Nulls are rare, so reflection is fine.
+void RecordNull(google::protobuf::Message* msg, int number, uint32_t* nulls) {
+  SetBit(nulls, number);
+  msg->GetReflection()->ClearField(msg, msg->GetDescriptor()->FindFieldByNumber(number));
+}
+
 // Walks one event. Every error names the byte offset (relative to `base_`) and the field.
 class Walker {
  public:
@@ -227,10 +234,10 @@ absl::Status Walker::User(od::value v, std::string_view path, kubetrail::v1::Use
     absl::Status st;
     if (key == "username") {
       st = String(fv, "user.username", u->mutable_username(), &null);
-      if (null) { u->clear_username(); SetBit(&nulls, 1); }
+      if (null) RecordNull(u, 1, &nulls);
     } else if (key == "uid") {
       st = String(fv, "user.uid", u->mutable_uid(), &null);
-      if (null) { u->clear_uid(); SetBit(&nulls, 2); }
+      if (null) RecordNull(u, 2, &nulls);
     } else if (key == "groups") {
       st = StringList(fv, "user.groups", u->mutable_groups(), &null);
       SetBit(null ? &nulls : &present, 3);
@@ -276,10 +283,7 @@ absl::Status Walker::ObjectRef(od::value v, kubetrail::v1::ObjectReference* r) {
     else return Unknown(key, fv, Cat("objectRef.", key), 2, r->mutable_unknown_fields());
     bool null = false;
     absl::Status st = String(fv, Cat("objectRef.", key), target, &null);
-    if (null) {
-      SetBit(&nulls, number);
-      ClearObjectRefField(r, number);
-    }
+    if (null) RecordNull(r, number, &nulls);
     return st;
   });
   r->set_null_fields(nulls);
@@ -294,25 +298,24 @@ absl::Status Walker::ResponseStatus(od::value v, kubetrail::v1::ResponseStatus* 
     absl::Status st;
     if (key == "metadata") {
       st = Raw(fv, "responseStatus.metadata", 2, rs->mutable_metadata(), &null);
-      if (null) { rs->clear_metadata(); SetBit(&nulls, 6); }
+      if (null) RecordNull(rs, 6, &nulls);
     } else if (key == "status") {
       st = String(fv, "responseStatus.status", rs->mutable_status(), &null);
-      if (null) { rs->clear_status(); SetBit(&nulls, 1); }
+      if (null) RecordNull(rs, 1, &nulls);
     } else if (key == "message") {
       st = String(fv, "responseStatus.message", rs->mutable_message(), &null);
-      if (null) { rs->clear_message(); SetBit(&nulls, 2); }
+      if (null) RecordNull(rs, 2, &nulls);
     } else if (key == "reason") {
       st = String(fv, "responseStatus.reason", rs->mutable_reason(), &null);
-      if (null) { rs->clear_reason(); SetBit(&nulls, 3); }
+      if (null) RecordNull(rs, 3, &nulls);
     } else if (key == "details") {
       st = Raw(fv, "responseStatus.details", 2, rs->mutable_details(), &null);
-      if (null) { rs->clear_details(); SetBit(&nulls, 4); }
+      if (null) RecordNull(rs, 4, &nulls);
     } else if (key == "code") {
       od::json_type t{};
       if (auto ts = Type(fv, "responseStatus.code", &t); !ts.ok()) return ts;
       if (t == od::json_type::null) {
-        rs->clear_code();
-        SetBit(&nulls, 5);
+        RecordNull(rs, 5, &nulls);
         return absl::OkStatus();
       }
       if (t != od::json_type::number) {
@@ -341,7 +344,7 @@ absl::Status Walker::AuthMetadata(od::value v, kubetrail::v1::AuthenticationMeta
       bool null = false;
       absl::Status st = String(fv, "authenticationMetadata.impersonationConstraint",
                                m->mutable_impersonation_constraint(), &null);
-      if (null) { m->clear_impersonation_constraint(); SetBit(&nulls, 1); }
+      if (null) RecordNull(m, 1, &nulls);
       return st;
     }
     return Unknown(key, fv, Cat("authenticationMetadata.", key), 2,
@@ -370,7 +373,6 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
   uint32_t nulls = 0;
   uint32_t present = 0;
   bool has_level = false, has_audit_id = false, has_stage = false;
-  bool has_rrt = false, has_st = false;
   std::string api_version;
   bool has_api_version = false;
   bool saw_kind_event = false;
@@ -396,18 +398,17 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
       has_stage = !null;
     } else if (key == "requestURI") {
       st = String(v, "requestURI", e->mutable_request_uri(), &null);
-      if (null) { e->clear_request_uri(); SetBit(&nulls, Event::kRequestUriFieldNumber); }
+      if (null) RecordNull(e, Event::kRequestUriFieldNumber, &nulls);
     } else if (key == "verb") {
       st = String(v, "verb", e->mutable_verb(), &null);
-      if (null) { e->clear_verb(); SetBit(&nulls, Event::kVerbFieldNumber); }
+      if (null) RecordNull(e, Event::kVerbFieldNumber, &nulls);
     } else if (key == "user" || key == "impersonatedUser") {
       const bool impersonated = key.size() != 4;
       od::json_type t{};
       if (auto ts = Type(v, key, &t); !ts.ok()) return ts;
       if (t == od::json_type::null) {
-        SetBit(&nulls,
-               impersonated ? Event::kImpersonatedUserFieldNumber : Event::kUserFieldNumber);
-        if (impersonated) e->clear_impersonated_user(); else e->clear_user();
+        RecordNull(e, impersonated ? Event::kImpersonatedUserFieldNumber : Event::kUserFieldNumber,
+                   &nulls);
       } else {
         kubetrail::v1::UserInfo* u = impersonated ? e->mutable_impersonated_user()
                                                   : e->mutable_user();
@@ -419,7 +420,7 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
       SetBit(null ? &nulls : &present, Event::kSourceIpsFieldNumber);
     } else if (key == "userAgent") {
       st = String(v, "userAgent", e->mutable_user_agent(), &null);
-      if (null) { e->clear_user_agent(); SetBit(&nulls, Event::kUserAgentFieldNumber); }
+      if (null) RecordNull(e, Event::kUserAgentFieldNumber, &nulls);
     } else if (key == "objectRef" || key == "responseStatus" || key == "authenticationMetadata") {
       od::json_type t{};
       if (auto ts = Type(v, key, &t); !ts.ok()) return ts;
@@ -427,8 +428,7 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
                          : key[0] == 'r' ? Event::kResponseStatusFieldNumber
                                          : Event::kAuthenticationMetadataFieldNumber;
       if (t == od::json_type::null) {
-        SetBit(&nulls, number);
-        ClearEventField(e, number);
+        RecordNull(e, number, &nulls);
       } else if (number == Event::kObjectRefFieldNumber) {
         e->mutable_object_ref()->Clear();
         st = ObjectRef(v, e->mutable_object_ref());
@@ -441,36 +441,20 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
       }
     } else if (key == "requestObject") {
       st = Raw(v, "requestObject", 1, e->mutable_request_object(), &null);
-      if (null) {
-        e->clear_request_object();
-        SetBit(&nulls, Event::kRequestObjectFieldNumber);
-      }
+      if (null) RecordNull(e, Event::kRequestObjectFieldNumber, &nulls);
     } else if (key == "responseObject") {
       st = Raw(v, "responseObject", 1, e->mutable_response_object(), &null);
-      if (null) {
-        e->clear_response_object();
-        SetBit(&nulls, Event::kResponseObjectFieldNumber);
-      }
-    } else if (key == "requestReceivedTimestamp") {
+      if (null) RecordNull(e, Event::kResponseObjectFieldNumber, &nulls);
+    } else if (key == "requestReceivedTimestamp" || key == "stageTimestamp") {
+      const bool received = key[0] == 'r';
+      const int number = received ? Event::kRequestReceivedTimestampUsFieldNumber
+                                  : Event::kStageTimestampUsFieldNumber;
       int64_t us = 0;
-      st = Timestamp(v, "requestReceivedTimestamp", &us, &null, &has_rrt);
-      if (null) {
-        SetBit(&nulls, Event::kRequestReceivedTimestampUsFieldNumber);
-        e->clear_request_received_timestamp_us();
-        has_rrt = false;
-      } else if (has_rrt) {
-        e->set_request_received_timestamp_us(us);
-      }
-    } else if (key == "stageTimestamp") {
-      int64_t us = 0;
-      st = Timestamp(v, "stageTimestamp", &us, &null, &has_st);
-      if (null) {
-        SetBit(&nulls, Event::kStageTimestampUsFieldNumber);
-        e->clear_stage_timestamp_us();
-        has_st = false;
-      } else if (has_st) {
-        e->set_stage_timestamp_us(us);
-      }
+      bool set = false;
+      st = Timestamp(v, key, &us, &null, &set);
+      if (null) RecordNull(e, number, &nulls);
+      if (set && received) e->set_request_received_timestamp_us(us);
+      if (set && !received) e->set_stage_timestamp_us(us);
     } else if (key == "annotations") {
       od::json_type t{};
       if (auto ts = Type(v, key, &t); !ts.ok()) return ts;
@@ -528,9 +512,12 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
   if (has_api_version && api_version == kApiVersionV1beta1) {
     e->set_source_api_version(api_version);
     // v1beta1 -> v1: the v1 timestamps default to the v1beta1 `timestamp`.
-    const bool rrt_null = (nulls >> Event::kRequestReceivedTimestampUsFieldNumber) & 1u;
-    const bool st_null = (nulls >> Event::kStageTimestampUsFieldNumber) & 1u;
-    if (timestamp_index >= 0 && ((!has_rrt && !rrt_null) || (!has_st && !st_null))) {
+    // Absent, not null: a null is kept as the input said it.
+    const bool fill_rrt = !e->has_request_received_timestamp_us() &&
+                          !((nulls >> Event::kRequestReceivedTimestampUsFieldNumber) & 1u);
+    const bool fill_st = !e->has_stage_timestamp_us() &&
+                         !((nulls >> Event::kStageTimestampUsFieldNumber) & 1u);
+    if (timestamp_index >= 0 && (fill_rrt || fill_st)) {
       const std::string& raw = e->unknown_fields(timestamp_index).value();
       if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
         absl::StatusOr<int64_t> us =
@@ -539,8 +526,8 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
           return absl::InvalidArgumentError(
               Cat("\"timestamp\": ", ToStd(us.status().message())));
         }
-        if (!has_rrt && !rrt_null) e->set_request_received_timestamp_us(*us);
-        if (!has_st && !st_null) e->set_stage_timestamp_us(*us);
+        if (fill_rrt) e->set_request_received_timestamp_us(*us);
+        if (fill_st) e->set_stage_timestamp_us(*us);
       }
     }
   }
@@ -588,29 +575,6 @@ absl::Status RelocateError(const absl::Status& s, size_t base_offset, std::strin
     }
   }
   return absl::Status(s.code(), Cat("byte ", base_offset + inner, ": \"", path, "\": ", msg));
-}
-
-void ClearEventField(Event* e, int number) {
-  switch (number) {
-    case Event::kObjectRefFieldNumber: e->clear_object_ref(); break;
-    case Event::kResponseStatusFieldNumber: e->clear_response_status(); break;
-    case Event::kAuthenticationMetadataFieldNumber: e->clear_authentication_metadata(); break;
-    default: break;
-  }
-}
-
-void ClearObjectRefField(kubetrail::v1::ObjectReference* r, int number) {
-  switch (number) {
-    case 1: r->clear_resource(); break;
-    case 2: r->clear_namespace_(); break;
-    case 3: r->clear_name(); break;
-    case 4: r->clear_uid(); break;
-    case 5: r->clear_api_group(); break;
-    case 6: r->clear_api_version(); break;
-    case 7: r->clear_resource_version(); break;
-    case 8: r->clear_subresource(); break;
-    default: break;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

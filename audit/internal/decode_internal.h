@@ -45,12 +45,6 @@ std::string DescribeSimdjsonError(simdjson::error_code err, int max_depth);
 // starts at `base_offset`) into "byte <base_offset+N>: \"path\": what".
 absl::Status RelocateError(const absl::Status& s, size_t base_offset, std::string_view path);
 
-// Clears the message field numbered `number` (objectRef, responseStatus,
-// authenticationMetadata) of `e`.
-void ClearEventField(kubetrail::v1::Event* e, int number);
-// Clears the string field numbered `number` of `r`.
-void ClearObjectRefField(kubetrail::v1::ObjectReference* r, int number);
-
 }  // namespace kubetrail::audit
 
 #endif  // KUBETRAIL_AUDIT_INTERNAL_DECODE_INTERNAL_H_
