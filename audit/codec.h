@@ -7,8 +7,8 @@
 // v1beta1-only keys (`metadata`, `timestamp`) are kept as unknown fields, and an absent
 // requestReceivedTimestamp / stageTimestamp is set from `timestamp` (the one change the mapping
 // makes to content: v1 consumers need those two timestamps). An event without apiVersion is read
-// as v1; an EventList item without one inherits the list's. Encoding writes exactly what kube-apiserver
-// writes, so decode -> encode of an apiserver line gives the same bytes.
+// as v1; an EventList item without one inherits the list's. Encoding writes exactly what
+// kube-apiserver writes, so decode -> encode of an apiserver line gives the same bytes.
 //
 //   EventReader reader(body);                    // format detected from the content
 //   kubetrail::v1::Event event;
@@ -155,8 +155,7 @@ std::string EncodeEventJson(const kubetrail::v1::Event& event);
 
 // Appends an EventList body as the webhook backend sends it:
 // {"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[...]}.
-void AppendEventListJson(const std::vector<const kubetrail::v1::Event*>& events,
-                         std::string* out);
+void AppendEventListJson(const std::vector<const kubetrail::v1::Event*>& events, std::string* out);
 
 }  // namespace kubetrail::audit
 

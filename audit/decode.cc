@@ -27,12 +27,18 @@ using kubetrail::v1::Event;
 
 std::string_view TypeName(od::json_type t) {
   switch (t) {
-    case od::json_type::array: return "array";
-    case od::json_type::object: return "object";
-    case od::json_type::number: return "number";
-    case od::json_type::string: return "string";
-    case od::json_type::boolean: return "boolean";
-    case od::json_type::null: return "null";
+    case od::json_type::array:
+      return "array";
+    case od::json_type::object:
+      return "object";
+    case od::json_type::number:
+      return "number";
+    case od::json_type::string:
+      return "string";
+    case od::json_type::boolean:
+      return "boolean";
+    case od::json_type::null:
+      return "null";
   }
   return "value";
 }
@@ -74,7 +80,6 @@ class Walker {
   bool syntax_error() const { return syntax_error_; }
 
  private:
-
   // Reads the type of `v`, turning a failure into a status.
   absl::Status Type(od::value& v, std::string_view path, od::json_type* t) {
     if (auto err = v.type().get(*t)) return SimdError(err, Offset(v), path);
@@ -87,8 +92,7 @@ class Walker {
                           google::protobuf::RepeatedPtrField<std::string>* out, bool* is_null);
   // Any JSON value, compacted to Go's raw form. `depth` = nesting level of the value's
   // container (the event object is level 1).
-  absl::Status Raw(od::value v, std::string_view path, int depth, std::string* out,
-                   bool* is_null);
+  absl::Status Raw(od::value v, std::string_view path, int depth, std::string* out, bool* is_null);
   absl::Status Timestamp(od::value v, std::string_view path, int64_t* micros, bool* is_null,
                          bool* present);
   absl::Status User(od::value v, std::string_view path, kubetrail::v1::UserInfo* u);
@@ -128,8 +132,7 @@ absl::Status Walker::ForEachMember(od::value& v, std::string_view path, Fn fn) {
   return absl::OkStatus();
 }
 
-absl::Status Walker::String(od::value v, std::string_view path, std::string* out,
-                            bool* is_null) {
+absl::Status Walker::String(od::value v, std::string_view path, std::string* out, bool* is_null) {
   od::json_type t{};
   if (auto s = Type(v, path, &t); !s.ok()) return s;
   if (t == od::json_type::null) {
@@ -201,8 +204,8 @@ absl::Status Walker::Raw(od::value v, std::string_view path, int depth, std::str
   return absl::OkStatus();
 }
 
-absl::Status Walker::Timestamp(od::value v, std::string_view path, int64_t* micros,
-                               bool* is_null, bool* present) {
+absl::Status Walker::Timestamp(od::value v, std::string_view path, int64_t* micros, bool* is_null,
+                               bool* present) {
   od::json_type t{};
   if (auto s = Type(v, path, &t); !s.ok()) return s;
   if (t == od::json_type::null) {
@@ -268,88 +271,104 @@ absl::Status Walker::User(od::value v, std::string_view path, kubetrail::v1::Use
 
 absl::Status Walker::ObjectRef(od::value v, kubetrail::v1::ObjectReference* r) {
   uint32_t nulls = 0;
-  absl::Status s = ForEachMember(v, "objectRef", [&](std::string_view key,
-                                                     od::value fv) -> absl::Status {
-    std::string* target = nullptr;
-    int number = 0;
-    if (key == "resource") { target = r->mutable_resource(); number = 1; }
-    else if (key == "namespace") { target = r->mutable_namespace_(); number = 2; }
-    else if (key == "name") { target = r->mutable_name(); number = 3; }
-    else if (key == "uid") { target = r->mutable_uid(); number = 4; }
-    else if (key == "apiGroup") { target = r->mutable_api_group(); number = 5; }
-    else if (key == "apiVersion") { target = r->mutable_api_version(); number = 6; }
-    else if (key == "resourceVersion") { target = r->mutable_resource_version(); number = 7; }
-    else if (key == "subresource") { target = r->mutable_subresource(); number = 8; }
-    else return Unknown(key, fv, Cat("objectRef.", key), 2, r->mutable_unknown_fields());
-    bool null = false;
-    absl::Status st = String(fv, Cat("objectRef.", key), target, &null);
-    if (null) RecordNull(r, number, &nulls);
-    return st;
-  });
+  absl::Status s =
+      ForEachMember(v, "objectRef", [&](std::string_view key, od::value fv) -> absl::Status {
+        std::string* target = nullptr;
+        int number = 0;
+        if (key == "resource") {
+          target = r->mutable_resource();
+          number = 1;
+        } else if (key == "namespace") {
+          target = r->mutable_namespace_();
+          number = 2;
+        } else if (key == "name") {
+          target = r->mutable_name();
+          number = 3;
+        } else if (key == "uid") {
+          target = r->mutable_uid();
+          number = 4;
+        } else if (key == "apiGroup") {
+          target = r->mutable_api_group();
+          number = 5;
+        } else if (key == "apiVersion") {
+          target = r->mutable_api_version();
+          number = 6;
+        } else if (key == "resourceVersion") {
+          target = r->mutable_resource_version();
+          number = 7;
+        } else if (key == "subresource") {
+          target = r->mutable_subresource();
+          number = 8;
+        } else
+          return Unknown(key, fv, Cat("objectRef.", key), 2, r->mutable_unknown_fields());
+        bool null = false;
+        absl::Status st = String(fv, Cat("objectRef.", key), target, &null);
+        if (null) RecordNull(r, number, &nulls);
+        return st;
+      });
   r->set_null_fields(nulls);
   return s;
 }
 
 absl::Status Walker::ResponseStatus(od::value v, kubetrail::v1::ResponseStatus* rs) {
   uint32_t nulls = 0;
-  absl::Status s = ForEachMember(v, "responseStatus", [&](std::string_view key,
-                                                          od::value fv) -> absl::Status {
-    bool null = false;
-    absl::Status st;
-    if (key == "metadata") {
-      st = Raw(fv, "responseStatus.metadata", 2, rs->mutable_metadata(), &null);
-      if (null) RecordNull(rs, 6, &nulls);
-    } else if (key == "status") {
-      st = String(fv, "responseStatus.status", rs->mutable_status(), &null);
-      if (null) RecordNull(rs, 1, &nulls);
-    } else if (key == "message") {
-      st = String(fv, "responseStatus.message", rs->mutable_message(), &null);
-      if (null) RecordNull(rs, 2, &nulls);
-    } else if (key == "reason") {
-      st = String(fv, "responseStatus.reason", rs->mutable_reason(), &null);
-      if (null) RecordNull(rs, 3, &nulls);
-    } else if (key == "details") {
-      st = Raw(fv, "responseStatus.details", 2, rs->mutable_details(), &null);
-      if (null) RecordNull(rs, 4, &nulls);
-    } else if (key == "code") {
-      od::json_type t{};
-      if (auto ts = Type(fv, "responseStatus.code", &t); !ts.ok()) return ts;
-      if (t == od::json_type::null) {
-        RecordNull(rs, 5, &nulls);
-        return absl::OkStatus();
-      }
-      if (t != od::json_type::number) {
-        return TypeError(fv, t, "responseStatus.code", "an integer");
-      }
-      int64_t code = 0;
-      if (fv.get_int64().get(code) || code < INT32_MIN || code > INT32_MAX) {
-        return Error(Offset(fv), "responseStatus.code", "expected a 32-bit integer");
-      }
-      rs->set_code(static_cast<int32_t>(code));
-    } else {
-      st = Unknown(key, fv, Cat("responseStatus.", key), 2,
-                   rs->mutable_unknown_fields());
-    }
-    return st;
-  });
+  absl::Status s =
+      ForEachMember(v, "responseStatus", [&](std::string_view key, od::value fv) -> absl::Status {
+        bool null = false;
+        absl::Status st;
+        if (key == "metadata") {
+          st = Raw(fv, "responseStatus.metadata", 2, rs->mutable_metadata(), &null);
+          if (null) RecordNull(rs, 6, &nulls);
+        } else if (key == "status") {
+          st = String(fv, "responseStatus.status", rs->mutable_status(), &null);
+          if (null) RecordNull(rs, 1, &nulls);
+        } else if (key == "message") {
+          st = String(fv, "responseStatus.message", rs->mutable_message(), &null);
+          if (null) RecordNull(rs, 2, &nulls);
+        } else if (key == "reason") {
+          st = String(fv, "responseStatus.reason", rs->mutable_reason(), &null);
+          if (null) RecordNull(rs, 3, &nulls);
+        } else if (key == "details") {
+          st = Raw(fv, "responseStatus.details", 2, rs->mutable_details(), &null);
+          if (null) RecordNull(rs, 4, &nulls);
+        } else if (key == "code") {
+          od::json_type t{};
+          if (auto ts = Type(fv, "responseStatus.code", &t); !ts.ok()) return ts;
+          if (t == od::json_type::null) {
+            RecordNull(rs, 5, &nulls);
+            return absl::OkStatus();
+          }
+          if (t != od::json_type::number) {
+            return TypeError(fv, t, "responseStatus.code", "an integer");
+          }
+          int64_t code = 0;
+          if (fv.get_int64().get(code) || code < INT32_MIN || code > INT32_MAX) {
+            return Error(Offset(fv), "responseStatus.code", "expected a 32-bit integer");
+          }
+          rs->set_code(static_cast<int32_t>(code));
+        } else {
+          st = Unknown(key, fv, Cat("responseStatus.", key), 2, rs->mutable_unknown_fields());
+        }
+        return st;
+      });
   rs->set_null_fields(nulls);
   return s;
 }
 
 absl::Status Walker::AuthMetadata(od::value v, kubetrail::v1::AuthenticationMetadata* m) {
   uint32_t nulls = 0;
-  absl::Status s = ForEachMember(v, "authenticationMetadata", [&](std::string_view key,
-                                                                  od::value fv) -> absl::Status {
-    if (key == "impersonationConstraint") {
-      bool null = false;
-      absl::Status st = String(fv, "authenticationMetadata.impersonationConstraint",
-                               m->mutable_impersonation_constraint(), &null);
-      if (null) RecordNull(m, 1, &nulls);
-      return st;
-    }
-    return Unknown(key, fv, Cat("authenticationMetadata.", key), 2,
-                   m->mutable_unknown_fields());
-  });
+  absl::Status s = ForEachMember(
+      v, "authenticationMetadata", [&](std::string_view key, od::value fv) -> absl::Status {
+        if (key == "impersonationConstraint") {
+          bool null = false;
+          absl::Status st = String(fv, "authenticationMetadata.impersonationConstraint",
+                                   m->mutable_impersonation_constraint(), &null);
+          if (null) RecordNull(m, 1, &nulls);
+          return st;
+        }
+        return Unknown(key, fv, Cat("authenticationMetadata.", key), 2,
+                       m->mutable_unknown_fields());
+      });
   m->set_null_fields(nulls);
   return s;
 }
@@ -410,8 +429,8 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
         RecordNull(e, impersonated ? Event::kImpersonatedUserFieldNumber : Event::kUserFieldNumber,
                    &nulls);
       } else {
-        kubetrail::v1::UserInfo* u = impersonated ? e->mutable_impersonated_user()
-                                                  : e->mutable_user();
+        kubetrail::v1::UserInfo* u =
+            impersonated ? e->mutable_impersonated_user() : e->mutable_user();
         u->Clear();
         st = User(v, impersonated ? "impersonatedUser" : "user", u);
       }
@@ -483,7 +502,7 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
         if (null || (api_version != kApiVersionV1 && api_version != kApiVersionV1beta1)) {
           return Error(at, "apiVersion",
                        Cat("unsupported apiVersion ", null ? "null" : Cat("\"", api_version, "\""),
-                                    " (expected audit.k8s.io/v1 or audit.k8s.io/v1beta1)"));
+                           " (expected audit.k8s.io/v1 or audit.k8s.io/v1beta1)"));
         }
         has_api_version = true;
       }
@@ -515,16 +534,15 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
     // Absent, not null: a null is kept as the input said it.
     const bool fill_rrt = !e->has_request_received_timestamp_us() &&
                           !((nulls >> Event::kRequestReceivedTimestampUsFieldNumber) & 1u);
-    const bool fill_st = !e->has_stage_timestamp_us() &&
-                         !((nulls >> Event::kStageTimestampUsFieldNumber) & 1u);
+    const bool fill_st =
+        !e->has_stage_timestamp_us() && !((nulls >> Event::kStageTimestampUsFieldNumber) & 1u);
     if (timestamp_index >= 0 && (fill_rrt || fill_st)) {
       const std::string& raw = e->unknown_fields(timestamp_index).value();
       if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
         absl::StatusOr<int64_t> us =
             ParseRfc3339Micros(std::string_view(raw).substr(1, raw.size() - 2));
         if (!us.ok()) {
-          return absl::InvalidArgumentError(
-              Cat("\"timestamp\": ", ToStd(us.status().message())));
+          return absl::InvalidArgumentError(Cat("\"timestamp\": ", ToStd(us.status().message())));
         }
         if (fill_rrt) e->set_request_received_timestamp_us(*us);
         if (fill_st) e->set_stage_timestamp_us(*us);
@@ -547,19 +565,27 @@ absl::Status DecodeEventObject(od::object& obj, const char* base, const DecodeOp
 
 std::string DescribeSimdjsonError(simdjson::error_code err, int max_depth) {
   switch (err) {
-    case simdjson::DEPTH_ERROR: return Cat("nesting deeper than ", max_depth);
-    case simdjson::UNCLOSED_STRING: return "unterminated string";
+    case simdjson::DEPTH_ERROR:
+      return Cat("nesting deeper than ", max_depth);
+    case simdjson::UNCLOSED_STRING:
+      return "unterminated string";
     case simdjson::TAPE_ERROR:
     case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
       return "malformed or truncated JSON (unbalanced braces or brackets)";
-    case simdjson::STRING_ERROR: return "invalid string (bad escape or control character)";
-    case simdjson::UNESCAPED_CHARS: return "control character inside a string";
-    case simdjson::NUMBER_ERROR: return "invalid number";
+    case simdjson::STRING_ERROR:
+      return "invalid string (bad escape or control character)";
+    case simdjson::UNESCAPED_CHARS:
+      return "control character inside a string";
+    case simdjson::NUMBER_ERROR:
+      return "invalid number";
     case simdjson::T_ATOM_ERROR:
     case simdjson::F_ATOM_ERROR:
-    case simdjson::N_ATOM_ERROR: return "invalid literal (expected true, false or null)";
-    case simdjson::EMPTY: return "empty input";
-    default: return simdjson::error_message(err);
+    case simdjson::N_ATOM_ERROR:
+      return "invalid literal (expected true, false or null)";
+    case simdjson::EMPTY:
+      return "empty input";
+    default:
+      return simdjson::error_message(err);
   }
 }
 
@@ -618,21 +644,20 @@ absl::Status EventDecoder::Decode(std::string_view json, Event* event) {
   if (impl_->padded.size() < capacity) impl_->padded.resize(capacity);
   std::memcpy(impl_->padded.data(), json.data(), json.size());
   std::memset(impl_->padded.data() + json.size(), ' ', simdjson::SIMDJSON_PADDING);
-  return DecodePadded(impl_->padded.data(), json.size(), impl_->padded.size() - json.size(),
-                      event, nullptr);
+  return DecodePadded(impl_->padded.data(), json.size(), impl_->padded.size() - json.size(), event,
+                      nullptr);
 }
 
-absl::Status EventDecoder::DecodePadded(const char* data, size_t size, size_t padding,
-                                        Event* event, const DecodeExtras* extras) {
+absl::Status EventDecoder::DecodePadded(const char* data, size_t size, size_t padding, Event* event,
+                                        const DecodeExtras* extras) {
   event->Clear();
   if (size > options_.max_event_bytes) {
     return absl::ResourceExhaustedError(
-        Cat("event of ", size, " bytes is over the limit of ", options_.max_event_bytes,
-                     " bytes"));
+        Cat("event of ", size, " bytes is over the limit of ", options_.max_event_bytes, " bytes"));
   }
   od::document& doc = impl_->doc;
-  auto err = impl_->parser.iterate(simdjson::padded_string_view(data, size, size + padding))
-                 .get(doc);
+  auto err =
+      impl_->parser.iterate(simdjson::padded_string_view(data, size, size + padding)).get(doc);
   const std::string_view text(data, size);
   if (err) return SyntaxError(text, err, options_.max_depth);
   od::json_type t{};

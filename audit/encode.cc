@@ -47,6 +47,21 @@ class ObjectWriter {
   void Raw(std::string_view key, std::string_view json) { Key(key)->append(json); }
   void Null(std::string_view key) { Key(key)->append("null"); }
 
+  // A field with presence: when present, starts the member and returns where its value goes;
+  // when it came as JSON null, writes `"key":null`; otherwise writes nothing. Returns nullptr
+  // unless the caller is to write the value.
+  std::string* Member(std::string_view key, bool present, bool is_null) {
+    if (present) return Key(key);
+    if (is_null) Null(key);
+    return nullptr;
+  }
+  void OptString(std::string_view key, bool present, std::string_view value, bool is_null) {
+    if (std::string* o = Member(key, present, is_null)) AppendGoQuoted(value, o);
+  }
+  void OptRaw(std::string_view key, bool present, std::string_view json, bool is_null) {
+    if (std::string* o = Member(key, present, is_null)) o->append(json);
+  }
+
  private:
   std::string* out_;
   bool first_ = true;
@@ -80,23 +95,21 @@ void AppendUserInfo(const kubetrail::v1::UserInfo& user, std::string* out) {
   const uint32_t nulls = user.null_fields();
   const uint32_t present = user.present_fields();
   ObjectWriter w(out);
-  if (user.has_username()) w.String("username", user.username());
-  else if (Bit(nulls, 1)) w.Null("username");
-  if (user.has_uid()) w.String("uid", user.uid());
-  else if (Bit(nulls, 2)) w.Null("uid");
-  if (user.groups_size() > 0 || Bit(present, 3)) AppendStringArray(user.groups(), w.Key("groups"));
-  else if (Bit(nulls, 3)) w.Null("groups");
-  if (user.extra_size() > 0 || Bit(present, 4)) {
-    std::string* o = w.Key("extra");
+  w.OptString("username", user.has_username(), user.username(), Bit(nulls, 1));
+  w.OptString("uid", user.has_uid(), user.uid(), Bit(nulls, 2));
+  if (auto* o = w.Member("groups", user.groups_size() > 0 || Bit(present, 3), Bit(nulls, 3))) {
+    AppendStringArray(user.groups(), o);
+  }
+  if (auto* o = w.Member("extra", user.extra_size() > 0 || Bit(present, 4), Bit(nulls, 4))) {
     ObjectWriter extra(o);
     for (const auto* entry : SortedEntries(user.extra())) {
       std::string* v = extra.EscapedKey(entry->first);
-      if (entry->second.is_null()) v->append("null");
-      else AppendStringArray(entry->second.values(), v);
+      if (entry->second.is_null())
+        v->append("null");
+      else
+        AppendStringArray(entry->second.values(), v);
     }
     extra.Close();
-  } else if (Bit(nulls, 4)) {
-    w.Null("extra");
   }
   AppendUnknown(user.unknown_fields(), w);
   w.Close();
@@ -106,8 +119,7 @@ void AppendObjectRef(const kubetrail::v1::ObjectReference& ref, std::string* out
   const uint32_t nulls = ref.null_fields();
   ObjectWriter w(out);
   auto field = [&](int number, std::string_view key, bool has, const std::string& value) {
-    if (has) w.String(key, value);
-    else if (Bit(nulls, number)) w.Null(key);
+    w.OptString(key, has, value, Bit(nulls, number));
   };
   field(1, "resource", ref.has_resource(), ref.resource());
   field(2, "namespace", ref.has_namespace_(), ref.namespace_());
@@ -124,18 +136,13 @@ void AppendObjectRef(const kubetrail::v1::ObjectReference& ref, std::string* out
 void AppendResponseStatus(const kubetrail::v1::ResponseStatus& st, std::string* out) {
   const uint32_t nulls = st.null_fields();
   ObjectWriter w(out);
-  if (st.has_metadata()) w.Raw("metadata", st.metadata());
-  else if (Bit(nulls, 6)) w.Null("metadata");
-  if (st.has_status()) w.String("status", st.status());
-  else if (Bit(nulls, 1)) w.Null("status");
-  if (st.has_message()) w.String("message", st.message());
-  else if (Bit(nulls, 2)) w.Null("message");
-  if (st.has_reason()) w.String("reason", st.reason());
-  else if (Bit(nulls, 3)) w.Null("reason");
-  if (st.has_details()) w.Raw("details", st.details());
-  else if (Bit(nulls, 4)) w.Null("details");
-  if (st.has_code()) w.Key("code")->append(std::to_string(st.code()));
-  else if (Bit(nulls, 5)) w.Null("code");
+  w.OptRaw("metadata", st.has_metadata(), st.metadata(), Bit(nulls, 6));
+  w.OptString("status", st.has_status(), st.status(), Bit(nulls, 1));
+  w.OptString("message", st.has_message(), st.message(), Bit(nulls, 2));
+  w.OptString("reason", st.has_reason(), st.reason(), Bit(nulls, 3));
+  w.OptRaw("details", st.has_details(), st.details(), Bit(nulls, 4));
+  if (auto* o = w.Member("code", st.has_code(), Bit(nulls, 5)))
+    o->append(std::to_string(st.code()));
   AppendUnknown(st.unknown_fields(), w);
   w.Close();
 }
@@ -143,17 +150,13 @@ void AppendResponseStatus(const kubetrail::v1::ResponseStatus& st, std::string* 
 void AppendAuthenticationMetadata(const kubetrail::v1::AuthenticationMetadata& m,
                                   std::string* out) {
   ObjectWriter w(out);
-  if (m.has_impersonation_constraint()) {
-    w.String("impersonationConstraint", m.impersonation_constraint());
-  } else if (Bit(m.null_fields(), 1)) {
-    w.Null("impersonationConstraint");
-  }
+  w.OptString("impersonationConstraint", m.has_impersonation_constraint(),
+              m.impersonation_constraint(), Bit(m.null_fields(), 1));
   AppendUnknown(m.unknown_fields(), w);
   w.Close();
 }
 
-void AppendTimestamp(ObjectWriter& w, std::string_view key, int64_t micros) {
-  std::string* out = w.Key(key);
+void AppendQuotedMicroTime(int64_t micros, std::string* out) {
   out->push_back('"');
   AppendMicroTime(micros, out);
   out->push_back('"');
@@ -163,58 +166,61 @@ void AppendTimestamp(ObjectWriter& w, std::string_view key, int64_t micros) {
 
 void AppendEventJson(const kubetrail::v1::Event& e, std::string* out) {
   using kubetrail::v1::Event;
-  const uint32_t nulls = e.null_fields();
-  const uint32_t present = e.present_fields();
+  auto null = [&e](int number) { return Bit(e.null_fields(), number); };
+  auto listed = [&e](int number) { return Bit(e.present_fields(), number); };
   ObjectWriter w(out);
   w.Raw("kind", "\"Event\"");
   w.Raw("apiVersion", "\"audit.k8s.io/v1\"");
   w.String("level", e.level());
   w.String("auditID", e.audit_id());
   w.String("stage", e.stage());
-  if (e.has_request_uri()) w.String("requestURI", e.request_uri());
-  else if (Bit(nulls, Event::kRequestUriFieldNumber)) w.Null("requestURI");
-  if (e.has_verb()) w.String("verb", e.verb());
-  else if (Bit(nulls, Event::kVerbFieldNumber)) w.Null("verb");
-  if (e.has_user()) AppendUserInfo(e.user(), w.Key("user"));
-  else if (Bit(nulls, Event::kUserFieldNumber)) w.Null("user");
-  if (e.has_impersonated_user()) AppendUserInfo(e.impersonated_user(), w.Key("impersonatedUser"));
-  else if (Bit(nulls, Event::kImpersonatedUserFieldNumber)) w.Null("impersonatedUser");
-  if (e.has_authentication_metadata()) {
-    AppendAuthenticationMetadata(e.authentication_metadata(), w.Key("authenticationMetadata"));
-  } else if (Bit(nulls, Event::kAuthenticationMetadataFieldNumber)) {
-    w.Null("authenticationMetadata");
+  w.OptString("requestURI", e.has_request_uri(), e.request_uri(),
+              null(Event::kRequestUriFieldNumber));
+  w.OptString("verb", e.has_verb(), e.verb(), null(Event::kVerbFieldNumber));
+  if (auto* o = w.Member("user", e.has_user(), null(Event::kUserFieldNumber))) {
+    AppendUserInfo(e.user(), o);
   }
-  if (e.source_ips_size() > 0 || Bit(present, Event::kSourceIpsFieldNumber)) {
-    AppendStringArray(e.source_ips(), w.Key("sourceIPs"));
-  } else if (Bit(nulls, Event::kSourceIpsFieldNumber)) {
-    w.Null("sourceIPs");
+  if (auto* o = w.Member("impersonatedUser", e.has_impersonated_user(),
+                         null(Event::kImpersonatedUserFieldNumber))) {
+    AppendUserInfo(e.impersonated_user(), o);
   }
-  if (e.has_user_agent()) w.String("userAgent", e.user_agent());
-  else if (Bit(nulls, Event::kUserAgentFieldNumber)) w.Null("userAgent");
-  if (e.has_object_ref()) AppendObjectRef(e.object_ref(), w.Key("objectRef"));
-  else if (Bit(nulls, Event::kObjectRefFieldNumber)) w.Null("objectRef");
-  if (e.has_response_status()) AppendResponseStatus(e.response_status(), w.Key("responseStatus"));
-  else if (Bit(nulls, Event::kResponseStatusFieldNumber)) w.Null("responseStatus");
-  if (e.has_request_object()) w.Raw("requestObject", e.request_object());
-  else if (Bit(nulls, Event::kRequestObjectFieldNumber)) w.Null("requestObject");
-  if (e.has_response_object()) w.Raw("responseObject", e.response_object());
-  else if (Bit(nulls, Event::kResponseObjectFieldNumber)) w.Null("responseObject");
-  if (e.has_request_received_timestamp_us()) {
-    AppendTimestamp(w, "requestReceivedTimestamp", e.request_received_timestamp_us());
-  } else if (Bit(nulls, Event::kRequestReceivedTimestampUsFieldNumber)) {
-    w.Null("requestReceivedTimestamp");
+  if (auto* o = w.Member("authenticationMetadata", e.has_authentication_metadata(),
+                         null(Event::kAuthenticationMetadataFieldNumber))) {
+    AppendAuthenticationMetadata(e.authentication_metadata(), o);
   }
-  if (e.has_stage_timestamp_us()) AppendTimestamp(w, "stageTimestamp", e.stage_timestamp_us());
-  else if (Bit(nulls, Event::kStageTimestampUsFieldNumber)) w.Null("stageTimestamp");
-  if (e.annotations_size() > 0 || Bit(present, Event::kAnnotationsFieldNumber)) {
-    std::string* o = w.Key("annotations");
+  if (auto* o =
+          w.Member("sourceIPs", e.source_ips_size() > 0 || listed(Event::kSourceIpsFieldNumber),
+                   null(Event::kSourceIpsFieldNumber))) {
+    AppendStringArray(e.source_ips(), o);
+  }
+  w.OptString("userAgent", e.has_user_agent(), e.user_agent(), null(Event::kUserAgentFieldNumber));
+  if (auto* o = w.Member("objectRef", e.has_object_ref(), null(Event::kObjectRefFieldNumber))) {
+    AppendObjectRef(e.object_ref(), o);
+  }
+  if (auto* o = w.Member("responseStatus", e.has_response_status(),
+                         null(Event::kResponseStatusFieldNumber))) {
+    AppendResponseStatus(e.response_status(), o);
+  }
+  w.OptRaw("requestObject", e.has_request_object(), e.request_object(),
+           null(Event::kRequestObjectFieldNumber));
+  w.OptRaw("responseObject", e.has_response_object(), e.response_object(),
+           null(Event::kResponseObjectFieldNumber));
+  if (auto* o = w.Member("requestReceivedTimestamp", e.has_request_received_timestamp_us(),
+                         null(Event::kRequestReceivedTimestampUsFieldNumber))) {
+    AppendQuotedMicroTime(e.request_received_timestamp_us(), o);
+  }
+  if (auto* o = w.Member("stageTimestamp", e.has_stage_timestamp_us(),
+                         null(Event::kStageTimestampUsFieldNumber))) {
+    AppendQuotedMicroTime(e.stage_timestamp_us(), o);
+  }
+  if (auto* o = w.Member("annotations",
+                         e.annotations_size() > 0 || listed(Event::kAnnotationsFieldNumber),
+                         null(Event::kAnnotationsFieldNumber))) {
     ObjectWriter a(o);
     for (const auto* entry : SortedEntries(e.annotations())) {
       AppendGoQuoted(entry->second, a.EscapedKey(entry->first));
     }
     a.Close();
-  } else if (Bit(nulls, Event::kAnnotationsFieldNumber)) {
-    w.Null("annotations");
   }
   AppendUnknown(e.unknown_fields(), w);
   w.Close();
@@ -226,9 +232,9 @@ std::string EncodeEventJson(const kubetrail::v1::Event& event) {
   return out;
 }
 
-void AppendEventListJson(const std::vector<const kubetrail::v1::Event*>& events,
-                         std::string* out) {
-  out->append("{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"metadata\":{},\"items\":[");
+void AppendEventListJson(const std::vector<const kubetrail::v1::Event*>& events, std::string* out) {
+  out->append(
+      "{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"metadata\":{},\"items\":[");
   for (size_t i = 0; i < events.size(); ++i) {
     if (i > 0) out->push_back(',');
     AppendEventJson(*events[i], out);

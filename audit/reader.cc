@@ -34,10 +34,14 @@ absl::Status Prefixed(std::string_view where, const absl::Status& s) {
 
 std::string_view InputFormatName(InputFormat format) {
   switch (format) {
-    case InputFormat::kEmpty: return "empty";
-    case InputFormat::kJsonLines: return "jsonl";
-    case InputFormat::kEventList: return "eventlist";
-    case InputFormat::kEvent: return "event";
+    case InputFormat::kEmpty:
+      return "empty";
+    case InputFormat::kJsonLines:
+      return "jsonl";
+    case InputFormat::kEventList:
+      return "eventlist";
+    case InputFormat::kEvent:
+      return "event";
   }
   return "unknown";
 }
@@ -52,8 +56,8 @@ struct EventReader::Impl {
   bool detected = false;
   bool whole_document = false;  // a single (multi-line) document rather than JSON lines
   bool whole_done = false;
-  size_t pos = 0;        // JSON lines: the next unread byte
-  size_t pos_line = 1;   // JSON lines: the line number at `pos`
+  size_t pos = 0;       // JSON lines: the next unread byte
+  size_t pos_line = 1;  // JSON lines: the line number at `pos`
 
   // A stretch of input that simdjson can parse: `size` bytes at `data`, `padding` more
   // readable after them.
@@ -72,11 +76,11 @@ struct EventReader::Impl {
   // On-Demand iteration, so a webhook body is parsed once.
   Region list;
   od::document list_doc;
-  od::array_iterator item;      // the next item
+  od::array_iterator item;  // the next item
   od::array_iterator items_end;
   bool list_active = false;
   size_t item_index = 0;
-  size_t cursor = 0;       // offset in `list` whose line is `cursor_line`
+  size_t cursor = 0;  // offset in `list` whose line is `cursor_line`
   size_t cursor_line = 1;
   std::string list_api_version;
 
@@ -96,15 +100,14 @@ struct EventReader::Impl {
   static size_t LineAt(std::string_view text, size_t from, size_t from_line, size_t offset) {
     offset = std::min(offset, text.size());
     if (offset <= from) return from_line;
-    return from_line + static_cast<size_t>(
-                           std::count(text.data() + from, text.data() + offset, '\n'));
+    return from_line +
+           static_cast<size_t>(std::count(text.data() + from, text.data() + offset, '\n'));
   }
 
   // Whether `r` holds exactly one complete JSON object.
   bool IsCompleteObject(const Region& r) {
     od::document doc;
-    if (parser.iterate(simdjson::padded_string_view(r.data, r.size, r.size + r.padding))
-            .get(doc)) {
+    if (parser.iterate(simdjson::padded_string_view(r.data, r.size, r.size + r.padding)).get(doc)) {
       return false;
     }
     od::object obj;
@@ -141,8 +144,8 @@ struct EventReader::Impl {
     if (err) return absl::InvalidArgumentError(DescribeSimdjsonError(err, max_depth));
     // Keys may come in any order: look up kind and apiVersion first, then come back for items.
     std::string_view kind;
-    const bool kind_list = !obj.find_field_unordered("kind").get_string().get(kind) &&
-                           kind == "EventList";
+    const bool kind_list =
+        !obj.find_field_unordered("kind").get_string().get(kind) && kind == "EventList";
     od::value version_value;
     if (!obj.find_field_unordered("apiVersion").get(version_value)) {
       std::string_view version;

@@ -75,7 +75,8 @@ const Dataset& LoadgenAbout2K() {
 
 std::filesystem::path CorpusDir() {
   if (const char* env = std::getenv("KUBETRAIL_CORPUS_DIR")) return env;
-  for (std::filesystem::path p : {"../shared/corpus", "../../shared/corpus", "../../../shared/corpus"}) {
+  for (std::filesystem::path p :
+       {"../shared/corpus", "../../shared/corpus", "../../../shared/corpus"}) {
     if (std::filesystem::is_directory(p)) return p;
   }
   return {};
@@ -101,9 +102,9 @@ const Dataset& Corpus() {
 
 void Report(benchmark::State& state, const Dataset& d, int64_t iterations_events) {
   state.SetItemsProcessed(iterations_events);
-  state.SetBytesProcessed(static_cast<int64_t>(
-      static_cast<double>(d.bytes) / static_cast<double>(d.lines.size()) *
-      static_cast<double>(iterations_events)));
+  state.SetBytesProcessed(
+      static_cast<int64_t>(static_cast<double>(d.bytes) / static_cast<double>(d.lines.size()) *
+                           static_cast<double>(iterations_events)));
   state.counters["bytes_per_event"] =
       static_cast<double>(d.bytes) / static_cast<double>(d.lines.size());
 }

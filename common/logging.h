@@ -38,10 +38,10 @@ class LogLine {
 }  // namespace logging_internal
 }  // namespace kubetrail
 
-#define KT_LOG(severity, component)                                     \
+#define KT_LOG(severity, component)                                       \
   if (::kubetrail::LogSeverity::severity < ::kubetrail::MinLogSeverity()) \
-    ;                                                                   \
-  else                                                                  \
+    ;                                                                     \
+  else                                                                    \
     ::kubetrail::logging_internal::LogLine(::kubetrail::LogSeverity::severity, component).stream()
 
 #endif  // KUBETRAIL_COMMON_LOGGING_H_

@@ -13,10 +13,10 @@
 #include "absl/status/statusor.h"
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function unless OK.
-#define KT_RETURN_IF_ERROR(expr)                                 \
-  do {                                                           \
-    ::absl::Status _kt_status = (expr);                          \
-    if (!_kt_status.ok()) return _kt_status;                     \
+#define KT_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status _kt_status = (expr);      \
+    if (!_kt_status.ok()) return _kt_status; \
   } while (0)
 
 #define KT_INTERNAL_CONCAT_(a, b) a##b
