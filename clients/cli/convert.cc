@@ -78,8 +78,9 @@ class Converter {
 
   // Converts every event of `body`, read from `name`. Returns false when the run must stop
   // (a bad event without skip_invalid, or a failed write), after reporting why.
+  // `body` must be followed by audit::kReadPadding readable bytes (see ReserveReadPadding).
   bool ConvertInput(std::string_view name, std::string_view body) {
-    audit::EventReader reader(body, options_.decode);
+    audit::EventReader reader(body, options_.decode, audit::kReadPadding);
     kubetrail::v1::Event scratch;
     while (true) {
       // For an EventList the event is decoded straight into its final place.
@@ -251,6 +252,8 @@ int RunConvert(const ConvertOptions& options, std::istream& in, std::ostream& ou
       converter.ReportReadError(read);
       return kExitFailure;
     }
+    // Spare capacity after the text lets the reader parse the last line in place.
+    audit::ReserveReadPadding(body);
     if (!converter.ConvertInput(name, body)) return kExitFailure;
   }
   return converter.Finish();
