@@ -1,5 +1,5 @@
 // Tests of the kube-JSON codec (codec.h) against its contract: codec.h, the presence rules of
-// proto/kubetrail/v1/event.proto and /work/shared/docs/k8s-audit-semantics.md §1.
+// proto/kubetrail/v1/event.proto and ../shared/docs/k8s-audit-semantics.md (beside the checkout) §1.
 //
 // Every event here is written by hand; none is copied from the corpus (corpus_test.cc covers
 // that). Every successful decode in this file also goes through the idempotence check in
