@@ -1019,7 +1019,13 @@ TEST(CodecErrorTest, ErrorsNameFieldsInsideNestedObjects) {
   absl::StatusOr<Event> e = DecodeOne(
       R"({"level":"Metadata","auditID":"a","stage":"x","impersonatedUser":{"groups":[1]}})");
   ASSERT_FALSE(e.ok());
-  EXPECT_THAT(Message(e.status()), HasSubstr("groups"));
+  EXPECT_THAT(Message(e.status()), HasSubstr("\"impersonatedUser.groups[0]\": expected a string"));
+  e = DecodeOne(R"({"level":"Metadata","auditID":"a","stage":"x","user":{"uid":7}})");
+  ASSERT_FALSE(e.ok());
+  EXPECT_THAT(Message(e.status()), HasSubstr("\"user.uid\": expected a string, got number"));
+  e = DecodeOne(R"({"level":"Metadata","auditID":"a","stage":"x","objectRef":{"name":[]}})");
+  ASSERT_FALSE(e.ok());
+  EXPECT_THAT(Message(e.status()), HasSubstr("\"objectRef.name\": expected a string, got array"));
   e = DecodeOne(R"({"level":"Metadata","auditID":"a","stage":"x",)"
                 R"("responseStatus":{"code":-2147483649}})");
   ASSERT_FALSE(e.ok());

@@ -232,33 +232,43 @@ absl::Status Walker::Unknown(std::string_view key, od::value v, std::string_view
 absl::Status Walker::User(od::value v, std::string_view path, kubetrail::v1::UserInfo* u) {
   uint32_t nulls = 0;
   uint32_t present = 0;
+  // Error paths, chosen without building strings on the way.
+  const bool impersonated = path != "user";
+  const auto sub = [impersonated](std::string_view user_path, std::string_view impersonated_path) {
+    return impersonated ? impersonated_path : user_path;
+  };
   absl::Status s = ForEachMember(v, path, [&](std::string_view key, od::value fv) -> absl::Status {
     bool null = false;
     absl::Status st;
     if (key == "username") {
-      st = String(fv, "user.username", u->mutable_username(), &null);
+      st = String(fv, sub("user.username", "impersonatedUser.username"), u->mutable_username(),
+                  &null);
       if (null) RecordNull(u, 1, &nulls);
     } else if (key == "uid") {
-      st = String(fv, "user.uid", u->mutable_uid(), &null);
+      st = String(fv, sub("user.uid", "impersonatedUser.uid"), u->mutable_uid(), &null);
       if (null) RecordNull(u, 2, &nulls);
     } else if (key == "groups") {
-      st = StringList(fv, "user.groups", u->mutable_groups(), &null);
+      st =
+          StringList(fv, sub("user.groups", "impersonatedUser.groups"), u->mutable_groups(), &null);
       SetBit(null ? &nulls : &present, 3);
     } else if (key == "extra") {
       od::json_type t{};
-      if (auto ts = Type(fv, "user.extra", &t); !ts.ok()) return ts;
+      if (auto ts = Type(fv, sub("user.extra", "impersonatedUser.extra"), &t); !ts.ok()) return ts;
       if (t == od::json_type::null) {
         SetBit(&nulls, 4);
         return absl::OkStatus();
       }
       SetBit(&present, 4);
-      st = ForEachMember(fv, "user.extra", [&](std::string_view k, od::value ev) -> absl::Status {
-        kubetrail::v1::ExtraValue& value = (*u->mutable_extra())[std::string(k)];
-        bool value_null = false;
-        absl::Status es = StringList(ev, "user.extra", value.mutable_values(), &value_null);
-        value.set_is_null(value_null);
-        return es;
-      });
+      st = ForEachMember(fv, sub("user.extra", "impersonatedUser.extra"),
+                         [&](std::string_view k, od::value ev) -> absl::Status {
+                           kubetrail::v1::ExtraValue& value = (*u->mutable_extra())[std::string(k)];
+                           bool value_null = false;
+                           absl::Status es =
+                               StringList(ev, sub("user.extra", "impersonatedUser.extra"),
+                                          value.mutable_values(), &value_null);
+                           value.set_is_null(value_null);
+                           return es;
+                         });
     } else {
       st = Unknown(key, fv, Cat(path, ".", key), 2, u->mutable_unknown_fields());
     }
@@ -269,42 +279,37 @@ absl::Status Walker::User(od::value v, std::string_view path, kubetrail::v1::Use
   return s;
 }
 
-absl::Status Walker::ObjectRef(od::value v, kubetrail::v1::ObjectReference* r) {
+// ObjectReference's members: all strings, numbered 1-8 in JSON order.
+struct ObjectRefField {
+  std::string_view key;
+  std::string_view path;  // for error messages
+  int number;
+  std::string* (kubetrail::v1::ObjectReference::*mutable_field)();
+};
+using kubetrail::v1::ObjectReference;
+constexpr ObjectRefField kObjectRefFields[] = {
+    {"resource", "objectRef.resource", 1, &ObjectReference::mutable_resource},
+    {"namespace", "objectRef.namespace", 2, &ObjectReference::mutable_namespace_},
+    {"name", "objectRef.name", 3, &ObjectReference::mutable_name},
+    {"uid", "objectRef.uid", 4, &ObjectReference::mutable_uid},
+    {"apiGroup", "objectRef.apiGroup", 5, &ObjectReference::mutable_api_group},
+    {"apiVersion", "objectRef.apiVersion", 6, &ObjectReference::mutable_api_version},
+    {"resourceVersion", "objectRef.resourceVersion", 7, &ObjectReference::mutable_resource_version},
+    {"subresource", "objectRef.subresource", 8, &ObjectReference::mutable_subresource},
+};
+
+absl::Status Walker::ObjectRef(od::value v, ObjectReference* r) {
   uint32_t nulls = 0;
   absl::Status s =
       ForEachMember(v, "objectRef", [&](std::string_view key, od::value fv) -> absl::Status {
-        std::string* target = nullptr;
-        int number = 0;
-        if (key == "resource") {
-          target = r->mutable_resource();
-          number = 1;
-        } else if (key == "namespace") {
-          target = r->mutable_namespace_();
-          number = 2;
-        } else if (key == "name") {
-          target = r->mutable_name();
-          number = 3;
-        } else if (key == "uid") {
-          target = r->mutable_uid();
-          number = 4;
-        } else if (key == "apiGroup") {
-          target = r->mutable_api_group();
-          number = 5;
-        } else if (key == "apiVersion") {
-          target = r->mutable_api_version();
-          number = 6;
-        } else if (key == "resourceVersion") {
-          target = r->mutable_resource_version();
-          number = 7;
-        } else if (key == "subresource") {
-          target = r->mutable_subresource();
-          number = 8;
-        } else
-          return Unknown(key, fv, Cat("objectRef.", key), 2, r->mutable_unknown_fields());
-        bool null = false;
-        absl::Status st = String(fv, Cat("objectRef.", key), target, &null);
-        if (null) RecordNull(r, number, &nulls);
-        return st;
+        for (const ObjectRefField& f : kObjectRefFields) {
+          if (key != f.key) continue;
+          bool null = false;
+          absl::Status st = String(fv, f.path, (r->*f.mutable_field)(), &null);
+          if (null) RecordNull(r, f.number, &nulls);
+          return st;
+        }
+        return Unknown(key, fv, Cat("objectRef.", key), 2, r->mutable_unknown_fields());
       });
   r->set_null_fields(nulls);
   return s;
