@@ -1,18 +1,13 @@
 #include "clients/cli/convert.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstddef>
 #include <deque>
 #include <istream>
 #include <ostream>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,54 +15,16 @@
 #include "absl/strings/str_cat.h"
 #include "audit/codec.h"
 #include "clients/cli/exit_codes.h"
+#include "clients/cli/input.h"
 #include "kubetrail/v1/event.pb.h"
 
 namespace kubetrail::cli {
 namespace {
 
 constexpr std::string_view kPrefix = "kubetrail convert: ";
-constexpr std::string_view kStdinName = "<stdin>";
 // Output is collected in memory and handed to the stream in pieces of about this size:
 // large enough that writes are few, small enough that memory stays flat.
 constexpr size_t kFlushBytes = size_t{1} << 20;
-// Unit of growth when the final size of an input is not known in advance (pipes).
-constexpr size_t kReadChunkBytes = size_t{1} << 20;
-
-// Consumes a run of decimal digits at the front of `*s` into `*value`.
-bool ConsumeNumber(std::string_view* s, size_t* value) {
-  const char* end = s->data() + s->size();
-  const std::from_chars_result result = std::from_chars(s->data(), end, *value);
-  if (result.ec != std::errc() || result.ptr == s->data()) return false;
-  s->remove_prefix(static_cast<size_t>(result.ptr - s->data()));
-  return true;
-}
-
-bool ConsumePrefix(std::string_view* s, std::string_view prefix) {
-  if (s->substr(0, prefix.size()) != prefix) return false;
-  s->remove_prefix(prefix.size());
-  return true;
-}
-
-// The reader starts its messages with where the event is: `line 7: ...` or
-// `items[3] (line 12): ...`. Our own `FILE:LINE:` prefix already names the line, so the
-// repetition is dropped (`items[3]: ...` keeps the item index). A message whose location
-// does not match `line` is kept whole, so nothing is ever lost.
-std::string StripLocation(std::string_view message, size_t line) {
-  std::string_view rest = message;
-  size_t number = 0;
-  if (ConsumePrefix(&rest, "line ") && ConsumeNumber(&rest, &number) && number == line &&
-      ConsumePrefix(&rest, ": ")) {
-    return std::string(rest);
-  }
-  rest = message;
-  size_t item = 0;
-  if (ConsumePrefix(&rest, "items[") && ConsumeNumber(&rest, &item) &&
-      ConsumePrefix(&rest, "] (line ") && ConsumeNumber(&rest, &number) && number == line &&
-      ConsumePrefix(&rest, "): ")) {
-    return absl::StrCat("items[", item, "]: ") + std::string(rest);
-  }
-  return std::string(message);
-}
 
 // One run of the verb: the output buffer, the events kept for an EventList, the counts.
 // Not thread-safe; lives for one RunConvert call and borrows the streams.
@@ -98,7 +55,7 @@ class Converter {
         err_ << kPrefix << name;
         if (reader.line() > 0) err_ << ':' << reader.line();
         const absl::string_view message = more.status().message();
-        err_ << ": " << StripLocation({message.data(), message.size()}, reader.line()) << '\n';
+        err_ << ": " << EventErrorMessage({message.data(), message.size()}, reader.line()) << '\n';
         if (!options_.skip_invalid) return false;
         continue;
       }
@@ -181,58 +138,6 @@ absl::Status ParseOutputFormat(std::string_view name, OutputFormat* format) {
     return absl::InvalidArgumentError(
         "unknown output format \"" + std::string(name) + "\" (want jsonl or eventlist)");
   }
-  return absl::OkStatus();
-}
-
-absl::Status ReadWholeFile(const std::string& path, std::string* content) {
-  content->clear();
-  int fd;
-  do {
-    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("cannot read ", path));
-  // A regular file is read in one go into a buffer of its size (plus one byte, so the read
-  // that sees end-of-file needs no growth); anything else grows chunk by chunk.
-  struct stat st;
-  size_t capacity = kReadChunkBytes;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) capacity = static_cast<size_t>(st.st_size) + 1;
-  content->resize(capacity);
-  size_t size = 0;
-  while (true) {
-    if (size == content->size()) content->resize(content->size() + kReadChunkBytes);
-    ssize_t n = read(fd, content->data() + size, content->size() - size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int error = errno;
-      close(fd);
-      content->clear();
-      return absl::ErrnoToStatus(error, absl::StrCat("cannot read ", path));
-    }
-    if (n == 0) break;
-    size += static_cast<size_t>(n);
-  }
-  close(fd);
-  content->resize(size);
-  return absl::OkStatus();
-}
-
-absl::Status ReadWholeStream(std::istream& in, std::string_view name, std::string* content) {
-  content->clear();
-  size_t size = 0;
-  errno = 0;
-  while (in) {
-    content->resize(size + kReadChunkBytes);
-    in.read(content->data() + size, static_cast<std::streamsize>(kReadChunkBytes));
-    size += static_cast<size_t>(in.gcount());
-  }
-  content->resize(size);
-  if (in.bad()) {
-    int error = errno != 0 ? errno : EIO;
-    content->clear();
-    return absl::ErrnoToStatus(error, "cannot read " + std::string(name));
-  }
-  // End of input is not an error; clearing it lets a second "-" read (nothing) again.
-  in.clear();
   return absl::OkStatus();
 }
 

@@ -62,14 +62,6 @@ struct ConvertOptions {
 int RunConvert(const ConvertOptions& options, std::istream& in, std::ostream& out,
                std::ostream& err);
 
-// Reads the whole file at `path` into `*content` (replacing it). Errors carry the errno
-// mapping (NotFound, PermissionDenied, ...) and the message `cannot read PATH: <strerror>`.
-absl::Status ReadWholeFile(const std::string& path, std::string* content);
-
-// Reads `in` to its end into `*content` (replacing it); `name` is used in the error message,
-// `cannot read NAME: <strerror>`.
-absl::Status ReadWholeStream(std::istream& in, std::string_view name, std::string* content);
-
 }  // namespace kubetrail::cli
 
 #endif  // KUBETRAIL_CLIENTS_CLI_CONVERT_H_

@@ -1,6 +1,7 @@
 // In-process tests of `kubetrail convert` (RunConvert): layouts in, canonical JSON out, error
 // reporting with and without --skip-invalid. The events are written for this test.
 #include "clients/cli/convert.h"
+#include "clients/cli/input.h"
 
 #include <initializer_list>
 #include <sstream>

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "clients/cli/convert.h"
 #include "clients/cli/exit_codes.h"
+#include "clients/cli/policy.h"
 
 #ifndef KUBETRAIL_VERSION
 #define KUBETRAIL_VERSION "unknown"
@@ -91,6 +92,108 @@ Verb AddConvert(CLI::App& app, ConvertOptions* options, std::string* output_name
               }};
 }
 
+// A CLI11 check that accepts what ParseSimulateFormat accepts.
+CLI::Validator SimulateFormatValidator() {
+  return CLI::Validator(
+      [](std::string& value) {
+        SimulateFormat format;
+        absl::Status status = ParseSimulateFormat(value, &format);
+        return status.ok() ? std::string() : std::string(status.message());
+      },
+      "table|json", "simulate output format");
+}
+
+// Adds the flags every event-reading `policy` subcommand shares.
+void AddPolicyEventFlags(CLI::App* cmd, PolicyOptions* options) {
+  cmd->add_option("--policy", options->policy_file, "The audit.k8s.io/v1 Policy (YAML or JSON)")
+      ->required()
+      ->option_text("FILE");
+  cmd->add_flag("--strict", options->strict,
+                "Reject unknown and duplicate policy fields instead of warning");
+  cmd->add_option("EVENTS", options->inputs,
+                  "Event files (JSON lines or EventList); \"-\" is standard input");
+  cmd->add_flag("--skip-invalid", options->skip_invalid,
+                "Report bad events on stderr and go on; exit 0 with a summary line");
+}
+
+// Registers `policy` and its subcommands; flags fill `*options` (shared: only one runs).
+Verb AddPolicy(CLI::App& app, PolicyOptions* options, std::string* simulate_output) {
+  CLI::App* cmd = app.add_subcommand(
+      "policy", "Check an audit policy and try it on recorded events");
+  cmd->require_subcommand(1);
+  cmd->footer(
+      "Subcommands: validate, eval, apply, simulate. Run 'kubetrail policy SUBCOMMAND --help'.\n"
+      "\n"
+      "Exit codes: 0 success, 1 invalid policy or input, or I/O error, 2 usage error.");
+
+  CLI::App* validate = cmd->add_subcommand("validate", "Check that an audit policy loads");
+  validate->footer(
+      "Loads FILE as kube-apiserver loads --audit-policy-file and prints 'FILE: ok (N rules)'.\n"
+      "Fields a lenient load ignores are reported on stderr as warnings; with --strict they\n"
+      "are errors. Every problem is reported, one per line; the exit code is then 1.\n"
+      "\n"
+      "Examples:\n"
+      "  kubetrail policy validate audit-policy.yaml\n"
+      "  kubetrail policy validate --strict audit-policy.yaml");
+  validate->add_option("FILE", options->policy_file, "The audit.k8s.io/v1 Policy")->required();
+  validate->add_flag("--strict", options->strict,
+                     "Reject unknown and duplicate fields instead of warning");
+
+  CLI::App* eval = cmd->add_subcommand("eval", "Print the policy's decision for each event");
+  eval->footer(
+      "For each event of EVENTS (standard input when none is given), one JSON line:\n"
+      "  {\"auditID\":...,\"stage\":...,\"level\":...,\"omitStages\":[...],\n"
+      "   \"omitManagedFields\":...,\"rule\":N}\n"
+      "level is the matching rule's level (before capping by the event's), rule its index\n"
+      "(-1 when no rule matched).\n"
+      "\n"
+      "Examples:\n"
+      "  kubetrail policy eval --policy audit-policy.yaml audit.log\n"
+      "  cat a.log b.json | kubetrail policy eval --policy p.yaml --skip-invalid");
+  AddPolicyEventFlags(eval, options);
+
+  CLI::App* apply = cmd->add_subcommand("apply", "Write the events the policy keeps");
+  apply->footer(
+      "Applies the policy to each event as kube-apiserver would have: events at level None or\n"
+      "of an omitted stage are dropped, the others are written as canonical JSON lines with\n"
+      "their level capped and request/response bodies and managedFields removed as decided.\n"
+      "\n"
+      "Examples:\n"
+      "  kubetrail policy apply --policy audit-policy.yaml audit.log > reduced.log\n"
+      "  kubetrail policy apply --policy p.yaml --strict - < webhook-body.json");
+  AddPolicyEventFlags(apply, options);
+
+  CLI::App* simulate =
+      cmd->add_subcommand("simulate", "Report what a policy would keep, before rollout");
+  simulate->footer(
+      "Counts events and bytes (canonical JSON lines) read and kept: in total, per decided\n"
+      "level, per rule (and 'no rule'), and the drops by reason (level None, omitted stage).\n"
+      "-o table prints aligned columns; -o json one JSON object.\n"
+      "\n"
+      "Examples:\n"
+      "  kubetrail policy simulate --policy audit-policy.yaml /var/log/kubernetes/audit*.log\n"
+      "  kubetrail policy simulate --policy p.yaml -o json audit.log | jq .total");
+  AddPolicyEventFlags(simulate, options);
+  simulate->add_option("-o,--output", *simulate_output, "Report format: table or json")
+      ->check(SimulateFormatValidator())
+      ->option_text("FORMAT (default table)");
+
+  return Verb{cmd, [options, simulate_output, validate, eval, apply, simulate] {
+                if (validate->parsed()) return RunPolicyValidate(*options, std::cout, std::cerr);
+                if (eval->parsed()) return RunPolicyEval(*options, std::cin, std::cout, std::cerr);
+                if (apply->parsed()) {
+                  return RunPolicyApply(*options, std::cin, std::cout, std::cerr);
+                }
+                if (simulate->parsed()) {
+                  if (!ParseSimulateFormat(*simulate_output, &options->format).ok()) {
+                    return kExitUsage;
+                  }
+                  return RunPolicySimulate(*options, std::cin, std::cout, std::cerr);
+                }
+                return kExitUsage;
+              }};
+}
+
 int Main(int argc, char** argv) {
   // The verbs write through std::cout in large blocks; no need to interleave with stdio.
   std::ios::sync_with_stdio(false);
@@ -105,9 +208,12 @@ int Main(int argc, char** argv) {
   // Options of every verb; only the chosen verb's are filled.
   ConvertOptions convert_options;
   std::string convert_output = "jsonl";
+  PolicyOptions policy_options;
+  std::string simulate_output = "table";
 
   std::vector<Verb> verbs;
   verbs.push_back(AddConvert(app, &convert_options, &convert_output));
+  verbs.push_back(AddPolicy(app, &policy_options, &simulate_output));
 
   try {
     app.parse(argc, argv);
