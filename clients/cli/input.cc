@@ -9,13 +9,20 @@
 #include <string>
 #include <system_error>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/strings.h"
 
 namespace kubetrail::cli {
 namespace {
 
+using ::kubetrail::ToStd;
+
 // Unit of growth when the final size of an input is not known in advance (pipes).
 constexpr size_t kReadChunkBytes = size_t{1} << 20;
+// Output is handed to the stream in pieces of about this size: large enough that writes are
+// few, small enough that memory stays flat.
+constexpr size_t kFlushBytes = size_t{1} << 20;
 
 // Consumes a run of decimal digits at the front of `*s` into `*value`.
 bool ConsumeNumber(std::string_view* s, size_t* value) {
@@ -52,7 +59,6 @@ std::string EventErrorMessage(std::string_view message, size_t line) {
   }
   return std::string(message);
 }
-
 
 absl::Status ReadWholeFile(const std::string& path, std::string* content) {
   content->clear();
@@ -104,6 +110,79 @@ absl::Status ReadWholeStream(std::istream& in, std::string_view name, std::strin
   // End of input is not an error; clearing it lets a second "-" read (nothing) again.
   in.clear();
   return absl::OkStatus();
+}
+
+EventRun::EventRun(EventRunOptions options, std::ostream& out, std::ostream& err)
+    : options_(std::move(options)), out_(out), err_(err) {}
+
+bool EventRun::Run(std::istream& in, const Handler& handle) {
+  static const std::vector<std::string> kStdinOnly = {"-"};
+  const std::vector<std::string>& inputs = options_.inputs.empty() ? kStdinOnly : options_.inputs;
+  // One buffer for all inputs: it keeps its capacity from one input to the next.
+  std::string body;
+  for (const std::string& input : inputs) {
+    const bool is_stdin = input == "-";
+    const std::string_view name = is_stdin ? kStdinName : std::string_view(input);
+    absl::Status read =
+        is_stdin ? ReadWholeStream(in, kStdinName, &body) : ReadWholeFile(input, &body);
+    if (!read.ok()) {
+      Flush();  // reports its own failure, if any
+      err_ << options_.prefix << ToStd(read.message()) << '\n';
+      return false;
+    }
+    // Spare capacity after the text lets the reader parse the last line in place.
+    audit::ReserveReadPadding(body);
+    if (!RunInput(name, body, handle)) return false;
+  }
+  return Flush();
+}
+
+void EventRun::Summary(std::string_view what) {
+  if (!options_.skip_invalid) return;
+  err_ << options_.prefix << invalid_ << " invalid event" << (invalid_ == 1 ? "" : "s")
+       << " skipped, " << read_ << ' ' << what << '\n';
+}
+
+bool EventRun::Flush() {
+  if (write_failed_) return false;
+  errno = 0;
+  out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+  out_.flush();
+  buffer_.clear();
+  if (!out_) {
+    const int error = errno;
+    write_failed_ = true;
+    err_ << options_.prefix;
+    if (error != 0) {
+      err_ << ToStd(absl::ErrnoToStatus(error, "cannot write output").message()) << '\n';
+    } else {
+      err_ << "cannot write output\n";
+    }
+    return false;
+  }
+  return true;
+}
+
+bool EventRun::RunInput(std::string_view name, std::string_view body, const Handler& handle) {
+  audit::EventReader reader(body, options_.decode, audit::kReadPadding);
+  kubetrail::v1::Event event;
+  while (true) {
+    absl::StatusOr<bool> more = reader.Next(&event);
+    if (!more.ok()) {
+      ++invalid_;
+      // Whatever precedes the bad event reaches `out` before the report reaches `err`.
+      if (!Flush()) return false;
+      err_ << options_.prefix << name;
+      if (reader.line() > 0) err_ << ':' << reader.line();
+      err_ << ": " << EventErrorMessage(ToStd(more.status().message()), reader.line()) << '\n';
+      if (!options_.skip_invalid) return false;
+      continue;
+    }
+    if (!*more) return true;
+    ++read_;
+    if (!handle(event, &buffer_)) return false;
+    if (buffer_.size() >= kFlushBytes && !Flush()) return false;
+  }
 }
 
 }  // namespace kubetrail::cli

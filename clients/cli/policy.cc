@@ -31,7 +31,6 @@ namespace kubetrail::cli {
 namespace {
 
 constexpr std::string_view kPrefix = "kubetrail policy: ";
-constexpr size_t kFlushBytes = size_t{1} << 20;
 constexpr std::array<audit::Level, 4> kLevels = {audit::Level::kNone, audit::Level::kMetadata,
                                                  audit::Level::kRequest,
                                                  audit::Level::kRequestResponse};
@@ -78,99 +77,6 @@ std::optional<LoadedPolicy> LoadPolicy(const PolicyOptions& options, std::ostrea
   if (ToStd(status.message()).empty()) err << kPrefix << "cannot load the policy\n";
   return loaded;
 }
-
-// Reads every input and hands each good event to a callback; reports bad events and owns
-// the buffered output. Not thread-safe; lives for one Run call and borrows the streams.
-class EventRun {
- public:
-  // Returns false to stop the run (after reporting why).
-  using Handler = std::function<bool(kubetrail::v1::Event&, std::string* out)>;
-
-  EventRun(const PolicyOptions& options, std::ostream& out, std::ostream& err)
-      : options_(options), out_(out), err_(err) {}
-
-  // Runs `handle` over every event of every input; false when the run failed.
-  bool Run(std::istream& in, const Handler& handle) {
-    static const std::vector<std::string> kStdinOnly = {"-"};
-    const std::vector<std::string>& inputs =
-        options_.inputs.empty() ? kStdinOnly : options_.inputs;
-    std::string body;
-    for (const std::string& input : inputs) {
-      const bool is_stdin = input == "-";
-      const std::string_view name = is_stdin ? kStdinName : std::string_view(input);
-      absl::Status read =
-          is_stdin ? ReadWholeStream(in, kStdinName, &body) : ReadWholeFile(input, &body);
-      if (!read.ok()) {
-        Flush();
-        err_ << kPrefix << ToStd(read.message()) << '\n';
-        return false;
-      }
-      audit::ReserveReadPadding(body);
-      if (!RunInput(name, body, handle)) return false;
-    }
-    return Flush();
-  }
-
-  // Ends a successful run: the skip_invalid summary.
-  void Summary() {
-    if (!options_.skip_invalid) return;
-    err_ << kPrefix << invalid_ << " invalid event" << (invalid_ == 1 ? "" : "s")
-         << " skipped, " << read_ << " read\n";
-  }
-
-  size_t invalid() const { return invalid_; }
-  std::string* buffer() { return &buffer_; }
-
-  bool Flush() {
-    if (write_failed_) return false;
-    errno = 0;
-    out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
-    out_.flush();
-    buffer_.clear();
-    if (!out_) {
-      const int error = errno;
-      write_failed_ = true;
-      err_ << kPrefix;
-      if (error != 0) {
-        err_ << ToStd(absl::ErrnoToStatus(error, "cannot write output").message()) << '\n';
-      } else {
-        err_ << "cannot write output\n";
-      }
-      return false;
-    }
-    return true;
-  }
-
- private:
-  bool RunInput(std::string_view name, std::string_view body, const Handler& handle) {
-    audit::EventReader reader(body, options_.decode, audit::kReadPadding);
-    kubetrail::v1::Event event;
-    while (true) {
-      absl::StatusOr<bool> more = reader.Next(&event);
-      if (!more.ok()) {
-        ++invalid_;
-        if (!Flush()) return false;
-        err_ << kPrefix << name;
-        if (reader.line() > 0) err_ << ':' << reader.line();
-        err_ << ": " << EventErrorMessage(ToStd(more.status().message()), reader.line()) << '\n';
-        if (!options_.skip_invalid) return false;
-        continue;
-      }
-      if (!*more) return true;
-      ++read_;
-      if (!handle(event, &buffer_)) return false;
-      if (buffer_.size() >= kFlushBytes && !Flush()) return false;
-    }
-  }
-
-  const PolicyOptions& options_;
-  std::ostream& out_;
-  std::ostream& err_;
-  std::string buffer_;
-  size_t read_ = 0;
-  size_t invalid_ = 0;
-  bool write_failed_ = false;
-};
 
 // One line of simulate's figures.
 struct Figures {
@@ -319,7 +225,8 @@ int RunPolicyEval(const PolicyOptions& options, std::istream& in, std::ostream& 
                   std::ostream& err) {
   std::optional<LoadedPolicy> loaded = LoadPolicy(options, err);
   if (!loaded) return kExitFailure;
-  EventRun run(options, out, err);
+  EventRun run(EventRunOptions{kPrefix, options.inputs, options.skip_invalid, options.decode}, out,
+               err);
   std::vector<std::string_view> stages;
   const bool ok = run.Run(in, [&](kubetrail::v1::Event& event, std::string* buf) {
     const audit::PolicyDecision d = loaded->policy.Evaluate(event);
@@ -344,7 +251,7 @@ int RunPolicyEval(const PolicyOptions& options, std::istream& in, std::ostream& 
     return true;
   });
   if (!ok) return kExitFailure;
-  run.Summary();
+  run.Summary("read");
   return kExitOk;
 }
 
@@ -352,7 +259,8 @@ int RunPolicyApply(const PolicyOptions& options, std::istream& in, std::ostream&
                    std::ostream& err) {
   std::optional<LoadedPolicy> loaded = LoadPolicy(options, err);
   if (!loaded) return kExitFailure;
-  EventRun run(options, out, err);
+  EventRun run(EventRunOptions{kPrefix, options.inputs, options.skip_invalid, options.decode}, out,
+               err);
   const bool ok = run.Run(in, [&](kubetrail::v1::Event& event, std::string* buf) {
     const audit::PolicyDecision d = loaded->policy.Evaluate(event);
     if (audit::ApplyDecision(d, &event) == audit::ApplyOutcome::kKept) {
@@ -362,7 +270,7 @@ int RunPolicyApply(const PolicyOptions& options, std::istream& in, std::ostream&
     return true;
   });
   if (!ok) return kExitFailure;
-  run.Summary();
+  run.Summary("read");
   return kExitOk;
 }
 
@@ -372,7 +280,8 @@ int RunPolicySimulate(const PolicyOptions& options, std::istream& in, std::ostre
   if (!loaded) return kExitFailure;
   Simulation sim;
   sim.rules.resize(loaded->policy.rule_count());
-  EventRun run(options, out, err);
+  EventRun run(EventRunOptions{kPrefix, options.inputs, options.skip_invalid, options.decode}, out,
+               err);
   std::string scratch;
   const bool ok = run.Run(in, [&](kubetrail::v1::Event& event, std::string*) {
     scratch.clear();
@@ -404,7 +313,7 @@ int RunPolicySimulate(const PolicyOptions& options, std::istream& in, std::ostre
              ? SimulationJson(sim, loaded->spec, options.skip_invalid, run.invalid())
              : SimulationTable(sim, loaded->spec, options.skip_invalid, run.invalid());
   if (!run.Flush()) return kExitFailure;
-  run.Summary();
+  run.Summary("read");
   return kExitOk;
 }
 
