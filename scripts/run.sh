@@ -22,6 +22,39 @@ mkdir -p "$DEMO"
 } > "$DEMO/with-errors.jsonl"
 errors=$("$BIN/kubetrail" convert --skip-invalid "$DEMO/with-errors.jsonl" 2>&1 >/dev/null || true)
 
+# A policy (shortened from the Kubernetes auditing documentation's example) and its impact.
+cat > "$DEMO/policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: RequestResponse
+    resources:
+    - group: ""
+      resources: ["pods"]
+  - level: Metadata
+    resources:
+    - group: ""
+      resources: ["pods/log", "pods/status"]
+  - level: None
+    users: ["system:kube-proxy"]
+    verbs: ["watch"]
+    resources:
+    - group: ""
+      resources: ["endpoints", "services"]
+  - level: None
+    userGroups: ["system:authenticated"]
+    nonResourceURLs: ["/api*", "/version"]
+  - level: Metadata
+    resources:
+    - group: ""
+      resources: ["secrets", "configmaps"]
+  - level: Metadata
+    omitStages: ["RequestReceived"]
+POLICY
+"$BIN/kubetrail" policy validate "$DEMO/policy.yaml" > /dev/null
+simulation=$("$BIN/kubetrail" policy simulate --policy "$DEMO/policy.yaml" "$DEMO/events.jsonl")
+
 if cmp -s "$DEMO/events.jsonl" "$DEMO/roundtrip.jsonl"; then
   same="identical"
 else
@@ -30,7 +63,8 @@ fi
 
 cat <<MSG
 
-kubetrail — what exists so far: the audit event codec, \`kubetrail convert\` and the load generator.
+kubetrail — what exists so far: the audit event codec, the audit Policy engine, \`kubetrail convert\`,
+\`kubetrail policy\` and the load generator.
 (The aggregator and collector are not built yet; \`make run\` will start them once they are.)
 
   generated   $DEMO/events.jsonl        $(wc -l < "$DEMO/events.jsonl") events as kube-apiserver's log backend writes them
@@ -40,9 +74,13 @@ kubetrail — what exists so far: the audit event codec, \`kubetrail convert\` a
 Bad input (a truncated line and a wrong type among good events, $DEMO/with-errors.jsonl):
 $(printf '%s\n' "$errors" | sed 's/^/  /')
 
+What $DEMO/policy.yaml would keep of the generated events (kubetrail policy simulate):
+$(printf '%s\n' "$simulation" | sed 's/^/  /')
+
 Try next:
   $BIN/kubetrail-loadgen --count 5 --seed 42
   $BIN/kubetrail convert $DEMO/webhook-body.json | head -3
   $BIN/kubetrail convert --skip-invalid /var/log/kubernetes/audit/audit.log > canonical.jsonl
+  $BIN/kubetrail policy eval --policy $DEMO/policy.yaml $DEMO/events.jsonl | head -3
   $BIN/kubetrail convert --help
 MSG
