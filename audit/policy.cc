@@ -111,7 +111,7 @@ struct Rule {
 const kubetrail::v1::UserInfo* UserOf(const kubetrail::v1::Event& event) {
   if (!event.has_user()) return nullptr;
   const kubetrail::v1::UserInfo& user = event.user();
-  return user.has_username() || user.groups_size() > 0 ? &user : nullptr;
+  return !user.username().empty() || user.groups_size() > 0 ? &user : nullptr;
 }
 
 // The attributes of a resource request, read once per evaluation: the loads of the five

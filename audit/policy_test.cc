@@ -178,6 +178,8 @@ TEST(PolicyEvaluateTest, AbsentUserMessage) {
   EXPECT_FALSE(RuleMatches(users, e));
   // `user: {}` (failed authentication) is no user either, even for users: [""].
   EXPECT_FALSE(RuleMatches(users, WithUser(e, std::nullopt, {})));
+  // An empty username counts as none: `{"username":""}` is no user.
+  EXPECT_FALSE(RuleMatches(users, WithUser(e, std::string(""), {})));
   // With only groups the user is present and its name is "".
   EXPECT_TRUE(RuleMatches(users, WithUser(e, std::nullopt, {"g"})));
 }
