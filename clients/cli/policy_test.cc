@@ -16,10 +16,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/text.h"
 
 namespace kubetrail::cli {
 namespace {
 
+using ::kubetrail::testing::Lines;
 using ::kubetrail::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -57,15 +59,6 @@ constexpr std::string_view kSecretApplied =
     R"json({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"p5","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/secrets","verb":"create","user":{"username":"eve"},"objectRef":{"resource":"secrets","namespace":"default","apiVersion":"v1"}})json";
 constexpr std::string_view kBad =
     R"json({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":["x"],"stage":"ResponseComplete"})json";
-
-std::string Lines(std::initializer_list<std::string_view> lines) {
-  std::string out;
-  for (std::string_view line : lines) {
-    out.append(line);
-    out.push_back('\n');
-  }
-  return out;
-}
 
 // One in-process run of a verb.
 struct Result {

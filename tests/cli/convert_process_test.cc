@@ -19,6 +19,7 @@
 #include "tests/testing/paths.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/text.h"
 
 namespace kubetrail {
 namespace {
@@ -29,6 +30,7 @@ using ::kubetrail::testing::CorpusSearchDescription;
 using ::kubetrail::testing::RunSubprocess;
 using ::kubetrail::testing::SubprocessOptions;
 using ::kubetrail::testing::SubprocessResult;
+using ::kubetrail::testing::Lines;
 using ::kubetrail::testing::TempDir;
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
@@ -49,15 +51,6 @@ constexpr std::string_view kBetaAsV1 =
     R"json({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"7e1d2c3b-0000-4000-8000-000000000003","stage":"RequestReceived","requestURI":"/healthz","verb":"get","user":{"username":"system:anonymous"},"sourceIPs":["127.0.0.1"],"requestReceivedTimestamp":"2018-01-01T00:00:00.123456Z","stageTimestamp":"2018-01-01T00:00:00.123456Z","metadata":{"creationTimestamp":"2018-01-01T00:00:00Z"},"timestamp":"2018-01-01T00:00:00Z"})json";
 constexpr std::string_view kBad =
     R"json({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":["not","a","string"],"stage":"ResponseComplete"})json";
-
-std::string Lines(std::initializer_list<std::string_view> lines) {
-  std::string out;
-  for (std::string_view line : lines) {
-    out.append(line);
-    out.push_back('\n');
-  }
-  return out;
-}
 
 size_t CountLines(std::string_view text) {
   return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
