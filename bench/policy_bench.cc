@@ -8,7 +8,6 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-
 #include <cstdint>
 #include <cstdlib>
 #include <string>
