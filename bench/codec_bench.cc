@@ -204,5 +204,3 @@ BENCHMARK_CAPTURE(EncodeEvents, corpus, &Corpus);
 
 }  // namespace
 }  // namespace kubetrail
-
-BENCHMARK_MAIN();

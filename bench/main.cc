@@ -1,0 +1,30 @@
+// kubetrail-bench's entry point: `kubetrail-bench store ...` runs the store bench
+// (store_bench.h); every other invocation is Google Benchmark's own main, unchanged, over the
+// benchmarks registered in codec_bench.cc and policy_bench.cc.
+//
+//   kubetrail-bench --benchmark_format=json                 (make bench)
+//   kubetrail-bench store --input events.jsonl --dir /tmp/store --json
+#include <benchmark/benchmark.h>
+
+#include <string_view>
+
+#include "bench/store_bench.h"
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "store") {
+    // The subcommand sees itself as argv[0], so its --help reads "store ...".
+    return kubetrail::bench::RunStoreBench(argc - 1, argv + 1);
+  }
+  // What BENCHMARK_MAIN() expands to.
+  char arg0_default[] = "benchmark";
+  char* args_default = arg0_default;
+  if (argv == nullptr) {
+    argc = 1;
+    argv = &args_default;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

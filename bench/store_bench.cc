@@ -1,0 +1,831 @@
+// kubetrail-bench store: ingest rate, disk bytes per event and query latency of the event
+// store on a JSON-lines file of audit events (issue #4). See store_bench.h and
+// bench/README.md.
+//
+// Phases, in order (only the ones marked "timed" are measured for a rate or latency):
+//   1. read and decode the whole input into batches of 400 enveloped events;
+//   2. zstd -3 of the input bytes (the yardstick for bytes per event);
+//   3. raw put (timed): the same lines into a plain RocksDB database in DIR.rawput, removed
+//      afterwards — the ceiling for what a store of synced batches can reach on this disk;
+//   4. ingest (timed): the batches into a new store in DIR, N writers, synced group commits;
+//   5. disk bytes of DIR; CompactAll; disk bytes again;
+//   6. the query mix (timed), warm: one warm-up run, then --query-runs runs of each query.
+#include "bench/store_bench.h"
+
+#include <simdjson.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
+#include "audit/codec.h"
+#include "audit/microtime.h"
+#include "bench/loadgen/json_writer.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "kubetrail/v1/event.pb.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
+#include "storage/event_store.h"
+#include "storage/filter.h"
+#include "storage/memory_event_store.h"
+#include "storage/rocksdb_event_store.h"
+
+namespace kubetrail::bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kProgram = "kubetrail-bench store";
+constexpr std::string_view kLogComponent = "store-bench";
+
+// Events per Write, and per WriteBatch of the raw put: what a collector ships at a time.
+constexpr size_t kBatchEvents = 400;
+// The envelope every input event gets.
+constexpr std::string_view kCluster = "bench";
+constexpr std::string_view kSource = "apiserver-1";
+constexpr int64_t kReceiveDelayUs = 1'000'000;  // receive_time_us = event time + 1 s
+
+constexpr int64_t kHourUs = 3'600'000'000;
+constexpr int64_t kDayUs = 24 * kHourUs;
+
+struct Options {
+  std::string input;
+  std::string dir;
+  std::string params_file;  // empty: choose the parameters from the data
+  int writers = 4;
+  int query_runs = 100;
+  bool json = false;    // stdout holds only the result line
+  bool memory = false;  // hidden: the in-memory store instead of RocksDB (no disk figures)
+};
+
+// The input, decoded. `lines[i]` is the JSON of `events[i]`; both point into / live as long as
+// the Input.
+struct Input {
+  std::string text;
+  std::vector<std::string_view> lines;
+  std::vector<kubetrail::v1::EnvelopedEvent> events;
+  std::vector<int64_t> times_us;  // EventTimeMicros(events[i])
+
+  size_t batch_count() const { return (events.size() + kBatchEvents - 1) / kBatchEvents; }
+  absl::Span<const kubetrail::v1::EnvelopedEvent> batch(size_t b) const {
+    const size_t begin = b * kBatchEvents;
+    return absl::MakeConstSpan(events).subspan(begin, kBatchEvents);
+  }
+};
+
+// What the queries ask for (bench/README.md lists the queries).
+struct QueryParams {
+  std::string user;
+  int64_t from_us = 0;
+  std::string audit_id;
+  std::string namespace_name;
+};
+
+// Values fixed by --params; the others are chosen from the data.
+struct ParamOverrides {
+  std::optional<std::string> user;
+  std::optional<int64_t> from_us;
+  std::optional<std::string> audit_id;
+  std::optional<std::string> namespace_name;
+};
+
+struct QueryStats {
+  double p50_ms = 0;
+  double p99_ms = 0;
+  uint64_t results = 0;  // results of the warm-up run
+  int runs = 0;
+};
+
+// `v` with `decimals` digits after the point; "null" when not finite (a JSON value).
+std::string Fixed(double v, int decimals) {
+  if (!std::isfinite(v)) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+  return buf;
+}
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Keeps the first error that any of several threads reports, and lets the others see that
+// one happened so they stop early. Thread-safe.
+class FirstError {
+ public:
+  void Set(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    if (status_.ok()) status_ = std::move(status);
+    failed_.store(true, std::memory_order_relaxed);
+  }
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  absl::Status Get() {
+    absl::MutexLock lock(&mu_);
+    return status_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> failed_{false};
+};
+
+// Runs `write(b)` for every batch b in [0, batches) on `writers` threads, each taking the
+// next batch from a shared index, and returns the wall time from the first start to the last
+// finish. Stops at the first error and returns it.
+absl::StatusOr<double> RunWriters(int writers, size_t batches,
+                                  const std::function<absl::Status(size_t)>& write) {
+  std::atomic<size_t> next{0};
+  FirstError error;
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(writers));
+  const Clock::time_point start = Clock::now();
+  for (int t = 0; t < writers; ++t) {
+    threads.emplace_back([&] {
+      while (!error.failed()) {
+        const size_t b = next.fetch_add(1, std::memory_order_relaxed);
+        if (b >= batches) return;
+        absl::Status status = write(b);
+        if (!status.ok()) error.Set(std::move(status));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const double seconds = Seconds(Clock::now() - start);
+  KT_RETURN_IF_ERROR(error.Get());
+  return seconds;
+}
+
+absl::Status FromRocks(const rocksdb::Status& status, std::string_view what) {
+  if (status.ok()) return absl::OkStatus();
+  const std::string message = Cat(what, ": ", status.ToString());
+  if (status.IsNoSpace()) return absl::ResourceExhaustedError(message);
+  return absl::InternalError(message);
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(Cat(path, ": ", std::strerror(errno)));
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) return absl::DataLossError(Cat(path, ": read failed"));
+  return std::move(content).str();
+}
+
+// Reads `path` (JSON lines, one Event per line; blank lines skipped) and wraps every event
+// in the bench's envelope.
+absl::StatusOr<Input> LoadInput(const std::string& path) {
+  Input input;
+  KT_ASSIGN_OR_RETURN(input.text, ReadFile(path));
+  std::string_view rest = input.text;
+  while (!rest.empty()) {
+    const size_t end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    input.lines.push_back(line);
+  }
+  if (input.lines.empty()) return absl::InvalidArgumentError(Cat(path, ": no events"));
+
+  audit::EventDecoder decoder;
+  input.events.resize(input.lines.size());
+  input.times_us.resize(input.lines.size());
+  for (size_t i = 0; i < input.lines.size(); ++i) {
+    kubetrail::v1::EnvelopedEvent& enveloped = input.events[i];
+    absl::Status status = decoder.Decode(input.lines[i], enveloped.mutable_event());
+    if (!status.ok()) {
+      // Line numbers count non-blank lines, which is every line of a loadgen file.
+      return absl::InvalidArgumentError(
+          Cat(path, ": event ", i + 1, ": ", ToStd(status.message())));
+    }
+    kubetrail::v1::Envelope* envelope = enveloped.mutable_envelope();
+    envelope->set_cluster(std::string(kCluster));
+    envelope->set_source(std::string(kSource));
+    // Envelope time is the fallback of EventTimeMicros, so read the event's own time first.
+    input.times_us[i] = storage::EventTimeMicros(enveloped);
+    envelope->set_receive_time_us(input.times_us[i] + kReceiveDelayUs);
+  }
+  return input;
+}
+
+// Size of `data` compressed by zstd at level 3 (one frame, as `zstd -3 FILE` writes it).
+absl::StatusOr<uint64_t> Zstd3Bytes(std::string_view data) {
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), &ZSTD_freeCCtx);
+  if (cctx == nullptr) return absl::ResourceExhaustedError("zstd: cannot create a context");
+  auto check = [](size_t code) -> absl::Status {
+    if (ZSTD_isError(code)) return absl::InternalError(Cat("zstd: ", ZSTD_getErrorName(code)));
+    return absl::OkStatus();
+  };
+  KT_RETURN_IF_ERROR(check(ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, 3)));
+  KT_RETURN_IF_ERROR(check(ZSTD_CCtx_setPledgedSrcSize(cctx.get(), data.size())));
+  std::vector<char> out(ZSTD_CStreamOutSize());
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  uint64_t total = 0;
+  while (true) {
+    ZSTD_outBuffer chunk{out.data(), out.size(), 0};
+    const size_t remaining = ZSTD_compressStream2(cctx.get(), &chunk, &in, ZSTD_e_end);
+    KT_RETURN_IF_ERROR(check(remaining));
+    total += chunk.pos;
+    if (remaining == 0) return total;
+  }
+}
+
+// Total size of the regular files below `dir`.
+absl::StatusOr<uint64_t> DirBytes(const fs::path& dir) {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const uintmax_t size = it->file_size(ec);
+    if (!ec) total += size;
+    // A file RocksDB deleted between listing and stat is simply not counted.
+    ec.clear();
+  }
+  if (ec) return absl::InternalError(Cat(dir.string(), ": ", ec.message()));
+  return total;
+}
+
+std::string BigEndian64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+// Removes a directory tree when it goes out of scope (errors are logged).
+class RemoveOnExit {
+ public:
+  explicit RemoveOnExit(fs::path path) : path_(std::move(path)) {}
+  ~RemoveOnExit() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+    if (ec) {
+      KT_LOG(kWarning, kLogComponent) << "cannot remove " << path_ << ": " << ec.message();
+    }
+  }
+  RemoveOnExit(const RemoveOnExit&) = delete;
+  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
+
+ private:
+  fs::path path_;
+};
+
+// The raw put: every input line into a plain RocksDB database at `path` (which must not
+// exist; it is removed afterwards), key = big-endian event time + big-endian line index,
+// value = the line; the store bench's batches, writers and sync. Returns events/s.
+absl::StatusOr<double> RawPut(const fs::path& path, const Input& input, int writers) {
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    return absl::AlreadyExistsError(
+        Cat(path.string(), " already exists (left from an interrupted run?); remove it"));
+  }
+  RemoveOnExit remove(path);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw_db = nullptr;
+  KT_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path.string(), &raw_db),
+                               Cat("raw put: open ", path.string())));
+  std::unique_ptr<rocksdb::DB> db(raw_db);
+  rocksdb::WriteOptions write_options;
+  write_options.sync = true;
+  KT_ASSIGN_OR_RETURN(
+      const double seconds, RunWriters(writers, input.batch_count(), [&](size_t b) -> absl::Status {
+        rocksdb::WriteBatch batch;
+        const size_t end = std::min(input.events.size(), (b + 1) * kBatchEvents);
+        for (size_t i = b * kBatchEvents; i < end; ++i) {
+          const std::string key = BigEndian64(static_cast<uint64_t>(input.times_us[i])) +
+                                  BigEndian64(static_cast<uint64_t>(i));
+          const std::string_view line = input.lines[i];
+          rocksdb::Status status =
+              batch.Put(rocksdb::Slice(key), rocksdb::Slice(line.data(), line.size()));
+          if (!status.ok()) return FromRocks(status, "raw put: batch");
+        }
+        return FromRocks(db->Write(write_options, &batch), "raw put: write");
+      }));
+  KT_RETURN_IF_ERROR(FromRocks(db->Close(), "raw put: close"));
+  return static_cast<double>(input.events.size()) / seconds;
+}
+
+struct IngestResult {
+  double seconds = 0;
+  uint64_t stored = 0;
+  uint64_t duplicates = 0;
+};
+
+absl::StatusOr<IngestResult> Ingest(storage::EventStore& store, const Input& input, int writers) {
+  std::atomic<uint64_t> stored{0};
+  std::atomic<uint64_t> duplicates{0};
+  storage::WriteOptions options;
+  options.sync = true;
+  KT_ASSIGN_OR_RETURN(
+      const double seconds, RunWriters(writers, input.batch_count(), [&](size_t b) -> absl::Status {
+        const absl::Span<const kubetrail::v1::EnvelopedEvent> batch = input.batch(b);
+        absl::StatusOr<storage::WriteResult> result = store.Write(batch, options);
+        if (!result.ok()) {
+          return absl::Status(result.status().code(),
+                              Cat("write of batch ", b, ": ", ToStd(result.status().message())));
+        }
+        if (result->outcomes.size() != batch.size() ||
+            result->stored + result->duplicates != batch.size()) {
+          return absl::InternalError(Cat("write of batch ", b, ": ", batch.size(), " events, but ",
+                                         result->outcomes.size(), " outcomes (", result->stored,
+                                         " stored, ", result->duplicates, " duplicates)"));
+        }
+        stored.fetch_add(result->stored, std::memory_order_relaxed);
+        duplicates.fetch_add(result->duplicates, std::memory_order_relaxed);
+        return absl::OkStatus();
+      }));
+  return IngestResult{seconds, stored.load(), duplicates.load()};
+}
+
+absl::StatusOr<ParamOverrides> LoadParams(const std::string& path) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (const simdjson::error_code error = parser.load(path).get(doc); error != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError(Cat(path, ": ", simdjson::error_message(error)));
+  }
+  simdjson::dom::object object;
+  if (doc.get_object().get(object) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError(Cat(path, ": expected a JSON object"));
+  }
+  ParamOverrides params;
+  for (const simdjson::dom::key_value_pair field : object) {
+    std::string_view value;
+    if (field.value.get_string().get(value) != simdjson::SUCCESS) {
+      return absl::InvalidArgumentError(Cat(path, ": \"", field.key, "\": expected a string"));
+    }
+    if (field.key == "user") {
+      params.user = std::string(value);
+    } else if (field.key == "from") {
+      absl::StatusOr<int64_t> from = audit::ParseRfc3339Micros(value);
+      if (!from.ok()) {
+        return absl::InvalidArgumentError(
+            Cat(path, ": \"from\": ", ToStd(from.status().message())));
+      }
+      params.from_us = *from;
+    } else if (field.key == "audit_id") {
+      params.audit_id = std::string(value);
+    } else if (field.key == "namespace") {
+      params.namespace_name = std::string(value);
+    } else {
+      return absl::InvalidArgumentError(Cat(path, ": unknown key \"", field.key,
+                                            "\" (expected user, from, audit_id, namespace)"));
+    }
+  }
+  if (params.user && params.user->empty()) {
+    return absl::InvalidArgumentError(Cat(path, ": \"user\" must not be empty"));
+  }
+  return params;
+}
+
+// The key with the largest count; ties go to the smallest key. nullopt when `counts` is empty.
+std::optional<std::string> MostFrequent(const std::map<std::string_view, uint64_t>& counts) {
+  std::optional<std::string> best;
+  uint64_t best_count = 0;
+  for (const auto& [key, count] : counts) {  // key order: the first maximum wins ties
+    if (count > best_count) {
+      best = std::string(key);
+      best_count = count;
+    }
+  }
+  return best;
+}
+
+bool IsRead(std::string_view verb) { return verb == "get" || verb == "list" || verb == "watch"; }
+
+// Fills whatever `overrides` leaves open from the data (see README.md for the rules).
+absl::StatusOr<QueryParams> ChooseParams(const Input& input, const ParamOverrides& overrides) {
+  QueryParams params;
+
+  if (overrides.user) {
+    params.user = *overrides.user;
+  } else {
+    std::map<std::string_view, uint64_t> writers;
+    std::map<std::string_view, uint64_t> everyone;
+    for (const kubetrail::v1::EnvelopedEvent& e : input.events) {
+      const std::string_view user = e.event().user().username();
+      if (user.empty()) continue;
+      ++everyone[user];
+      if (!IsRead(e.event().verb())) ++writers[user];
+    }
+    std::optional<std::string> user = MostFrequent(writers);
+    if (!user) {
+      KT_LOG(kWarning, kLogComponent)
+          << "no event changes anything; user_window queries the most frequent user";
+      user = MostFrequent(everyone);
+    }
+    if (!user) {
+      return absl::InvalidArgumentError(
+          "no event has a username; give the query parameters with --params");
+    }
+    params.user = *std::move(user);
+  }
+
+  if (overrides.from_us) {
+    params.from_us = *overrides.from_us;
+  } else {
+    std::optional<int64_t> first_of_user;
+    int64_t first = INT64_MAX;
+    for (size_t i = 0; i < input.events.size(); ++i) {
+      first = std::min(first, input.times_us[i]);
+      if (input.events[i].event().user().username() == params.user) {
+        first_of_user = std::min(first_of_user.value_or(INT64_MAX), input.times_us[i]);
+      }
+    }
+    params.from_us = first_of_user.value_or(first);
+  }
+
+  params.audit_id =
+      overrides.audit_id.value_or(input.events[input.events.size() / 2].event().audit_id());
+
+  if (overrides.namespace_name) {
+    params.namespace_name = *overrides.namespace_name;
+  } else {
+    std::map<std::string_view, uint64_t> counts;
+    std::map<std::string_view, uint64_t> changed;  // namespaces with delete or patch events
+    for (const kubetrail::v1::EnvelopedEvent& e : input.events) {
+      const std::string_view ns = e.event().object_ref().namespace_();
+      if (ns.empty()) continue;
+      ++counts[ns];
+      const std::string_view verb = e.event().verb();
+      if (verb == "delete" || verb == "patch") changed[ns] = 0;
+    }
+    for (auto& [ns, count] : changed) count = counts[ns];
+    std::optional<std::string> ns = MostFrequent(changed);
+    if (!ns) {
+      KT_LOG(kWarning, kLogComponent)
+          << "no delete or patch event has a namespace; ns_verbs queries the most frequent one";
+      ns = MostFrequent(counts);
+    }
+    // With no namespaced event at all, "" (events without a namespace) is still a valid query.
+    params.namespace_name = ns.value_or("");
+  }
+  return params;
+}
+
+// Nearest-rank percentile of sorted `values`.
+double Percentile(const std::vector<double>& sorted, double p) {
+  const size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::max<size_t>(rank, 1) - 1];
+}
+
+// Runs `query` (returning its number of results) once to warm up and `runs` times timed.
+absl::StatusOr<QueryStats> TimeQuery(std::string_view name, int runs,
+                                     const std::function<absl::StatusOr<uint64_t>()>& query) {
+  auto run = [&]() -> absl::StatusOr<uint64_t> {
+    absl::StatusOr<uint64_t> results = query();
+    if (!results.ok()) {
+      return absl::Status(results.status().code(),
+                          Cat("query ", name, ": ", ToStd(results.status().message())));
+    }
+    return results;
+  };
+  QueryStats stats;
+  KT_ASSIGN_OR_RETURN(stats.results, run());
+  std::vector<double> ms;
+  ms.reserve(static_cast<size_t>(runs));
+  for (int i = 0; i < runs; ++i) {
+    const Clock::time_point start = Clock::now();
+    KT_RETURN_IF_ERROR(run().status());
+    ms.push_back(Seconds(Clock::now() - start) * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  stats.p50_ms = Percentile(ms, 0.50);
+  stats.p99_ms = Percentile(ms, 0.99);
+  stats.runs = runs;
+  return stats;
+}
+
+using QueryResults = std::vector<std::pair<std::string_view, QueryStats>>;
+
+absl::StatusOr<QueryResults> RunQueries(storage::EventStore& store, const QueryParams& params,
+                                        int runs) {
+  QueryResults results;
+  auto add = [&](std::string_view name,
+                 const std::function<absl::StatusOr<uint64_t>()>& query) -> absl::Status {
+    KT_ASSIGN_OR_RETURN(QueryStats stats, TimeQuery(name, runs, query));
+    KT_LOG(kInfo, kLogComponent) << "query " << name << ": p50 " << Fixed(stats.p50_ms, 3)
+                                 << " ms, p99 " << Fixed(stats.p99_ms, 3) << " ms, "
+                                 << stats.results << " results";
+    results.emplace_back(name, stats);
+    return absl::OkStatus();
+  };
+
+  storage::SearchRequest user_window;
+  user_window.filter.users = {params.user};
+  user_window.filter.from_us = params.from_us;
+  user_window.filter.to_us = params.from_us + kHourUs;
+  user_window.limit = 100;
+  user_window.order = storage::Order::kAscending;
+  KT_RETURN_IF_ERROR(add("user_window", [&]() -> absl::StatusOr<uint64_t> {
+    KT_ASSIGN_OR_RETURN(storage::SearchPage page, store.Search(user_window));
+    return page.events.size();
+  }));
+
+  KT_RETURN_IF_ERROR(add("get", [&]() -> absl::StatusOr<uint64_t> {
+    absl::StatusOr<std::vector<storage::StoredEvent>> events = store.Get(params.audit_id);
+    if (absl::IsNotFound(events.status())) return 0;  // a miss is an answer too
+    if (!events.ok()) return events.status();
+    return events->size();
+  }));
+
+  storage::SearchRequest ns_verbs;
+  ns_verbs.filter.namespaces = {params.namespace_name};
+  ns_verbs.filter.verbs = {"delete", "patch"};
+  ns_verbs.filter.from_us = params.from_us;
+  ns_verbs.filter.to_us = params.from_us + kDayUs;
+  ns_verbs.limit = 100;
+  KT_RETURN_IF_ERROR(add("ns_verbs", [&]() -> absl::StatusOr<uint64_t> {
+    KT_ASSIGN_OR_RETURN(storage::SearchPage page, store.Search(ns_verbs));
+    return page.events.size();
+  }));
+
+  KT_RETURN_IF_ERROR(add("top_users", [&]() -> absl::StatusOr<uint64_t> {
+    KT_ASSIGN_OR_RETURN(std::vector<storage::KeyCount> top,
+                        store.Top(storage::Filter{}, storage::Dimension::kUser, 10));
+    return top.size();
+  }));
+
+  KT_RETURN_IF_ERROR(add("histogram", [&]() -> absl::StatusOr<uint64_t> {
+    KT_ASSIGN_OR_RETURN(
+        std::vector<storage::HistogramBucket> buckets,
+        store.Histogram(storage::Filter{}, storage::Granularity::kHour, storage::Dimension::kVerb));
+    return buckets.size();
+  }));
+  return results;
+}
+
+struct Report {
+  std::string_view store;
+  uint64_t events = 0;
+  uint64_t input_bytes = 0;
+  int writers = 0;
+  IngestResult ingest;
+  double raw_put_events_per_s = 0;
+  std::optional<uint64_t> bytes_before_compaction;  // nullopt for the memory store
+  std::optional<uint64_t> bytes;
+  uint64_t zstd3_bytes = 0;
+  QueryParams params;
+  QueryResults queries;
+};
+
+std::string PerEvent(std::optional<uint64_t> bytes, uint64_t events) {
+  if (!bytes) return "null";
+  return Fixed(static_cast<double>(*bytes) / static_cast<double>(events), 1);
+}
+
+std::string ResultJson(const Report& r) {
+  std::string out;
+  loadgen::JsonWriter w(&out);
+  w.BeginObject();
+  w.Num("events", static_cast<int64_t>(r.events));
+  w.Key("ingest_events_per_s").Raw(Fixed(static_cast<double>(r.events) / r.ingest.seconds, 1));
+  w.Key("raw_put_events_per_s").Raw(Fixed(r.raw_put_events_per_s, 1));
+  w.Key("bytes_per_event").Raw(PerEvent(r.bytes, r.events));
+  w.Key("zstd3_bytes_per_event").Raw(PerEvent(r.zstd3_bytes, r.events));
+  w.Key("bytes_per_event_before_compaction").Raw(PerEvent(r.bytes_before_compaction, r.events));
+  w.Key("input_bytes_per_event").Raw(PerEvent(r.input_bytes, r.events));
+  w.Num("stored", static_cast<int64_t>(r.ingest.stored));
+  w.Num("duplicates", static_cast<int64_t>(r.ingest.duplicates));
+  w.Key("ingest_seconds").Raw(Fixed(r.ingest.seconds, 3));
+  w.Num("writers", r.writers);
+  w.Num("batch_events", static_cast<int64_t>(kBatchEvents));
+  w.Str("store", r.store);
+  w.Obj("params")
+      .Str("user", r.params.user)
+      .Str("from", audit::FormatMicroTime(r.params.from_us))
+      .Str("audit_id", r.params.audit_id)
+      .Str("namespace", r.params.namespace_name)
+      .EndObject();
+  w.Obj("queries");
+  for (const auto& [name, stats] : r.queries) {
+    w.Obj(name);
+    w.Key("p50_ms").Raw(Fixed(stats.p50_ms, 3));
+    w.Key("p99_ms").Raw(Fixed(stats.p99_ms, 3));
+    w.Num("results", static_cast<int64_t>(stats.results));
+    w.Num("runs", stats.runs);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  return out;
+}
+
+// The human-readable form of the report, for a terminal (without --json).
+std::string ResultText(const Report& r) {
+  std::ostringstream out;
+  const auto per_event = [&](std::optional<uint64_t> bytes) {
+    return bytes ? Fixed(static_cast<double>(*bytes) / static_cast<double>(r.events), 1) + " B"
+                 : std::string("n/a");
+  };
+  out << "store bench (" << r.store << "): " << r.events << " events, " << r.ingest.stored
+      << " stored, " << r.ingest.duplicates << " duplicates, " << r.writers << " writers\n"
+      << "  ingest            " << Fixed(static_cast<double>(r.events) / r.ingest.seconds, 0)
+      << " events/s (" << Fixed(r.ingest.seconds, 2) << " s)\n"
+      << "  raw put           " << Fixed(r.raw_put_events_per_s, 0) << " events/s\n"
+      << "  bytes/event       " << per_event(r.bytes) << " (before compaction "
+      << per_event(r.bytes_before_compaction) << "; input " << per_event(r.input_bytes)
+      << ", zstd -3 " << per_event(r.zstd3_bytes) << ")\n"
+      << "  params            user=" << r.params.user
+      << " from=" << audit::FormatMicroTime(r.params.from_us) << " audit_id=" << r.params.audit_id
+      << " namespace=" << r.params.namespace_name << "\n";
+  for (const auto& [name, stats] : r.queries) {
+    char line[160];
+    std::snprintf(line, sizeof(line), "  %-12s p50 %9.3f ms  p99 %9.3f ms  %6llu results\n",
+                  std::string(name).c_str(), stats.p50_ms, stats.p99_ms,
+                  static_cast<unsigned long long>(stats.results));
+    out << line;
+  }
+  return out.str();
+}
+
+// DIR without a trailing separator, absolute.
+fs::path NormalizeDir(const std::string& dir) {
+  fs::path path = fs::absolute(fs::path(dir)).lexically_normal();
+  if (!path.has_filename() && path.has_parent_path()) path = path.parent_path();
+  return path;
+}
+
+// The store must go into a new directory: measuring into an existing store would mix runs.
+absl::Status CheckNewDir(const fs::path& dir) {
+  std::error_code ec;
+  const fs::file_status status = fs::status(dir, ec);
+  if (status.type() == fs::file_type::not_found) return absl::OkStatus();
+  if (ec) return absl::InternalError(Cat(dir.string(), ": ", ec.message()));
+  if (!fs::is_directory(status)) {
+    return absl::FailedPreconditionError(Cat("--dir ", dir.string(), " is not a directory"));
+  }
+  const bool empty = fs::is_empty(dir, ec);
+  if (ec) return absl::InternalError(Cat(dir.string(), ": ", ec.message()));
+  if (!empty) {
+    return absl::FailedPreconditionError(
+        Cat("--dir ", dir.string(),
+            " already holds files; the store bench needs a new or empty directory"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Report> Run(const Options& options) {
+  const fs::path dir = NormalizeDir(options.dir);
+  const fs::path raw_dir = fs::path(dir.string() + ".rawput");
+  KT_RETURN_IF_ERROR(CheckNewDir(dir));
+  std::optional<ParamOverrides> overrides;
+  if (!options.params_file.empty()) {
+    KT_ASSIGN_OR_RETURN(overrides, LoadParams(options.params_file));
+  }
+
+  Report report;
+  report.store = options.memory ? "memory" : "rocksdb";
+  report.writers = options.writers;
+
+  Clock::time_point start = Clock::now();
+  KT_ASSIGN_OR_RETURN(const Input input, LoadInput(options.input));
+  report.events = input.events.size();
+  report.input_bytes = input.text.size();
+  KT_LOG(kInfo, kLogComponent) << "decoded " << report.events << " events (" << report.input_bytes
+                               << " bytes) in " << Fixed(Seconds(Clock::now() - start), 2) << " s";
+
+  KT_ASSIGN_OR_RETURN(report.zstd3_bytes, Zstd3Bytes(input.text));
+  KT_ASSIGN_OR_RETURN(report.params, ChooseParams(input, overrides.value_or(ParamOverrides{})));
+
+  std::error_code ec;
+  fs::create_directories(dir.parent_path(), ec);
+  if (ec) return absl::InternalError(Cat(dir.parent_path().string(), ": ", ec.message()));
+  KT_ASSIGN_OR_RETURN(report.raw_put_events_per_s, RawPut(raw_dir, input, options.writers));
+  KT_LOG(kInfo, kLogComponent) << "raw put: " << Fixed(report.raw_put_events_per_s, 0)
+                               << " events/s";
+
+  std::unique_ptr<storage::RocksDbEventStore> rocks;
+  std::unique_ptr<storage::EventStore> memory;
+  storage::EventStore* store = nullptr;
+  if (options.memory) {
+    memory = storage::NewMemoryEventStore();
+    store = memory.get();
+  } else {
+    storage::RocksDbOptions rocks_options;
+    rocks_options.path = dir.string();
+    KT_ASSIGN_OR_RETURN(rocks, storage::RocksDbEventStore::Open(rocks_options));
+    store = rocks.get();
+  }
+
+  KT_ASSIGN_OR_RETURN(report.ingest, Ingest(*store, input, options.writers));
+  KT_LOG(kInfo, kLogComponent) << "ingest: "
+                               << Fixed(static_cast<double>(report.events) / report.ingest.seconds,
+                                        0)
+                               << " events/s; " << report.ingest.stored << " stored, "
+                               << report.ingest.duplicates << " duplicates";
+
+  if (rocks != nullptr) {
+    KT_ASSIGN_OR_RETURN(report.bytes_before_compaction, DirBytes(dir));
+    start = Clock::now();
+    KT_RETURN_IF_ERROR(rocks->CompactAll());
+    KT_ASSIGN_OR_RETURN(report.bytes, DirBytes(dir));
+    KT_LOG(kInfo, kLogComponent) << "compaction: " << Fixed(Seconds(Clock::now() - start), 2)
+                                 << " s; " << *report.bytes_before_compaction << " -> "
+                                 << *report.bytes << " bytes";
+    KT_ASSIGN_OR_RETURN(storage::StoreStats stats, rocks->Stats());
+    for (const storage::KeyCount& part : stats.disk_bytes_by_part) {
+      KT_LOG(kInfo, kLogComponent)
+          << "  " << part.key << ": "
+          << Fixed(static_cast<double>(part.count) / static_cast<double>(report.events), 1)
+          << " bytes/event";
+    }
+  }
+
+  KT_ASSIGN_OR_RETURN(report.queries, RunQueries(*store, report.params, options.query_runs));
+  if (rocks != nullptr) KT_RETURN_IF_ERROR(rocks->Close());
+  return report;
+}
+
+}  // namespace
+
+int RunStoreBench(int argc, char** argv) {
+  Options options;
+  CLI::App app("Measure the event store: ingest rate, bytes per event and query latency",
+               std::string(kProgram));
+  app.footer(
+      "Decodes FILE (JSON lines of audit events, e.g. from kubetrail-loadgen), writes it in\n"
+      "batches of 400 with synced group commits into a new RocksDB store in DIR (which must\n"
+      "not exist or be empty; the store is left there), compacts it and times the query mix.\n"
+      "For comparison it also writes the same lines with plain RocksDB puts into DIR.rawput\n"
+      "(removed afterwards) and compresses FILE with zstd -3.\n"
+      "\n"
+      "PARAMS.json fixes what the queries ask for; every key is optional:\n"
+      "  {\"user\":\"alice\",\"from\":\"2026-11-01T00:00:00Z\",\"audit_id\":\"...\","
+      "\"namespace\":\"shop\"}\n"
+      "\n"
+      "Prints one JSON line, last on stdout (with --json, nothing else on stdout); progress\n"
+      "goes to stderr. Exit codes: 0 success, 1 any error.\n"
+      "\n"
+      "Example:\n"
+      "  kubetrail-loadgen --count 1000000 --seed 1 --output /tmp/events.jsonl\n"
+      "  kubetrail-bench store --input /tmp/events.jsonl --dir /tmp/kt-store --json");
+  app.add_option("--input", options.input, "Audit events, one JSON object per line")
+      ->required()
+      ->check(CLI::ExistingFile)
+      ->option_text("FILE.jsonl");
+  app.add_option("--dir", options.dir, "Directory for the new store (new or empty)")
+      ->required()
+      ->option_text("DIR");
+  app.add_option("--params", options.params_file,
+                 "Query parameters (user, from, audit_id, namespace); default: from the data")
+      ->check(CLI::ExistingFile)
+      ->option_text("PARAMS.json");
+  app.add_option("--writers", options.writers, "Writer threads for ingest and raw put")
+      ->check(CLI::Range(1, 256))
+      ->option_text("N (default 4)");
+  app.add_option("--query-runs", options.query_runs, "Timed runs of each query")
+      ->check(CLI::Range(100, 1'000'000))
+      ->option_text("N (default 100)");
+  app.add_flag("--json", options.json, "Print only the result JSON line on stdout");
+  // Hidden: the in-memory store, to check the bench itself without RocksDB.
+  app.add_flag("--memory", options.memory, "Use the in-memory store")->group("");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::cerr << kProgram << ": " << e.what() << " (see --help)\n";
+    return 1;
+  }
+
+  absl::StatusOr<Report> report = Run(options);
+  if (!report.ok()) {
+    std::cerr << kProgram << ": " << report.status().message() << "\n";
+    return 1;
+  }
+  if (!options.json) std::cout << ResultText(*report);
+  std::cout << ResultJson(*report) << std::endl;
+  return std::cout.good() ? 0 : 1;
+}
+
+}  // namespace kubetrail::bench

@@ -1,0 +1,75 @@
+#include "storage/event_store.h"
+
+#include <string>
+#include <string_view>
+
+#include "storage/internal/cursor.h"
+
+namespace kubetrail::storage {
+
+std::string_view DimensionName(Dimension d) {
+  switch (d) {
+    case Dimension::kUser:
+      return "user";
+    case Dimension::kVerb:
+      return "verb";
+    case Dimension::kResource:
+      return "resource";
+    case Dimension::kNamespace:
+      return "namespace";
+    case Dimension::kCode:
+      return "code";
+    case Dimension::kCluster:
+      return "cluster";
+  }
+  return "";
+}
+
+std::optional<Dimension> ParseDimension(std::string_view name) {
+  for (Dimension d : {Dimension::kUser, Dimension::kVerb, Dimension::kResource,
+                      Dimension::kNamespace, Dimension::kCode, Dimension::kCluster}) {
+    if (DimensionName(d) == name) return d;
+  }
+  return std::nullopt;
+}
+
+std::string DimensionKey(const kubetrail::v1::EnvelopedEvent& enveloped, Dimension dimension) {
+  const kubetrail::v1::Event& e = enveloped.event();
+  switch (dimension) {
+    case Dimension::kUser:
+      return e.user().username();
+    case Dimension::kVerb:
+      return e.verb();
+    case Dimension::kResource:
+      return ResourceKey(e.object_ref().resource(), e.object_ref().api_group(),
+                         e.object_ref().subresource());
+    case Dimension::kNamespace:
+      return e.object_ref().namespace_();
+    case Dimension::kCode:
+      return e.response_status().has_code() ? std::to_string(e.response_status().code())
+                                            : std::string();
+    case Dimension::kCluster:
+      return enveloped.envelope().cluster();
+  }
+  return std::string();
+}
+
+int64_t GranularityMicros(Granularity g) {
+  switch (g) {
+    case Granularity::kMinute:
+      return 60'000'000;
+    case Granularity::kHour:
+      return 3'600'000'000;
+    case Granularity::kDay:
+      return 86'400'000'000;
+  }
+  return 0;
+}
+
+absl::StatusOr<uint64_t> SnapshotSequence(std::string_view cursor) {
+  absl::StatusOr<internal::Cursor> c = internal::DecodeCursor(cursor);
+  if (!c.ok()) return c.status();
+  return c->snapshot;
+}
+
+}  // namespace kubetrail::storage

@@ -1,0 +1,191 @@
+// -----------------------------------------------------------------------------
+// File: event_store.h
+// -----------------------------------------------------------------------------
+//
+// EventStore: where the aggregator keeps every audit event it accepts, exactly once, and
+// how it answers queries. This header is the whole contract; the RocksDB implementation
+// (rocksdb_event_store.h) and the in-memory one (memory_event_store.h) implement it, and
+// neither RocksDB nor any other engine appears here.
+//
+//   std::unique_ptr<EventStore> store = ...;
+//   KT_ASSIGN_OR_RETURN(WriteResult written, store->Write(batch, WriteOptions{}));
+//   SearchRequest req;
+//   req.filter.users = {"alice"};
+//   req.limit = 100;
+//   KT_ASSIGN_OR_RETURN(SearchPage page, store->Search(req));
+//   for (const StoredEvent& e : page.events) ...
+//   req.cursor = page.cursor;   // the next page, exactly where this one ended
+//
+// Identity and exactly-once: an event is identified by (cluster, source, auditID, stage, a
+// hash of the event's own content). The envelope's receive time is not part of it, so a
+// collector that resends a batch after a reconnect stores nothing twice. Writing an event
+// that is already stored is a no-op reported as kDuplicate.
+//
+// Time: an event's time is EventTimeMicros (filter.h). Results come in (time, sequence)
+// order; ranges are half-open [from, to).
+//
+// Sequence numbers: every stored event gets the next ingest sequence number (1, 2, ...) in
+// commit order. ReadSince follows the store in that order, so events that arrive late
+// (spooled through an outage, with old timestamps) are not skipped by a follower.
+//
+// Paging: a Search returns a cursor. A cursor pins the page sequence to the events committed
+// when the first page was read (its snapshot sequence), so paging through a range is
+// consistent while new events arrive: no event is skipped or repeated between pages.
+// Events committed later are delivered by ReadSince(SnapshotSequence(cursor)), so a Search
+// followed by a follow from its cursor misses nothing and repeats nothing.
+//
+// Thread safety: every method may be called concurrently from any thread. Concurrent
+// Writes are merged into one group commit (one storage write, one sync).
+#ifndef KUBETRAIL_STORAGE_EVENT_STORE_H_
+#define KUBETRAIL_STORAGE_EVENT_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "kubetrail/v1/event.pb.h"
+#include "storage/filter.h"
+
+namespace kubetrail::storage {
+
+// A stored event with what the store added to it.
+struct StoredEvent {
+  uint64_t sequence = 0;  // ingest sequence number, 1-based, unique in the store
+  int64_t time_us = 0;    // EventTimeMicros(event)
+  kubetrail::v1::EnvelopedEvent event;
+};
+
+struct WriteOptions {
+  // When true (the default) Write returns OK only once the batch is durable: it survives a
+  // crash of the process or of the machine. When false it survives a process crash only.
+  bool sync = true;
+};
+
+enum class WriteOutcome { kStored, kDuplicate };
+
+struct WriteResult {
+  // One outcome per input event, in input order.
+  std::vector<WriteOutcome> outcomes;
+  uint64_t stored = 0;
+  uint64_t duplicates = 0;
+  // The highest sequence number in the store once this batch was committed.
+  uint64_t last_sequence = 0;
+};
+
+enum class Order { kAscending, kDescending };
+
+struct SearchRequest {
+  Filter filter;
+  Order order = Order::kAscending;
+  // Maximum events returned; must be in [1, kMaxSearchLimit].
+  int limit = 100;
+  // Empty for the first page; otherwise SearchPage::cursor of the previous page of the
+  // same filter and order (InvalidArgument when malformed or from another order).
+  std::string cursor;
+};
+
+inline constexpr int kMaxSearchLimit = 100'000;
+
+struct SearchPage {
+  std::vector<StoredEvent> events;
+  // Resumes after the last event of this page (or where the request's cursor was, when the
+  // page is empty). Always set.
+  std::string cursor;
+  // True when the page stopped at `limit` and more events may follow.
+  bool more = false;
+};
+
+// What Top and Histogram group by.
+enum class Dimension { kUser, kVerb, kResource, kNamespace, kCode, kCluster };
+
+// "user", "verb", "resource", "namespace", "code", "cluster".
+std::string_view DimensionName(Dimension d);
+std::optional<Dimension> ParseDimension(std::string_view name);
+
+// The key an event has in `dimension`: username, verb, ResourceKey(...), namespace, the
+// response code in decimal, or the cluster name; "" when the event has none.
+std::string DimensionKey(const kubetrail::v1::EnvelopedEvent& event, Dimension dimension);
+
+struct KeyCount {
+  std::string key;
+  uint64_t count = 0;
+  friend bool operator==(const KeyCount&, const KeyCount&) = default;
+};
+
+enum class Granularity { kMinute, kHour, kDay };
+int64_t GranularityMicros(Granularity g);
+
+struct HistogramBucket {
+  int64_t start_us = 0;  // UTC-aligned start of the bucket
+  uint64_t count = 0;    // events in the bucket (within the filter's time range)
+  // When grouped by a dimension: counts per key, largest first (ties by key).
+  std::vector<KeyCount> by_key;
+};
+
+struct StoreStats {
+  uint64_t events = 0;          // stored events (retention included)
+  uint64_t last_sequence = 0;
+  uint64_t disk_bytes = 0;      // live files on disk (0 for in-memory stores)
+  // disk_bytes by part of the store (for RocksDB: per column family), largest first.
+  std::vector<KeyCount> disk_bytes_by_part;
+  std::vector<KeyCount> events_per_cluster;
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // Stores `batch` atomically: either every new event of it is stored or none is. Each event
+  // needs a non-empty envelope cluster and auditID (InvalidArgument naming the index
+  // otherwise; nothing is written). Returns the outcome per event. Errors from the storage
+  // (for example a full disk: ResourceExhausted) leave the store as it was; the same batch
+  // may be written again later.
+  virtual absl::StatusOr<WriteResult> Write(
+      absl::Span<const kubetrail::v1::EnvelopedEvent> batch, const WriteOptions& options) = 0;
+
+  // Events matching `request.filter`, in time order. See the header comment on paging.
+  virtual absl::StatusOr<SearchPage> Search(const SearchRequest& request) = 0;
+
+  // Every stored stage of the request `audit_id`, across clusters, in (time, sequence)
+  // order. NotFound when there is none.
+  virtual absl::StatusOr<std::vector<StoredEvent>> Get(std::string_view audit_id) = 0;
+
+  // Number of stored events matching `filter`.
+  virtual absl::StatusOr<uint64_t> Count(const Filter& filter) = 0;
+
+  // The `limit` keys of `dimension` with most matching events, largest first; ties in key
+  // order. An event without a key counts under "".
+  virtual absl::StatusOr<std::vector<KeyCount>> Top(const Filter& filter, Dimension dimension,
+                                                    int limit) = 0;
+
+  // Matching events counted per UTC-aligned bucket of `granularity`, optionally per key of
+  // `by`. Only non-empty buckets are returned, in ascending time.
+  virtual absl::StatusOr<std::vector<HistogramBucket>> Histogram(
+      const Filter& filter, Granularity granularity, std::optional<Dimension> by) = 0;
+
+  // Up to `limit` events with sequence > `after_sequence` that match `filter`, in sequence
+  // order. Returns fewer (possibly none) when the end of the store is reached; follow again
+  // from the last returned sequence.
+  virtual absl::StatusOr<std::vector<StoredEvent>> ReadSince(uint64_t after_sequence,
+                                                             const Filter& filter,
+                                                             int limit) = 0;
+
+  // Highest committed sequence number (0 for an empty store).
+  virtual uint64_t LastSequence() const = 0;
+
+  virtual absl::StatusOr<StoreStats> Stats() = 0;
+};
+
+// The snapshot sequence a cursor pins (see paging above): a follower that starts at
+// ReadSince(SnapshotSequence(cursor)) after the last page continues without gap or overlap.
+// InvalidArgument for a malformed cursor.
+absl::StatusOr<uint64_t> SnapshotSequence(std::string_view cursor);
+
+}  // namespace kubetrail::storage
+
+#endif  // KUBETRAIL_STORAGE_EVENT_STORE_H_

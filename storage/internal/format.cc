@@ -1,0 +1,305 @@
+#include "storage/internal/format.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <cstring>
+
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
+namespace kubetrail::storage::internal {
+
+std::string_view KindName(uint8_t kind) {
+  static constexpr std::string_view kNames[kNumKinds] = {
+      "total", "cluster", "source", "user", "impersonated",
+      "group", "verb",    "namespace", "resource", "code"};
+  return kind < kNumKinds ? kNames[kind] : "unknown";
+}
+
+int64_t GranMicros(Gran g) {
+  switch (g) {
+    case kGranMinute:
+      return 60'000'000;
+    case kGranHour:
+      return 3'600'000'000;
+    case kGranDay:
+      return 86'400'000'000;
+    case kGranAll:
+      return 0;
+  }
+  return 0;
+}
+
+std::string ResourceTerm(const kubetrail::v1::ObjectReference& ref) {
+  std::string term = ref.resource();
+  term.push_back('\0');
+  term += ref.api_group();
+  term.push_back('\0');
+  term += ref.subresource();
+  return term;
+}
+
+void SplitResourceTerm(std::string_view term, std::string_view* resource,
+                       std::string_view* group, std::string_view* subresource) {
+  const size_t a = term.find('\0');
+  if (a == std::string_view::npos) {
+    *resource = term;
+    *group = {};
+    *subresource = {};
+    return;
+  }
+  *resource = term.substr(0, a);
+  const size_t b = term.find('\0', a + 1);
+  if (b == std::string_view::npos) {
+    *group = term.substr(a + 1);
+    *subresource = {};
+    return;
+  }
+  *group = term.substr(a + 1, b - a - 1);
+  *subresource = term.substr(b + 1);
+}
+
+void PutBig32(uint32_t v, std::string* out) {
+  char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+               static_cast<char>(v)};
+  out->append(b, 4);
+}
+void PutBig64(uint64_t v, std::string* out) {
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (56 - 8 * i));
+  out->append(b, 8);
+}
+uint32_t GetBig32(const char* p) {
+  const auto* u = reinterpret_cast<const unsigned char*>(p);
+  return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | u[3];
+}
+uint64_t GetBig64(const char* p) {
+  return (uint64_t{GetBig32(p)} << 32) | GetBig32(p + 4);
+}
+void PutFixed64(uint64_t v, std::string* out) {
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out->append(b, 8);
+}
+uint64_t GetFixed64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+void PutVarint(uint64_t v, std::string* out) {
+  char b[10];
+  int n = 0;
+  while (v >= 0x80) {
+    b[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  b[n++] = static_cast<char>(v);
+  out->append(b, static_cast<size_t>(n));
+}
+
+bool GetVarint(const char** p, const char* end, uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift <= 63 && *p < end; shift += 7) {
+    const auto byte = static_cast<unsigned char>(**p);
+    ++*p;
+    result |= uint64_t{byte & 0x7fu} << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string EncodeEventKey(const EventKey& k) {
+  std::string out;
+  out.reserve(kEventKeySize);
+  AppendEventKey(k, &out);
+  return out;
+}
+void AppendEventKey(const EventKey& k, std::string* out) {
+  PutBig32(k.cluster, out);
+  PutBig64(TimeKey(k.time_us), out);
+  PutBig64(k.sequence, out);
+}
+bool DecodeEventKey(std::string_view key, EventKey* k) {
+  if (key.size() != kEventKeySize) return false;
+  k->cluster = GetBig32(key.data());
+  k->time_us = TimeFromKey(GetBig64(key.data() + 4));
+  k->sequence = GetBig64(key.data() + 12);
+  return true;
+}
+
+void AppendEventValue(uint32_t source, int64_t receive_delta, std::string_view event_bytes,
+                      std::string* out) {
+  PutVarint(source, out);
+  PutVarint(ZigZag(receive_delta), out);
+  out->append(event_bytes);
+}
+bool DecodeEventValue(std::string_view value, EventValue* v) {
+  const char* p = value.data();
+  const char* end = p + value.size();
+  uint64_t source = 0, delta = 0;
+  if (!GetVarint(&p, end, &source) || !GetVarint(&p, end, &delta)) return false;
+  if (source > UINT32_MAX) return false;
+  v->source = static_cast<uint32_t>(source);
+  v->receive_delta = UnZigZag(delta);
+  v->event_bytes = std::string_view(p, static_cast<size_t>(end - p));
+  return true;
+}
+
+namespace {
+Hash8 Sha256Prefix(std::initializer_list<std::string_view> parts) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  for (std::string_view part : parts) EVP_DigestUpdate(ctx, part.data(), part.size());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, digest, &len);
+  EVP_MD_CTX_free(ctx);
+  Hash8 out;
+  std::memcpy(out.data(), digest, out.size());
+  return out;
+}
+std::string LengthPrefix(std::string_view s) {
+  std::string out;
+  PutVarint(s.size(), &out);
+  return out;
+}
+}  // namespace
+
+Hash8 AuditIdHash(std::string_view audit_id) { return Sha256Prefix({audit_id}); }
+
+Hash8 IdentityHash(std::string_view cluster, std::string_view source,
+                   std::string_view event_bytes) {
+  const std::string lc = LengthPrefix(cluster);
+  const std::string ls = LengthPrefix(source);
+  return Sha256Prefix({lc, cluster, ls, source, event_bytes});
+}
+
+std::string EncodeIdKey(const Hash8& audit, const Hash8& identity) {
+  std::string out(reinterpret_cast<const char*>(audit.data()), audit.size());
+  out.append(reinterpret_cast<const char*>(identity.data()), identity.size());
+  return out;
+}
+
+std::string EncodePostingKey(const PostingKey& k) {
+  std::string out;
+  out.reserve(kPostingKeySize);
+  out.push_back(static_cast<char>(k.kind));
+  PutBig32(k.cluster, &out);
+  PutBig32(k.term, &out);
+  PutBig32(BucketKey(k.bucket), &out);
+  PutBig64(k.first_sequence, &out);
+  return out;
+}
+bool DecodePostingKey(std::string_view key, PostingKey* k) {
+  if (key.size() != kPostingKeySize) return false;
+  k->kind = static_cast<uint8_t>(key[0]);
+  k->cluster = GetBig32(key.data() + 1);
+  k->term = GetBig32(key.data() + 5);
+  k->bucket = BucketFromKey(GetBig32(key.data() + 9));
+  k->first_sequence = GetBig64(key.data() + 13);
+  return true;
+}
+
+void AppendPostingValue(const PostingKey& key, const std::vector<PostingEntry>& entries,
+                        std::string* out) {
+  PutVarint(entries.size(), out);
+  int64_t prev_time = key.bucket * GranMicros(kGranMinute);
+  uint64_t prev_seq = key.first_sequence;
+  for (const PostingEntry& e : entries) {
+    PutVarint(static_cast<uint64_t>(e.time_us - prev_time), out);
+    PutVarint(ZigZag(static_cast<int64_t>(e.sequence - prev_seq)), out);
+    prev_time = e.time_us;
+    prev_seq = e.sequence;
+  }
+}
+bool DecodePostingValue(const PostingKey& key, std::string_view value,
+                        std::vector<PostingEntry>* entries) {
+  const char* p = value.data();
+  const char* end = p + value.size();
+  uint64_t n = 0;
+  if (!GetVarint(&p, end, &n) || n > value.size()) return false;
+  int64_t time = key.bucket * GranMicros(kGranMinute);
+  uint64_t seq = key.first_sequence;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t dt = 0, ds = 0;
+    if (!GetVarint(&p, end, &dt) || !GetVarint(&p, end, &ds)) return false;
+    time += static_cast<int64_t>(dt);
+    seq += static_cast<uint64_t>(UnZigZag(ds));
+    entries->push_back({time, seq});
+  }
+  return p == end;
+}
+
+std::string EncodeRollupKey(const RollupKey& k) {
+  std::string out;
+  out.reserve(kRollupKeySize);
+  out.push_back(static_cast<char>(k.kind));
+  PutBig32(k.cluster, &out);
+  out.push_back(static_cast<char>(k.gran));
+  PutBig32(BucketKey(k.bucket), &out);
+  PutBig32(k.term, &out);
+  return out;
+}
+bool DecodeRollupKey(std::string_view key, RollupKey* k) {
+  if (key.size() != kRollupKeySize) return false;
+  k->kind = static_cast<uint8_t>(key[0]);
+  k->cluster = GetBig32(key.data() + 1);
+  k->gran = static_cast<uint8_t>(key[5]);
+  k->bucket = BucketFromKey(GetBig32(key.data() + 6));
+  k->term = GetBig32(key.data() + 10);
+  return true;
+}
+
+void AppendSeqlogValue(const std::vector<SeqlogEntry>& entries, std::string* out) {
+  PutVarint(entries.size(), out);
+  int64_t prev = 0;
+  for (const SeqlogEntry& e : entries) {
+    PutVarint(e.cluster, out);
+    PutVarint(ZigZag(e.time_us - prev), out);
+    prev = e.time_us;
+  }
+}
+bool DecodeSeqlogValue(std::string_view value, std::vector<SeqlogEntry>* entries) {
+  const char* p = value.data();
+  const char* end = p + value.size();
+  uint64_t n = 0;
+  if (!GetVarint(&p, end, &n) || n > value.size()) return false;
+  int64_t time = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t c = 0, dt = 0;
+    if (!GetVarint(&p, end, &c) || !GetVarint(&p, end, &dt) || c > UINT32_MAX) return false;
+    time += UnZigZag(dt);
+    entries->push_back({static_cast<uint32_t>(c), time});
+  }
+  return p == end;
+}
+
+std::string EncodeDictKey(uint8_t kind, std::string_view term) {
+  std::string out;
+  out.push_back(kDictPrefix);
+  out.push_back(static_cast<char>(kind));
+  out.append(term);
+  return out;
+}
+std::string EncodeDictRevKey(uint8_t kind, uint32_t id) {
+  std::string out;
+  out.push_back(kDictRevPrefix);
+  out.push_back(static_cast<char>(kind));
+  PutBig32(id, &out);
+  return out;
+}
+
+void SerializeDeterministic(const google::protobuf::Message& message, std::string* out) {
+  out->clear();
+  google::protobuf::io::StringOutputStream stream(out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  coded.SetSerializationDeterministic(true);
+  message.SerializeToCodedStream(&coded);
+}
+
+}  // namespace kubetrail::storage::internal

@@ -1,0 +1,186 @@
+// The RocksDB EventStore's implementation class, shared by the files that implement it:
+// rocksdb_event_store.cc (open, write path, group commit), rocksdb_query.cc (Search, Get,
+// ReadSince), rocksdb_rollup.cc (Count, Top, Histogram), rocksdb_check.cc (Check).
+// Not part of the storage contract: only storage/*.cc include this.
+#ifndef KUBETRAIL_STORAGE_INTERNAL_ROCKSDB_IMPL_H_
+#define KUBETRAIL_STORAGE_INTERNAL_ROCKSDB_IMPL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "storage/internal/cursor.h"
+#include "storage/internal/format.h"
+#include "storage/rocksdb_event_store.h"
+
+namespace kubetrail::storage::internal {
+
+// rocksdb::Status -> absl::Status with the most specific code; `context` names the operation
+// and the store.
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+// A string dictionary for one kind: term <-> id (ids start at 1).
+struct Dictionary {
+  absl::flat_hash_map<std::string, uint32_t> ids;
+  std::vector<std::string> terms;  // terms[id - 1]
+  std::optional<uint32_t> Find(std::string_view term) const;
+  const std::string& Term(uint32_t id) const;  // "" for unknown ids
+};
+
+// A candidate event found through the indexes.
+struct Candidate {
+  int64_t time_us = 0;
+  uint64_t sequence = 0;
+  uint32_t cluster = 0;
+};
+
+// A filter mapped onto the store's indexes (see BuildPlan).
+struct Plan {
+  struct KindTerms {
+    Kind kind;
+    std::vector<uint32_t> terms;  // sorted
+    uint64_t estimate = 0;        // events ever ingested with one of these terms
+  };
+  CompiledFilter filter;
+  std::vector<uint32_t> clusters;  // cluster ids to read, sorted
+  std::vector<KindTerms> kinds;    // usable index constraints, most selective first
+  bool empty = false;              // nothing can match
+  // Constraints per field that the rollups can answer (see rollup code): which kind is
+  // constrained, when exactly one rollup kind is and nothing else but time and cluster.
+  std::optional<Kind> sole_rollup_kind;
+  bool only_time_and_cluster = false;
+};
+
+class RocksDbStoreImpl final : public RocksDbEventStore {
+ public:
+  explicit RocksDbStoreImpl(RocksDbOptions options);
+  ~RocksDbStoreImpl() override;
+
+  absl::Status Init();
+
+  absl::StatusOr<WriteResult> Write(absl::Span<const kubetrail::v1::EnvelopedEvent> batch,
+                                    const WriteOptions& options) override;
+  absl::StatusOr<SearchPage> Search(const SearchRequest& request) override;
+  absl::StatusOr<std::vector<StoredEvent>> Get(std::string_view audit_id) override;
+  absl::StatusOr<uint64_t> Count(const Filter& filter) override;
+  absl::StatusOr<std::vector<KeyCount>> Top(const Filter& filter, Dimension dimension,
+                                            int limit) override;
+  absl::StatusOr<std::vector<HistogramBucket>> Histogram(const Filter& filter,
+                                                         Granularity granularity,
+                                                         std::optional<Dimension> by) override;
+  absl::StatusOr<std::vector<StoredEvent>> ReadSince(uint64_t after_sequence,
+                                                     const Filter& filter, int limit) override;
+  uint64_t LastSequence() const override { return last_sequence_.load(); }
+  absl::StatusOr<StoreStats> Stats() override;
+  absl::StatusOr<CheckReport> Check() override;
+  absl::StatusOr<std::string> Explain(const Filter& filter) override;
+  absl::Status Checkpoint(const std::string& dir) override;
+  absl::Status CompactAll() override;
+  absl::Status Close() override;
+
+ private:
+  // A caller of Write waiting in the group-commit queue (leveldb's DBImpl::Writer).
+  // One event made ready for the leader by its writer's own thread: the serialization and
+  // hashing cost most of the CPU of a write, and run in parallel this way.
+  struct PreparedEvent {
+    const kubetrail::v1::EnvelopedEvent* event = nullptr;
+    std::string bytes;   // deterministic serialization of the Event
+    std::string id_key;  // ids column family key
+    int64_t time_us = 0;
+    std::string resource_term;
+    std::string code_term;
+  };
+  struct Writer {
+    absl::Span<const kubetrail::v1::EnvelopedEvent> batch;
+    std::vector<PreparedEvent> prepared;
+    bool sync = true;
+    bool done = false;
+    absl::StatusOr<WriteResult> result;
+  };
+
+  // Writes the batches of `group` as one RocksDB write. Called by the group leader only,
+  // without write_mu_ held.
+  void WriteGroup(const std::vector<Writer*>& group);
+  absl::Status CheckOpen() const;
+
+  // Reads and decodes one event; NotFound when the key has no event.
+  absl::StatusOr<StoredEvent> DecodeStored(const EventKey& key, std::string_view value) const;
+  // Fetches the events of `candidates` (any order) and returns those present, in the same
+  // order.
+  absl::StatusOr<std::vector<StoredEvent>> Fetch(const std::vector<Candidate>& candidates);
+
+  absl::StatusOr<Plan> BuildPlan(const Filter& filter);
+  // Runs a search; `emit` returns false to stop. Events are delivered in cursor order,
+  // after the cursor and within its snapshot.
+  absl::Status Scan(const Plan& plan, const Cursor& cursor,
+                    const std::function<bool(StoredEvent&&)>& emit);
+  // Which scan Scan would run, and for ScanIndexed the kinds it intersects (after the
+  // driver, plan.kinds[0]).
+  enum class ScanKind { kNone, kAuditIds, kIndexed, kTime };
+  ScanKind ChooseScan(const Plan& plan, std::vector<size_t>* intersect) const;
+  absl::Status ScanIndexed(const Plan& plan, const Cursor& cursor,
+                           const std::function<bool(StoredEvent&&)>& emit);
+  absl::Status ScanTime(const Plan& plan, const Cursor& cursor,
+                        const std::function<bool(StoredEvent&&)>& emit);
+  absl::Status ScanAuditIds(const Plan& plan, const Cursor& cursor,
+                            const std::function<bool(StoredEvent&&)>& emit);
+
+  // Rollups: counts per (bucket of `hist_gran` or 0, term) for `kind` over the plan's time
+  // range and clusters; nullopt when the rollups cannot answer the plan.
+  using RollupSink = std::function<void(int64_t bucket_start, uint32_t cluster, uint32_t term,
+                                        uint64_t count)>;
+  absl::Status RollupCount(const Plan& plan, Kind kind, std::optional<Gran> hist_gran,
+                           const RollupSink& sink);
+  absl::Status CountPostingsInRange(Kind kind, uint32_t cluster, int64_t minute, int64_t from,
+                                    int64_t to, const RollupSink& sink, int64_t bucket_start);
+  std::optional<std::pair<int64_t, int64_t>> ClusterTimeBounds(uint32_t cluster);
+  std::string TermKey(Kind kind, uint32_t term) const ABSL_SHARED_LOCKS_REQUIRED(dict_mu_);
+
+  const RocksDbOptions options_;
+
+  // Set in Init, constant until Close.
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* ids_ = nullptr;
+  rocksdb::ColumnFamilyHandle* postings_ = nullptr;
+  rocksdb::ColumnFamilyHandle* rollups_ = nullptr;
+  rocksdb::ColumnFamilyHandle* seqlog_ = nullptr;
+  std::atomic<bool> closed_{false};
+
+  // Highest committed (visible) sequence number.
+  std::atomic<uint64_t> last_sequence_{0};
+
+  // Dictionaries and planner estimates. Written only by the group-commit leader, after its
+  // write succeeded; read by queries.
+  mutable absl::Mutex dict_mu_;
+  Dictionary dict_[kNumKinds] ABSL_GUARDED_BY(dict_mu_);
+  // Per kind: (cluster << 32 | term) -> events ever ingested (kGranAll rollups).
+  absl::flat_hash_map<uint64_t, uint64_t> estimates_[kNumKinds] ABSL_GUARDED_BY(dict_mu_);
+
+  // Group commit queue.
+  absl::Mutex write_mu_;
+  absl::CondVar write_cv_;
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(write_mu_);
+  // Leader-only state (one leader at a time, see Write).
+  // Set when a write failed: the next leader calls DB::Resume first.
+  bool write_failed_ = false;
+  rocksdb::WriteBatch batch_;
+};
+
+}  // namespace kubetrail::storage::internal
+
+#endif  // KUBETRAIL_STORAGE_INTERNAL_ROCKSDB_IMPL_H_

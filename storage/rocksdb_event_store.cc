@@ -1,0 +1,719 @@
+// The RocksDB store: opening, the write path with group commit, statistics and lifecycle.
+// Queries live in rocksdb_query.cc and rocksdb_rollup.cc, the consistency check in
+// rocksdb_check.cc; the format in internal/format.h and FORMAT.md.
+#include "storage/rocksdb_event_store.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "common/logging.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
+#include "rocksdb/slice_transform.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
+#include "rocksdb/write_batch.h"
+#include "storage/internal/rocksdb_impl.h"
+
+namespace kubetrail::storage {
+namespace internal {
+namespace {
+
+using kubetrail::v1::EnvelopedEvent;
+
+// Adds fixed64 little-endian counters. Name frozen: it is recorded in the store's OPTIONS.
+class Add64Operator : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing,
+             const rocksdb::Slice& value, std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    uint64_t sum = 0;
+    if (existing != nullptr) {
+      if (existing->size() != 8) return false;
+      sum = GetFixed64(existing->data());
+    }
+    if (value.size() != 8) return false;
+    sum += GetFixed64(value.data());
+    new_value->clear();
+    PutFixed64(sum, new_value);
+    return true;
+  }
+  const char* Name() const override { return "kubetrail.add64"; }
+};
+
+// Most events go through this many writers' batches merged into one write at most.
+constexpr size_t kMaxGroupEvents = 8192;
+
+struct CfSpec {
+  const char* name;
+  rocksdb::ColumnFamilyOptions options;
+};
+
+std::vector<CfSpec> ColumnFamilies(const RocksDbOptions& o) {
+  auto cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  auto table = [&](bool bloom, bool whole_key) {
+    rocksdb::BlockBasedTableOptions t;
+    t.block_cache = cache;
+    t.block_size = o.block_size;
+    t.cache_index_and_filter_blocks = true;
+    t.pin_l0_filter_and_index_blocks_in_cache = true;
+    t.format_version = 5;
+    if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    t.whole_key_filtering = whole_key;
+    return rocksdb::NewBlockBasedTableFactory(t);
+  };
+  auto base = [&](uint64_t write_buffer) {
+    rocksdb::ColumnFamilyOptions c;
+    c.write_buffer_size = write_buffer;
+    c.level_compaction_dynamic_level_bytes = true;
+    c.compression = rocksdb::kLZ4Compression;
+    c.bottommost_compression = rocksdb::kZSTD;
+    c.bottommost_compression_opts.level = o.zstd_level;
+    c.bottommost_compression_opts.enabled = true;
+    return c;
+  };
+  std::vector<CfSpec> cfs;
+  {
+    rocksdb::ColumnFamilyOptions c = base(4 << 20);
+    c.table_factory.reset(table(false, true));
+    cfs.push_back({kCfMeta, c});
+  }
+  {
+    rocksdb::ColumnFamilyOptions c = base(o.write_buffer_bytes);
+    c.table_factory.reset(table(false, true));
+    if (o.zstd_dictionary_bytes > 0) {
+      c.bottommost_compression_opts.max_dict_bytes = static_cast<uint32_t>(o.zstd_dictionary_bytes);
+      c.bottommost_compression_opts.zstd_max_train_bytes =
+          static_cast<uint32_t>(o.zstd_dictionary_bytes) * 100;
+    }
+    cfs.push_back({kCfEvents, c});
+  }
+  {
+    rocksdb::ColumnFamilyOptions c = base(o.write_buffer_bytes / 2);
+    c.compression = rocksdb::kNoCompression;  // hashes do not compress
+    c.bottommost_compression = rocksdb::kNoCompression;
+    c.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+    c.table_factory.reset(table(true, true));
+    // Every write probes this column family for duplicates: a memtable bloom filter answers
+    // "not there" without walking the skiplist.
+    c.memtable_prefix_bloom_size_ratio = 0.1;
+    c.memtable_whole_key_filtering = true;
+    cfs.push_back({kCfIds, c});
+  }
+  {
+    rocksdb::ColumnFamilyOptions c = base(o.write_buffer_bytes / 2);
+    c.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kPostingPrefixSize));
+    c.table_factory.reset(table(true, false));
+    cfs.push_back({kCfPostings, c});
+  }
+  {
+    rocksdb::ColumnFamilyOptions c = base(o.write_buffer_bytes / 4);
+    c.merge_operator = std::make_shared<Add64Operator>();
+    c.table_factory.reset(table(false, true));
+    cfs.push_back({kCfRollups, c});
+  }
+  {
+    rocksdb::ColumnFamilyOptions c = base(o.write_buffer_bytes / 4);
+    c.table_factory.reset(table(false, true));
+    cfs.push_back({kCfSeqlog, c});
+  }
+  return cfs;
+}
+
+}  // namespace
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string message = Cat(context, ": ", s.ToString());
+  if (s.IsNoSpace() || (s.IsIOError() && s.ToString().find("No space") != std::string::npos)) {
+    return absl::ResourceExhaustedError(Cat(message, " (disk full)"));
+  }
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsNotFound()) return absl::NotFoundError(message);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::UnavailableError(message);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
+  if (s.IsNotSupported()) return absl::UnimplementedError(message);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return absl::FailedPreconditionError(Cat(message, " (store in use by another process?)"));
+  }
+  if (s.IsIOError()) return absl::UnavailableError(message);
+  return absl::InternalError(message);
+}
+
+std::optional<uint32_t> Dictionary::Find(std::string_view term) const {
+  auto it = ids.find(ToAbsl(term));
+  if (it == ids.end()) return std::nullopt;
+  return it->second;
+}
+
+const std::string& Dictionary::Term(uint32_t id) const {
+  static const std::string* const kEmpty = new std::string();
+  if (id == 0 || id > terms.size()) return *kEmpty;
+  return terms[id - 1];
+}
+
+RocksDbStoreImpl::RocksDbStoreImpl(RocksDbOptions options) : options_(std::move(options)) {}
+
+RocksDbStoreImpl::~RocksDbStoreImpl() {
+  if (!closed_.load()) {
+    absl::Status s = Close();
+    if (!s.ok()) {
+      KT_LOG(kError, "storage") << "closing " << options_.path << ": " << s.ToString();
+    }
+  }
+}
+
+absl::Status RocksDbStoreImpl::Init() {
+  if (options_.path.empty()) return absl::InvalidArgumentError("store path is empty");
+  std::error_code ec;
+  if (!options_.read_only && options_.create_if_missing) {
+    std::filesystem::create_directories(options_.path, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          Cat("cannot create store directory ", options_.path, ": ", ec.message()));
+    }
+  }
+  if (!std::filesystem::exists(std::filesystem::path(options_.path) / "CURRENT", ec)) {
+    if (!options_.create_if_missing || options_.read_only) {
+      return absl::NotFoundError(Cat("no kubetrail store in ", options_.path));
+    }
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options_.create_if_missing;
+  db_options.create_missing_column_families = options_.create_if_missing;
+  db_options.max_background_jobs = options_.background_threads;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.wal_bytes_per_sync = 0;
+  db_options.max_total_wal_size = 512ull << 20;
+  db_options.keep_log_file_num = 4;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  std::vector<CfSpec> specs = ColumnFamilies(options_);
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const CfSpec& spec : specs) descriptors.emplace_back(spec.name, spec.options);
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      options_.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, options_.path, descriptors, &handles_, &raw)
+          : rocksdb::DB::Open(db_options, options_.path, descriptors, &handles_, &raw);
+  if (!s.ok()) {
+    absl::Status status = FromRocks(s, Cat("opening store ", options_.path));
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return absl::FailedPreconditionError(
+          Cat("store ", options_.path, " is in use by another process: ", s.ToString()));
+    }
+    return status;
+  }
+  db_.reset(raw);
+  meta_ = handles_[0];
+  events_ = handles_[1];
+  ids_ = handles_[2];
+  postings_ = handles_[3];
+  rollups_ = handles_[4];
+  seqlog_ = handles_[5];
+
+  // Format version: written on creation, refused when newer than this build.
+  std::string version;
+  s = db_->Get(rocksdb::ReadOptions(), meta_, kMetaFormatVersion, &version);
+  if (s.IsNotFound()) {
+    if (options_.read_only) {
+      return absl::FailedPreconditionError(Cat("store ", options_.path, " has no format version"));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    KT_RETURN_IF_ERROR(FromRocks(
+        db_->Put(wo, meta_, kMetaFormatVersion, std::to_string(kStoreFormatVersion)),
+        Cat("initialising store ", options_.path)));
+  } else if (!s.ok()) {
+    return FromRocks(s, Cat("reading format version of ", options_.path));
+  } else {
+    uint32_t v = 0;
+    if (!absl::SimpleAtoi(version, &v)) {
+      return absl::DataLossError(
+          Cat("store ", options_.path, ": unreadable format version \"", version, "\""));
+    }
+    if (v > kStoreFormatVersion) {
+      return absl::FailedPreconditionError(
+          Cat("store ", options_.path, " has format version ", v,
+              "; this kubetrail reads versions up to ", kStoreFormatVersion,
+              ": upgrade kubetrail"));
+    }
+  }
+
+  // Dictionaries.
+  {
+    absl::MutexLock lock(&dict_mu_);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+    const std::string prefix(1, kDictRevPrefix);
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const rocksdb::Slice k = it->key();
+      if (k.size() != 6) return absl::DataLossError("bad dictionary key");
+      const auto kind = static_cast<uint8_t>(k[1]);
+      const uint32_t id = GetBig32(k.data() + 2);
+      if (kind >= kNumKinds) return absl::DataLossError("bad dictionary kind");
+      Dictionary& d = dict_[kind];
+      if (id != d.terms.size() + 1) {
+        return absl::DataLossError(Cat("dictionary ", kind, " has a gap at id ", id));
+      }
+      d.terms.push_back(it->value().ToString());
+      d.ids.emplace(d.terms.back(), id);
+    }
+    KT_RETURN_IF_ERROR(FromRocks(it->status(), "loading dictionaries"));
+
+    // Planner estimates: the kGranAll rollups of every (kind, cluster).
+    std::unique_ptr<rocksdb::Iterator> r(db_->NewIterator(rocksdb::ReadOptions(), rollups_));
+    const auto cluster_count = static_cast<uint32_t>(dict_[kKindCluster].terms.size());
+    for (uint8_t kind = 0; kind < kNumKinds; ++kind) {
+      for (uint32_t cluster = 1; cluster <= cluster_count; ++cluster) {
+        const std::string start = EncodeRollupKey({kind, cluster, kGranAll, 0, 0});
+        const std::string_view section(start.data(), 6);
+        for (r->Seek(start); r->Valid() && r->key().starts_with(rocksdb::Slice(section.data(), section.size())); r->Next()) {
+          RollupKey key;
+          if (!DecodeRollupKey(std::string_view(r->key().data(), r->key().size()), &key) ||
+              r->value().size() != 8) {
+            return absl::DataLossError(Cat("store ", options_.path, ": bad rollup record"));
+          }
+          estimates_[kind][(uint64_t{cluster} << 32) | key.term] = GetFixed64(r->value().data());
+        }
+      }
+    }
+    KT_RETURN_IF_ERROR(FromRocks(r->status(), "loading rollup totals"));
+  }
+
+  // Last sequence: the last seqlog batch.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), seqlog_));
+    it->SeekToLast();
+    if (it->Valid()) {
+      std::vector<SeqlogEntry> entries;
+      if (it->key().size() != 8 ||
+          !DecodeSeqlogValue(std::string_view(it->value().data(), it->value().size()),
+                             &entries)) {
+        return absl::DataLossError("bad sequence log entry");
+      }
+      last_sequence_ = GetBig64(it->key().data()) + entries.size() - 1;
+    }
+    KT_RETURN_IF_ERROR(FromRocks(it->status(), "reading the sequence log"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbStoreImpl::CheckOpen() const {
+  if (closed_.load()) return absl::FailedPreconditionError("store is closed");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<WriteResult> RocksDbStoreImpl::Write(absl::Span<const EnvelopedEvent> batch,
+                                                    const WriteOptions& options) {
+  KT_RETURN_IF_ERROR(CheckOpen());
+  if (options_.read_only) return absl::FailedPreconditionError("store is open read-only");
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].envelope().cluster().empty()) {
+      return absl::InvalidArgumentError(Cat("event ", i, ": envelope has no cluster"));
+    }
+    if (batch[i].event().audit_id().empty()) {
+      return absl::InvalidArgumentError(Cat("event ", i, ": no auditID"));
+    }
+  }
+  Writer w;
+  w.batch = batch;
+  w.sync = options.sync;
+  w.prepared.resize(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    PreparedEvent& p = w.prepared[i];
+    const EnvelopedEvent& e = batch[i];
+    p.event = &e;
+    SerializeDeterministic(e.event(), &p.bytes);
+    p.id_key = EncodeIdKey(AuditIdHash(e.event().audit_id()),
+                           IdentityHash(e.envelope().cluster(), e.envelope().source(), p.bytes));
+    p.time_us = EventTimeMicros(e);
+    p.resource_term = ResourceTerm(e.event().object_ref());
+    if (e.event().response_status().has_code()) {
+      p.code_term = std::to_string(e.event().response_status().code());
+    }
+  }
+
+  absl::MutexLock lock(&write_mu_);
+  if (closed_.load()) return absl::FailedPreconditionError("store is closed");
+  writers_.push_back(&w);
+  while (!w.done && writers_.front() != &w) write_cv_.Wait(&write_mu_);
+  if (w.done) return std::move(w.result);
+
+  // This writer leads: take it and the writers queued behind it, up to a size bound.
+  std::vector<Writer*> group;
+  size_t events = 0;
+  for (Writer* next : writers_) {
+    if (!group.empty() && events + next->batch.size() > kMaxGroupEvents) break;
+    group.push_back(next);
+    events += next->batch.size();
+  }
+  write_mu_.Unlock();
+  WriteGroup(group);
+  write_mu_.Lock();
+  for (Writer* done : group) {
+    writers_.pop_front();
+    done->done = true;
+  }
+  write_cv_.SignalAll();
+  return std::move(w.result);
+}
+
+namespace {
+
+// A posting list being built: (kind, cluster, term, minute).
+struct GroupKey {
+  uint8_t kind;
+  uint32_t cluster;
+  uint32_t term;
+  int64_t minute;
+  friend bool operator==(const GroupKey&, const GroupKey&) = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const GroupKey& k) {
+    return H::combine(std::move(h), k.kind, k.cluster, k.term, k.minute);
+  }
+};
+
+}  // namespace
+
+void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
+  auto fail_all = [&](const absl::Status& s) {
+    for (Writer* w : group) w->result = s;
+  };
+  if (write_failed_) {
+    // A failed write (a full disk, an I/O error) stops RocksDB's writes until resumed.
+    rocksdb::Status s = db_->Resume();
+    if (!s.ok()) {
+      fail_all(FromRocks(s, Cat("resuming writes to ", options_.path)));
+      return;
+    }
+    write_failed_ = false;
+  }
+
+  std::vector<const PreparedEvent*> items;
+  for (Writer* w : group) {
+    for (const PreparedEvent& p : w->prepared) items.push_back(&p);
+  }
+
+  // Duplicates: already stored, or earlier in this group.
+  std::vector<bool> duplicate(items.size(), false);
+  {
+    std::vector<rocksdb::Slice> keys;
+    keys.reserve(items.size());
+    for (const PreparedEvent* item : items) keys.emplace_back(item->id_key);
+    std::vector<rocksdb::PinnableSlice> values(items.size());
+    std::vector<rocksdb::Status> statuses(items.size());
+    db_->MultiGet(rocksdb::ReadOptions(), ids_, keys.size(), keys.data(), values.data(),
+                  statuses.data());
+    absl::flat_hash_set<std::string_view> seen;
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (statuses[i].ok()) {
+        duplicate[i] = true;
+      } else if (!statuses[i].IsNotFound()) {
+        fail_all(FromRocks(statuses[i], "checking for duplicates"));
+        return;
+      } else if (!seen.insert(items[i]->id_key).second) {
+        duplicate[i] = true;
+      }
+    }
+  }
+
+  // Dictionary lookups; new terms get ids after the current ones, committed with the write.
+  struct NewTerm {
+    uint8_t kind;
+    std::string term;
+    uint32_t id;
+  };
+  std::vector<NewTerm> new_terms;
+  absl::flat_hash_map<std::string, uint32_t> pending[kNumKinds];
+  auto term_id = [&](Kind kind, std::string_view term) -> uint32_t {
+    // Only this leader thread mutates the dictionaries, so reading them needs no lock here.
+    const Dictionary& d = dict_[kind];
+    if (auto id = d.Find(term)) return *id;
+    auto it = pending[kind].find(ToAbsl(term));
+    if (it != pending[kind].end()) return it->second;
+    const uint32_t id = static_cast<uint32_t>(d.terms.size() + pending[kind].size() + 1);
+    pending[kind].emplace(std::string(term), id);
+    new_terms.push_back({kind, std::string(term), id});
+    return id;
+  };
+
+  // One WriteBatch reused by every leader: its buffer keeps its capacity, which spares the
+  // page faults of growing a fresh multi-megabyte buffer for every group.
+  rocksdb::WriteBatch& wb = batch_;
+  wb.Clear();
+  const uint64_t first_sequence = last_sequence_.load() + 1;
+  uint64_t sequence = first_sequence;
+  std::vector<SeqlogEntry> seqlog;
+  // Posting lists of this write; their sizes are also the minute rollups. `totals` counts
+  // every event per (cluster, minute).
+  absl::flat_hash_map<GroupKey, std::vector<PostingEntry>> postings;
+  absl::flat_hash_map<GroupKey, uint64_t> totals;
+  std::string key, value;
+  size_t index = 0;
+  for (Writer* w : group) {
+    WriteResult result;
+    result.outcomes.reserve(w->batch.size());
+    for (size_t j = 0; j < w->batch.size(); ++j, ++index) {
+      if (duplicate[index]) {
+        result.outcomes.push_back(WriteOutcome::kDuplicate);
+        ++result.duplicates;
+        continue;
+      }
+      result.outcomes.push_back(WriteOutcome::kStored);
+      ++result.stored;
+      const PreparedEvent& item = *items[index];
+      const EnvelopedEvent& e = *item.event;
+      const kubetrail::v1::Event& ev = e.event();
+      const int64_t time = item.time_us;
+      const uint32_t cluster = term_id(kKindCluster, e.envelope().cluster());
+      const uint32_t source = term_id(kKindSource, e.envelope().source());
+
+      key.clear();
+      AppendEventKey({cluster, time, sequence}, &key);
+      value.clear();
+      AppendEventValue(source, e.envelope().receive_time_us() - time, item.bytes, &value);
+      wb.Put(events_, key, value);
+      wb.Put(ids_, item.id_key, key);
+      seqlog.push_back({cluster, time});
+
+      const int64_t minute = FloorDiv(time, GranMicros(kGranMinute));
+      auto add = [&](Kind kind, std::string_view term) {
+        postings[GroupKey{kind, cluster, term_id(kind, term), minute}].push_back(
+            {time, sequence});
+      };
+      totals[GroupKey{kKindTotal, cluster, 0, minute}] += 1;
+      add(kKindUser, ev.user().username());
+      if (!ev.impersonated_user().username().empty()) {
+        add(kKindImpersonated, ev.impersonated_user().username());
+      }
+      const auto& groups = ev.user().groups();
+      for (int g = 0; g < groups.size(); ++g) {
+        bool repeated = false;
+        for (int h = 0; h < g; ++h) repeated |= groups[h] == groups[g];
+        if (!repeated) add(kKindGroup, groups[g]);
+      }
+      add(kKindVerb, ev.verb());
+      add(kKindNamespace, ev.object_ref().namespace_());
+      add(kKindResource, item.resource_term);
+      add(kKindCode, item.code_term);
+      ++sequence;
+    }
+    w->result = std::move(result);
+  }
+
+  const uint64_t stored = sequence - first_sequence;
+  if (stored > 0) {
+    // Rollups: minute counts from the posting lists, then hours, days and all time.
+    absl::flat_hash_map<GroupKey, uint64_t> minute_counts = std::move(totals);
+    for (auto& [g, entries] : postings) {
+      std::sort(entries.begin(), entries.end(), [](const PostingEntry& a, const PostingEntry& b) {
+        return a.time_us != b.time_us ? a.time_us < b.time_us : a.sequence < b.sequence;
+      });
+      PostingKey pk{g.kind, g.cluster, g.term, g.minute, first_sequence};
+      pk.bucket = BucketFromKey(BucketKey(g.minute));  // as stored: clamped
+      key = EncodePostingKey(pk);
+      value.clear();
+      AppendPostingValue(pk, entries, &value);
+      wb.Put(postings_, key, value);
+      minute_counts[g] += entries.size();
+    }
+    absl::flat_hash_map<std::string, uint64_t> rollups;
+    for (const auto& [g, n] : minute_counts) {
+      const bool timed = g.kind == kKindTotal || g.kind == kKindUser || g.kind == kKindVerb ||
+                         g.kind == kKindNamespace || g.kind == kKindResource ||
+                         g.kind == kKindCode;
+      const int64_t time = g.minute * GranMicros(kGranMinute);
+      if (timed) {
+        for (Gran gran : {kGranMinute, kGranHour, kGranDay}) {
+          rollups[EncodeRollupKey(
+              {g.kind, g.cluster, gran, FloorDiv(time, GranMicros(gran)), g.term})] += n;
+        }
+      }
+      rollups[EncodeRollupKey({g.kind, g.cluster, kGranAll, 0, g.term})] += n;
+    }
+    for (const auto& [rk, count] : rollups) {
+      value.clear();
+      PutFixed64(count, &value);
+      wb.Merge(rollups_, rk, value);
+    }
+    key.clear();
+    PutBig64(first_sequence, &key);
+    value.clear();
+    AppendSeqlogValue(seqlog, &value);
+    wb.Put(seqlog_, key, value);
+    for (const NewTerm& t : new_terms) {
+      value.clear();
+      PutBig32(t.id, &value);
+      wb.Put(meta_, EncodeDictKey(t.kind, t.term), value);
+      wb.Put(meta_, EncodeDictRevKey(t.kind, t.id), t.term);
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = std::any_of(group.begin(), group.end(), [](Writer* w) { return w->sync; });
+    rocksdb::Status s = db_->Write(wo, &wb);
+    if (!s.ok()) {
+      write_failed_ = true;
+      fail_all(FromRocks(s, Cat("writing to store ", options_.path)));
+      return;
+    }
+    // Publish: dictionaries and estimates first, then the sequence readers follow.
+    absl::MutexLock lock(&dict_mu_);
+    for (const NewTerm& t : new_terms) {
+      Dictionary& d = dict_[t.kind];
+      d.terms.push_back(t.term);
+      d.ids.emplace(t.term, t.id);
+    }
+    for (const auto& [rk, count] : rollups) {
+      RollupKey k;
+      DecodeRollupKey(rk, &k);
+      if (k.gran == kGranAll) estimates_[k.kind][(uint64_t{k.cluster} << 32) | k.term] += count;
+    }
+    last_sequence_.store(sequence - 1);
+  }
+  for (Writer* w : group) {
+    if (w->result.ok()) w->result->last_sequence = last_sequence_.load();
+  }
+}
+
+absl::StatusOr<StoredEvent> RocksDbStoreImpl::DecodeStored(const EventKey& key,
+                                                           std::string_view value) const {
+  EventValue v;
+  if (!DecodeEventValue(value, &v)) {
+    return absl::DataLossError(Cat("store ", options_.path, ": corrupt event record"));
+  }
+  StoredEvent out;
+  out.sequence = key.sequence;
+  out.time_us = key.time_us;
+  if (!out.event.mutable_event()->ParseFromArray(v.event_bytes.data(),
+                                                 static_cast<int>(v.event_bytes.size()))) {
+    return absl::DataLossError(
+        Cat("store ", options_.path, ": corrupt event at sequence ", key.sequence));
+  }
+  kubetrail::v1::Envelope* env = out.event.mutable_envelope();
+  {
+    absl::ReaderMutexLock lock(&dict_mu_);
+    env->set_cluster(dict_[kKindCluster].Term(key.cluster));
+    env->set_source(dict_[kKindSource].Term(v.source));
+  }
+  env->set_receive_time_us(key.time_us + v.receive_delta);
+  return out;
+}
+
+absl::StatusOr<std::vector<StoredEvent>> RocksDbStoreImpl::Fetch(
+    const std::vector<Candidate>& candidates) {
+  std::vector<std::string> keys;
+  keys.reserve(candidates.size());
+  for (const Candidate& c : candidates) {
+    keys.push_back(EncodeEventKey({c.cluster, c.time_us, c.sequence}));
+  }
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet(rocksdb::ReadOptions(), events_, slices.size(), slices.data(), values.data(),
+                statuses.data());
+  std::vector<StoredEvent> out;
+  out.reserve(candidates.size());
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;  // expired since the index was read
+    KT_RETURN_IF_ERROR(FromRocks(statuses[i], "reading events"));
+    const Candidate& c = candidates[i];
+    KT_ASSIGN_OR_RETURN(StoredEvent e,
+                        DecodeStored({c.cluster, c.time_us, c.sequence},
+                                     std::string_view(values[i].data(), values[i].size())));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+absl::StatusOr<StoreStats> RocksDbStoreImpl::Stats() {
+  KT_RETURN_IF_ERROR(CheckOpen());
+  StoreStats stats;
+  stats.last_sequence = last_sequence_.load();
+  {
+    absl::ReaderMutexLock lock(&dict_mu_);
+    for (const auto& [cluster_term, count] : estimates_[kKindTotal]) {
+      stats.events += count;
+      stats.events_per_cluster.push_back(
+          {dict_[kKindCluster].Term(static_cast<uint32_t>(cluster_term >> 32)), count});
+    }
+  }
+  std::sort(stats.events_per_cluster.begin(), stats.events_per_cluster.end(),
+            [](const KeyCount& a, const KeyCount& b) { return a.key < b.key; });
+  uint64_t live = 0;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    uint64_t v = 0, part = 0;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kLiveSstFilesSize, &v)) part += v;
+    if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) part += v;
+    stats.disk_bytes_by_part.push_back({h->GetName(), part});
+    live += part;
+  }
+  std::sort(stats.disk_bytes_by_part.begin(), stats.disk_bytes_by_part.end(),
+            [](const KeyCount& a, const KeyCount& b) { return a.count > b.count; });
+  stats.disk_bytes = live;
+  return stats;
+}
+
+absl::Status RocksDbStoreImpl::Checkpoint(const std::string& dir) {
+  KT_RETURN_IF_ERROR(CheckOpen());
+  rocksdb::Checkpoint* raw = nullptr;
+  KT_RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  return FromRocks(checkpoint->CreateCheckpoint(dir), Cat("writing checkpoint to ", dir));
+}
+
+absl::Status RocksDbStoreImpl::CompactAll() {
+  KT_RETURN_IF_ERROR(CheckOpen());
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    KT_RETURN_IF_ERROR(
+        FromRocks(db_->CompactRange(o, h, nullptr, nullptr), Cat("compacting ", options_.path)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbStoreImpl::Close() {
+  // Refuse new writers, then wait for those in flight.
+  {
+    absl::MutexLock lock(&write_mu_);
+    if (closed_.exchange(true)) return absl::FailedPreconditionError("store is already closed");
+    write_mu_.Await(absl::Condition(
+        +[](std::deque<Writer*>* w) { return w->empty(); }, &writers_));
+  }
+  absl::Status status;
+  if (db_ == nullptr) return status;
+  if (!options_.read_only) {
+    rocksdb::FlushOptions fo;
+    status.Update(FromRocks(db_->Flush(fo, handles_), Cat("flushing ", options_.path)));
+  }
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    status.Update(FromRocks(db_->DestroyColumnFamilyHandle(h), "closing column family"));
+  }
+  handles_.clear();
+  status.Update(FromRocks(db_->Close(), Cat("closing ", options_.path)));
+  db_.reset();
+  return status;
+}
+
+}  // namespace internal
+
+absl::StatusOr<std::unique_ptr<RocksDbEventStore>> RocksDbEventStore::Open(
+    const RocksDbOptions& options) {
+  auto store = std::make_unique<internal::RocksDbStoreImpl>(options);
+  absl::Status s = store->Init();
+  if (!s.ok()) {
+    store->Close().IgnoreError();
+    return s;
+  }
+  return std::unique_ptr<RocksDbEventStore>(std::move(store));
+}
+
+}  // namespace kubetrail::storage

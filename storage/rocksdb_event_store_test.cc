@@ -1,0 +1,425 @@
+// Tests of what only the RocksDB store has: persistence across reopen, the format version,
+// the directory lock, Check, the planner's choices, rollups over long time ranges, and group
+// commit under concurrent writers. The shared contract is tested by EventStoreConformance.
+#include "storage/rocksdb_event_store.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "bench/loadgen/generator.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "storage/event_store_conformance.h"
+#include "tests/testing/temp_dir.h"
+
+namespace kubetrail::storage {
+
+INSTANTIATE_TEST_SUITE_P(RocksDb, EventStoreConformance,
+                         ::testing::Values(EventStoreFactory(
+                             [](const std::string& dir) -> std::unique_ptr<EventStore> {
+                               RocksDbOptions options;
+                               options.path = dir + "/db";
+                               options.block_cache_bytes = 8 << 20;
+                               options.write_buffer_bytes = 4 << 20;
+                               auto store = RocksDbEventStore::Open(options);
+                               return store.ok() ? *std::move(store) : nullptr;
+                             })));
+
+namespace {
+
+using ::kubetrail::v1::EnvelopedEvent;
+using ::testing::HasSubstr;
+
+constexpr int64_t kStart = 1'793'491'200'000'000;  // 2026-11-01T00:00:00Z
+
+// `n` loadgen events of `cluster`; when `spread_us` > 0 their times are rewritten to lie
+// `spread_us` apart on average, so that they cover minutes, hours and days.
+std::vector<EnvelopedEvent> Events(int n, const std::string& cluster, uint64_t seed,
+                                   int64_t spread_us = 0) {
+  loadgen::Generator gen(seed, kStart);
+  std::vector<EnvelopedEvent> out(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    EnvelopedEvent& e = out[static_cast<size_t>(i)];
+    gen.Next(e.mutable_event());
+    if (spread_us > 0) {
+      const int64_t t = kStart + i * spread_us + static_cast<int64_t>((seed * 7919 + i * 104729) %
+                                                                      static_cast<uint64_t>(spread_us));
+      e.mutable_event()->set_request_received_timestamp_us(t);
+      e.mutable_event()->set_stage_timestamp_us(t + 1000);
+    }
+    e.mutable_envelope()->set_cluster(cluster);
+    e.mutable_envelope()->set_source("apiserver-1");
+    e.mutable_envelope()->set_receive_time_us(EventTimeMicros(e) + 1'000'000);
+  }
+  return out;
+}
+
+class RocksDbStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::make_unique<testing::TempDir>();
+    path_ = dir_->path() + "/db";
+    Reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    dir_.reset();
+  }
+  void Reopen() {
+    store_.reset();
+    RocksDbOptions options;
+    options.path = path_;
+    options.block_cache_bytes = 8 << 20;
+    options.write_buffer_bytes = 4 << 20;
+    auto store = RocksDbEventStore::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+  void WriteAll(const std::vector<EnvelopedEvent>& events, size_t batch = 400) {
+    for (size_t i = 0; i < events.size(); i += batch) {
+      const size_t n = std::min(batch, events.size() - i);
+      auto r = store_->Write(absl::MakeConstSpan(events).subspan(i, n), WriteOptions{});
+      ASSERT_TRUE(r.ok()) << r.status();
+    }
+  }
+  std::vector<StoredEvent> All(Order order = Order::kAscending) {
+    SearchRequest req;
+    req.limit = kMaxSearchLimit;
+    req.order = order;
+    auto page = store_->Search(req);
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? page->events : std::vector<StoredEvent>{};
+  }
+
+  std::unique_ptr<testing::TempDir> dir_;
+  std::string path_;
+  std::unique_ptr<RocksDbEventStore> store_;
+};
+
+TEST_F(RocksDbStoreTest, ReadsBackEveryFieldAndEnvelope) {
+  std::vector<EnvelopedEvent> events = Events(1500, "prod", 1);
+  WriteAll(events);
+  std::vector<StoredEvent> all = All();
+  ASSERT_EQ(all.size(), events.size());
+  std::map<uint64_t, const StoredEvent*> by_seq;
+  for (const StoredEvent& e : all) by_seq[e.sequence] = &e;
+  ASSERT_EQ(by_seq.size(), events.size());
+  uint64_t seq = 1;
+  for (const EnvelopedEvent& want : events) {
+    const StoredEvent& got = *by_seq.at(seq++);
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got.event, want))
+        << got.event.ShortDebugString() << "\nvs\n"
+        << want.ShortDebugString();
+    EXPECT_EQ(got.time_us, EventTimeMicros(want));
+  }
+}
+
+TEST_F(RocksDbStoreTest, ReopenKeepsEventsSequenceAndIdentity) {
+  std::vector<EnvelopedEvent> events = Events(1200, "prod", 2);
+  WriteAll(events);
+  const uint64_t last = store_->LastSequence();
+  ASSERT_EQ(last, 1200u);
+  Reopen();
+  EXPECT_EQ(store_->LastSequence(), last);
+  EXPECT_EQ(All().size(), events.size());
+  // Everything again: all duplicates, nothing new.
+  auto again = store_->Write(events, WriteOptions{});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->duplicates, events.size());
+  EXPECT_EQ(again->stored, 0u);
+  EXPECT_EQ(store_->LastSequence(), last);
+  // New events continue the sequence; the dictionaries survived (queries by user work).
+  std::vector<EnvelopedEvent> more = Events(10, "staging", 3);
+  auto r = store_->Write(more, WriteOptions{});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->last_sequence, last + 10);
+  Filter f;
+  f.clusters = {"staging"};
+  EXPECT_EQ(*store_->Count(f), 10u);
+  f.clusters.clear();
+  f.users = {events[0].event().user().username()};
+  auto n = store_->Count(f);
+  ASSERT_TRUE(n.ok());
+  EXPECT_GT(*n, 0u);
+}
+
+TEST_F(RocksDbStoreTest, RefusesNewerFormatVersion) {
+  store_.reset();
+  {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path_, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path_, cfs, &handles, &raw).ok());
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "format_version", "99").ok());
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  RocksDbOptions options;
+  options.path = path_;
+  auto store = RocksDbEventStore::Open(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("format version 99"));
+}
+
+TEST_F(RocksDbStoreTest, SecondOpenOfTheSameDirectoryIsRefused) {
+  RocksDbOptions options;
+  options.path = path_;
+  auto second = RocksDbEventStore::Open(options);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition)
+      << second.status();
+  EXPECT_THAT(std::string(second.status().message()), HasSubstr(path_));
+}
+
+TEST_F(RocksDbStoreTest, MissingStoreWithoutCreateIsNotFound) {
+  RocksDbOptions options;
+  options.path = dir_->path() + "/nothing-here";
+  options.create_if_missing = false;
+  auto store = RocksDbEventStore::Open(options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(RocksDbStoreTest, CheckPassesThenFindsDamage) {
+  WriteAll(Events(2000, "prod", 4, 45'000'000));
+  WriteAll(Events(500, "dev", 5));
+  auto report = store_->Check();
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->problems.empty()) << report->problems.front().what;
+  EXPECT_EQ(report->events, 2500u);
+  EXPECT_EQ(report->audit_id_entries, 2500u);
+  EXPECT_GE(report->index_entries, 2500u * 5);
+  EXPECT_GT(report->rollup_counts, 0u);
+
+  // Damage: remove one event, one auditID entry and one posting list behind the store's back.
+  store_.reset();
+  {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path_, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path_, cfs, &handles, &raw).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] != "events" && names[i] != "ids" && names[i] != "postings") continue;
+      std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions(), handles[i]));
+      it->SeekToFirst();
+      ASSERT_TRUE(it->Valid()) << names[i];
+      ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[i], it->key()).ok());
+    }
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  Reopen();
+  report = store_->Check();
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_GE(report->problems.size(), 3u);
+  std::string all;
+  for (const CheckProblem& p : report->problems) all += p.what + "\n";
+  EXPECT_THAT(all, HasSubstr("auditID entry"));
+  EXPECT_THAT(all, HasSubstr("posting list"));
+}
+
+TEST_F(RocksDbStoreTest, PlannerPicksTheMostSelectiveIndex) {
+  std::vector<EnvelopedEvent> events = Events(3000, "prod", 6);
+  WriteAll(events);
+  // Find a rare and a common verb in the data.
+  absl::flat_hash_map<std::string, int> verbs;
+  for (const auto& e : events) verbs[e.event().verb()]++;
+  std::string rare, common;
+  for (const auto& [v, n] : verbs) {
+    if (v.empty()) continue;
+    if (rare.empty() || n < verbs[rare]) rare = v;
+    if (common.empty() || n > verbs[common]) common = v;
+  }
+  ASSERT_NE(rare, common);
+
+  auto explain = [&](const Filter& f) {
+    auto s = store_->Explain(f);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? *s : std::string();
+  };
+  Filter none;
+  EXPECT_THAT(explain(none), HasSubstr("search: events in time order (1 cluster); count: rollups"));
+
+  Filter verb;
+  verb.verbs = {rare};
+  EXPECT_THAT(explain(verb), HasSubstr("search: index verb (1 term"));
+  EXPECT_THAT(explain(verb), HasSubstr("count: rollups of verb"));
+
+  Filter both;
+  both.verbs = {rare};
+  both.namespaces = {events[0].event().object_ref().namespace_()};
+  both.users = {"system:*"};
+  const std::string e = explain(both);
+  EXPECT_THAT(e, HasSubstr("search: index verb (1 term"));  // rarest first
+  EXPECT_THAT(e, HasSubstr("count: scan"));
+
+  Filter ids;
+  ids.audit_ids = {events[10].event().audit_id()};
+  EXPECT_THAT(explain(ids), HasSubstr("search: auditID index"));
+
+  Filter unknown;
+  unknown.users = {"nobody-at-all"};
+  EXPECT_THAT(explain(unknown), HasSubstr("nothing can match"));
+  auto page = store_->Search({unknown, Order::kAscending, 10, ""});
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->events.empty());
+
+  Filter stage_only;
+  stage_only.stages = {"ResponseComplete"};
+  EXPECT_THAT(explain(stage_only), HasSubstr("search: events in time order"));
+  EXPECT_THAT(explain(stage_only), HasSubstr("count: scan"));
+
+  // The intersection returns exactly what the brute-force filter does.
+  auto compiled = CompileFilter(both);
+  ASSERT_TRUE(compiled.ok());
+  size_t expected = 0;
+  for (const auto& ev : events) expected += Matches(*compiled, ev, EventTimeMicros(ev));
+  auto n = store_->Count(both);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, expected);
+}
+
+// Rollups answer Count / Top / Histogram over ranges that cut days, hours and minutes; the
+// answers must equal counting the events one by one.
+TEST_F(RocksDbStoreTest, RollupsEqualBruteForceOverLongRanges) {
+  std::vector<EnvelopedEvent> events = Events(3000, "prod", 7, 97'000'000);  // ~3.4 days
+  std::vector<EnvelopedEvent> other = Events(800, "dev", 8, 301'000'000);    // ~2.8 days
+  WriteAll(events);
+  WriteAll(other);
+  std::vector<EnvelopedEvent> all = events;
+  all.insert(all.end(), other.begin(), other.end());
+
+  const std::vector<std::pair<std::optional<int64_t>, std::optional<int64_t>>> ranges = {
+      {std::nullopt, std::nullopt},
+      {kStart + 3'600'000'000 * 5 + 1'234'567, std::nullopt},
+      {std::nullopt, kStart + 86'400'000'000 * 2 + 61'000'001},
+      {kStart + 86'400'000'000 - 17'000'003, kStart + 86'400'000'000 * 2 + 3'600'000'000 * 3 + 7},
+      {kStart + 59'999'999, kStart + 60'000'001},
+  };
+  for (const auto& [from, to] : ranges) {
+    for (int variant = 0; variant < 3; ++variant) {
+      Filter f;
+      f.from_us = from;
+      f.to_us = to;
+      if (variant == 1) f.clusters = {"prod"};
+      if (variant == 2) f.verbs = {"get", "list"};
+      auto compiled = CompileFilter(f);
+      ASSERT_TRUE(compiled.ok());
+      uint64_t count = 0;
+      std::map<std::string, uint64_t> users;
+      std::map<int64_t, std::map<std::string, uint64_t>> hours;
+      for (const auto& e : all) {
+        const int64_t t = EventTimeMicros(e);
+        if (!Matches(*compiled, e, t)) continue;
+        ++count;
+        users[e.event().user().username()]++;
+        const int64_t h = (t >= 0 ? t / 3'600'000'000 : (t - 3'599'999'999) / 3'600'000'000) *
+                          3'600'000'000;
+        hours[h][e.event().verb()]++;
+      }
+      SCOPED_TRACE(::testing::Message() << "variant " << variant << " from "
+                                      << from.value_or(-1) << " to " << to.value_or(-1));
+      auto n = store_->Count(f);
+      ASSERT_TRUE(n.ok()) << n.status();
+      EXPECT_EQ(*n, count);
+
+      if (variant != 2) {
+        auto top = store_->Top(f, Dimension::kUser, 1000);
+        ASSERT_TRUE(top.ok()) << top.status();
+        std::map<std::string, uint64_t> got;
+        for (const KeyCount& kc : *top) got[kc.key] = kc.count;
+        EXPECT_EQ(got, users);
+      }
+      auto hist = store_->Histogram(f, Granularity::kHour, Dimension::kVerb);
+      ASSERT_TRUE(hist.ok()) << hist.status();
+      std::map<int64_t, std::map<std::string, uint64_t>> got_hours;
+      for (const HistogramBucket& b : *hist) {
+        uint64_t sum = 0;
+        for (const KeyCount& kc : b.by_key) {
+          got_hours[b.start_us][kc.key] = kc.count;
+          sum += kc.count;
+        }
+        EXPECT_EQ(sum, b.count);
+      }
+      EXPECT_EQ(got_hours, hours);
+    }
+  }
+}
+
+TEST_F(RocksDbStoreTest, ConcurrentWritersAreAllCommittedOnce) {
+  constexpr int kThreads = 8;
+  constexpr int kBatches = 12;
+  std::vector<std::vector<EnvelopedEvent>> per_thread;
+  for (int t = 0; t < kThreads; ++t) {
+    per_thread.push_back(Events(kBatches * 50, "c" + std::to_string(t % 3), 100 + t));
+  }
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const auto& events = per_thread[static_cast<size_t>(t)];
+      for (int b = 0; b < kBatches; ++b) {
+        auto span = absl::MakeConstSpan(events).subspan(static_cast<size_t>(b) * 50, 50);
+        auto r = store_->Write(span, WriteOptions{});
+        if (!r.ok() || r->stored != 50) failures++;
+        // Every batch twice: the second is all duplicates, even when racing others.
+        r = store_->Write(span, WriteOptions{});
+        if (!r.ok() || r->duplicates != 50) failures++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(store_->LastSequence(), uint64_t{kThreads * kBatches * 50});
+  std::vector<StoredEvent> all = All();
+  ASSERT_EQ(all.size(), size_t{kThreads * kBatches * 50});
+  std::vector<uint64_t> seqs;
+  for (const auto& e : all) seqs.push_back(e.sequence);
+  std::sort(seqs.begin(), seqs.end());
+  for (size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i + 1);
+  auto report = store_->Check();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->problems.empty());
+}
+
+TEST_F(RocksDbStoreTest, CheckpointIsAConsistentCopy) {
+  WriteAll(Events(700, "prod", 9));
+  const std::string copy = dir_->path() + "/copy";
+  ASSERT_TRUE(store_->Checkpoint(copy).ok());
+  WriteAll(Events(100, "prod", 10));
+  RocksDbOptions options;
+  options.path = copy;
+  options.create_if_missing = false;
+  auto other = RocksDbEventStore::Open(options);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ((*other)->LastSequence(), 700u);
+  auto report = (*other)->Check();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->problems.empty());
+  EXPECT_EQ(report->events, 700u);
+}
+
+TEST_F(RocksDbStoreTest, ClosedStoreRefusesWork) {
+  ASSERT_TRUE(store_->Close().ok());
+  std::vector<EnvelopedEvent> events = Events(1, "prod", 11);
+  auto r = store_->Write(events, WriteOptions{});
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->Close().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace kubetrail::storage
