@@ -66,6 +66,24 @@ int64_t GranularityMicros(Granularity g) {
   return 0;
 }
 
+bool LegalHold::Covers(const kubetrail::v1::EnvelopedEvent& event, int64_t time_us) const {
+  if (event.envelope().cluster() != cluster) return false;
+  if (time_us < from_us || time_us >= to_us) return false;
+  if (!user.empty() && event.event().user().username() != user) return false;
+  if (!namespace_name.empty() && event.event().object_ref().namespace_() != namespace_name) {
+    return false;
+  }
+  return true;
+}
+
+int64_t FirstKeptDay(int64_t now_us, int64_t keep_us) {
+  constexpr int64_t kDay = 86'400'000'000;
+  const int64_t edge = now_us - keep_us;
+  int64_t day = edge / kDay;
+  if (edge % kDay != 0 && edge < 0) --day;
+  return day;
+}
+
 absl::StatusOr<uint64_t> SnapshotSequence(std::string_view cursor) {
   absl::StatusOr<internal::Cursor> c = internal::DecodeCursor(cursor);
   if (!c.ok()) return c.status();

@@ -66,13 +66,20 @@ struct WriteOptions {
   bool sync = true;
 };
 
-enum class WriteOutcome { kStored, kDuplicate };
+enum class WriteOutcome {
+  kStored,
+  kDuplicate,
+  // The event's day has already expired under its cluster's retention (see ApplyRetention)
+  // and no legal hold covers it: it is not stored.
+  kExpired,
+};
 
 struct WriteResult {
   // One outcome per input event, in input order.
   std::vector<WriteOutcome> outcomes;
   uint64_t stored = 0;
   uint64_t duplicates = 0;
+  uint64_t expired = 0;
   // The highest sequence number in the store once this batch was committed.
   uint64_t last_sequence = 0;
 };
@@ -136,6 +143,41 @@ struct StoreStats {
   std::vector<KeyCount> events_per_cluster;
 };
 
+// Retention: how long a cluster's events are kept. keep_us == 0 keeps them forever.
+// The cluster "*" sets the default for clusters without their own setting.
+struct RetentionSetting {
+  std::string cluster;
+  int64_t keep_us = 0;
+  friend bool operator==(const RetentionSetting&, const RetentionSetting&) = default;
+};
+
+// A legal hold keeps the events it covers past their retention until it is released: events
+// of `cluster` with time in [from_us, to_us), and when set, only those of user `user`
+// (user.username, exact) and namespace `namespace_name` (objectRef.namespace, exact).
+struct LegalHold {
+  std::string id;  // assigned by PlaceHold ("hold-1", "hold-2", ...)
+  std::string cluster;
+  int64_t from_us = 0;
+  int64_t to_us = 0;
+  std::string user;            // optional
+  std::string namespace_name;  // optional
+  std::string reason;          // free text, for the record
+  int64_t created_us = 0;      // set by the caller
+  friend bool operator==(const LegalHold&, const LegalHold&) = default;
+  // True when the hold covers `event` (of time `time_us`).
+  bool Covers(const kubetrail::v1::EnvelopedEvent& event, int64_t time_us) const;
+};
+
+struct RetentionReport {
+  uint64_t expired_events = 0;  // removed by this run
+  uint64_t held_events = 0;     // past retention, kept by a hold
+};
+
+// The first UTC day (number of days since the epoch) that retention `keep_us` keeps at
+// `now_us`: every event of an earlier day has expired. An event is kept at least keep_us and
+// removed at most one day later.
+int64_t FirstKeptDay(int64_t now_us, int64_t keep_us);
+
 class EventStore {
  public:
   virtual ~EventStore() = default;
@@ -179,6 +221,26 @@ class EventStore {
   virtual uint64_t LastSequence() const = 0;
 
   virtual absl::StatusOr<StoreStats> Stats() = 0;
+
+  // Retention and legal holds. Settings and holds are stored with the events.
+  //
+  // Sets (keep_us > 0) or clears (keep_us == 0) the retention of `cluster` ("*": the
+  // default). InvalidArgument for a negative keep_us or an empty cluster.
+  virtual absl::Status SetRetention(std::string_view cluster, int64_t keep_us) = 0;
+  // Every setting, sorted by cluster.
+  virtual absl::StatusOr<std::vector<RetentionSetting>> ListRetention() = 0;
+  // Records `hold` (its id is assigned and returned). InvalidArgument when the cluster is
+  // empty or the range is empty.
+  virtual absl::StatusOr<LegalHold> PlaceHold(const LegalHold& hold) = 0;
+  // NotFound for an unknown id. Events the hold kept expire at the next ApplyRetention.
+  virtual absl::Status ReleaseHold(std::string_view id) = 0;
+  // Every hold, sorted by id number.
+  virtual absl::StatusOr<std::vector<LegalHold>> ListHolds() = 0;
+  // Removes every event (with its index entries and rollup counts) whose cluster's retention
+  // has expired its day at `now_us` (see FirstKeptDay), except those a hold covers. From
+  // then on, Write reports events of those days as kExpired. Time is the caller's: the
+  // aggregator passes its clock's now.
+  virtual absl::StatusOr<RetentionReport> ApplyRetention(int64_t now_us) = 0;
 };
 
 // The snapshot sequence a cursor pins (see paging above): a follower that starts at

@@ -1306,5 +1306,212 @@ TEST_P(EventStoreConformance, LastSequenceAndStats) {
             "\"a-cluster\"=1 \"east\"=251 \"west\"=250 \"zzz\"=1 ");
 }
 
+LegalHold Hold(std::string cluster, int64_t from_us, int64_t to_us, std::string user = "",
+               std::string namespace_name = "", std::string reason = "") {
+  LegalHold h;
+  h.cluster = std::move(cluster);
+  h.from_us = from_us;
+  h.to_us = to_us;
+  h.user = std::move(user);
+  h.namespace_name = std::move(namespace_name);
+  h.reason = std::move(reason);
+  return h;
+}
+
+// Retention removes whole days per cluster, keeps what holds cover, refuses late events of
+// expired days, and keeps Count / Top / Histogram equal to the events that remain.
+TEST_P(EventStoreConformance, RetentionAndLegalHolds) {
+  // 1200 events over ten days, two clusters.
+  std::vector<EnvelopedEvent> events = MakeEvents(600, 21);
+  for (size_t i = 0; i < events.size(); ++i) {
+    Event* ev = events[i].mutable_event();
+    const int64_t t = kStartUs + static_cast<int64_t>(i) * (10 * kDayUs / 1200) +
+                      static_cast<int64_t>((i * 7919) % 600'000'000);
+    ev->set_request_received_timestamp_us(t);
+    ev->set_stage_timestamp_us(t + 2'000);
+  }
+  std::vector<StoredEvent> all = WriteNew(store(), events, 0);
+  const int64_t now = kStartUs + 10 * kDayUs + 3 * kHourUs;
+
+  // A user of cluster east to hold, and a namespace of west.
+  std::string held_user, held_namespace;
+  for (const EnvelopedEvent& e : events) {
+    if (held_user.empty() && e.envelope().cluster() == "east" &&
+        !e.event().user().username().empty()) {
+      held_user = e.event().user().username();
+    }
+    if (held_namespace.empty() && e.envelope().cluster() == "west" &&
+        !e.event().object_ref().namespace_().empty()) {
+      held_namespace = e.event().object_ref().namespace_();
+    }
+  }
+  ASSERT_FALSE(held_user.empty());
+  ASSERT_FALSE(held_namespace.empty());
+
+  // Bad settings and holds.
+  EXPECT_EQ(store().SetRetention("", kDayUs).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().SetRetention("east", -1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().PlaceHold(Hold("", 0, 1)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().PlaceHold(Hold("east", 5, 5)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().ReleaseHold("hold-99").code(), absl::StatusCode::kNotFound);
+
+  ASSERT_TRUE(store().SetRetention("east", 4 * kDayUs).ok());
+  ASSERT_TRUE(store().SetRetention("*", 7 * kDayUs).ok());
+  ASSERT_TRUE(store().SetRetention("gone", kDayUs).ok());
+  ASSERT_TRUE(store().SetRetention("gone", 0).ok());  // cleared
+  absl::StatusOr<std::vector<RetentionSetting>> settings = store().ListRetention();
+  ASSERT_TRUE(settings.ok());
+  EXPECT_EQ(*settings, (std::vector<RetentionSetting>{{"*", 7 * kDayUs}, {"east", 4 * kDayUs}}));
+
+  std::vector<LegalHold> holds = {
+      Hold("east", kStartUs + kDayUs, kStartUs + 5 * kDayUs / 2, held_user, "", "case 1"),
+      Hold("east", kStartUs + 3 * kDayUs + 5 * kHourUs, kStartUs + 3 * kDayUs + 9 * kHourUs, "",
+           "", "case 2"),
+      Hold("west", 0, now, "", held_namespace),
+  };
+  holds[2].created_us = now;
+  for (LegalHold& h : holds) {
+    absl::StatusOr<LegalHold> placed = store().PlaceHold(h);
+    ASSERT_TRUE(placed.ok()) << placed.status();
+    EXPECT_FALSE(placed->id.empty());
+    h.id = placed->id;
+    EXPECT_EQ(*placed, h);
+  }
+  absl::StatusOr<std::vector<LegalHold>> listed = store().ListHolds();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(*listed, holds);
+
+  auto expected_after = [&](const std::vector<LegalHold>& active, uint64_t* expired,
+                            uint64_t* held) {
+    std::vector<StoredEvent> keep;
+    *expired = 0;
+    *held = 0;
+    for (const StoredEvent& e : all) {
+      const int64_t keep_us = e.event.envelope().cluster() == "east" ? 4 * kDayUs : 7 * kDayUs;
+      if (BucketStart(e.time_us, kDayUs) / kDayUs >= FirstKeptDay(now, keep_us)) {
+        keep.push_back(e);
+        continue;
+      }
+      bool covered = false;
+      for (const LegalHold& h : active) covered = covered || h.Covers(e.event, e.time_us);
+      if (covered) {
+        ++*held;
+        keep.push_back(e);
+      } else {
+        ++*expired;
+      }
+    }
+    return keep;
+  };
+  uint64_t want_expired = 0, want_held = 0;
+  std::vector<StoredEvent> remaining = expected_after(holds, &want_expired, &want_held);
+  ASSERT_GT(want_expired, 0u);
+  ASSERT_GT(want_held, 0u);
+
+  absl::StatusOr<RetentionReport> report = store().ApplyRetention(now);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->expired_events, want_expired);
+  EXPECT_EQ(report->held_events, want_held);
+
+  auto check_remaining = [&](const std::vector<StoredEvent>& want) {
+    SearchRequest request;
+    request.limit = 500;
+    ExpectSameEvents(SearchAll(store(), request), BruteSearch(want, {}, Order::kAscending));
+    absl::StatusOr<uint64_t> count = store().Count({});
+    ASSERT_TRUE(count.ok());
+    EXPECT_EQ(*count, want.size());
+    Filter east;
+    east.clusters = {"east"};
+    absl::StatusOr<std::vector<KeyCount>> top = store().Top(east, Dimension::kUser, 1000);
+    ASSERT_TRUE(top.ok());
+    EXPECT_EQ(Describe(*top), Describe(BruteTop(want, east, Dimension::kUser, 1000)));
+    Filter verbs;
+    verbs.verbs = {"get", "list", "watch"};
+    top = store().Top(verbs, Dimension::kVerb, 10);
+    ASSERT_TRUE(top.ok());
+    EXPECT_EQ(Describe(*top), Describe(BruteTop(want, verbs, Dimension::kVerb, 10)));
+    absl::StatusOr<std::vector<HistogramBucket>> hist =
+        store().Histogram({}, Granularity::kDay, Dimension::kCluster);
+    ASSERT_TRUE(hist.ok());
+    EXPECT_EQ(Describe(*hist),
+              Describe(BruteHistogram(want, {}, Granularity::kDay, Dimension::kCluster)));
+    absl::StatusOr<std::vector<StoredEvent>> since = store().ReadSince(0, {}, 5000);
+    ASSERT_TRUE(since.ok());
+    ExpectSameEvents(*since, BruteSince(want, 0, {}));
+    absl::StatusOr<StoreStats> stats = store().Stats();
+    ASSERT_TRUE(stats.ok());
+    EXPECT_EQ(stats->events, want.size());
+  };
+  check_remaining(remaining);
+
+  // Get: the removed stages are gone.
+  for (const StoredEvent& e : all) {
+    bool kept = false;
+    for (const StoredEvent& r : remaining) kept = kept || r.sequence == e.sequence;
+    if (kept) continue;
+    absl::StatusOr<std::vector<StoredEvent>> got = store().Get(e.event.event().audit_id());
+    if (got.ok()) {
+      for (const StoredEvent& g : *got) EXPECT_NE(g.sequence, e.sequence);
+    } else {
+      EXPECT_EQ(got.status().code(), absl::StatusCode::kNotFound);
+    }
+    break;
+  }
+
+  // Again at the same time: nothing more to do.
+  report = store().ApplyRetention(now);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->expired_events, 0u);
+  EXPECT_EQ(report->held_events, want_held);
+
+  // Late arrivals of expired days are refused unless held; re-sent expired events too.
+  const StoredEvent* expired_one = nullptr;
+  for (const StoredEvent& e : all) {
+    bool kept = false;
+    for (const StoredEvent& r : remaining) kept = kept || r.sequence == e.sequence;
+    if (!kept) {
+      expired_one = &e;
+      break;
+    }
+  }
+  ASSERT_NE(expired_one, nullptr);
+  std::vector<EnvelopedEvent> late = {expired_one->event,
+                                      MakeEvent("east", "late-held", kStartUs + kDayUs + kHourUs),
+                                      MakeEvent("east", "late-new", kStartUs + 9 * kDayUs)};
+  late[1].mutable_event()->mutable_user()->set_username(held_user);
+  absl::StatusOr<WriteResult> w = store().Write(late, kNoSync);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->outcomes, (std::vector<WriteOutcome>{WriteOutcome::kExpired, WriteOutcome::kStored,
+                                                    WriteOutcome::kStored}));
+  EXPECT_EQ(w->expired, 1u);
+  EXPECT_EQ(w->stored, 2u);
+  const uint64_t last = all.back().sequence;
+  for (size_t i = 1; i < late.size(); ++i) {
+    StoredEvent s;
+    s.sequence = last + i;
+    s.time_us = EventTimeMicros(late[i]);
+    s.event = late[i];
+    all.push_back(s);
+    remaining.push_back(s);
+  }
+  check_remaining(remaining);
+
+  // Releasing the first hold lets its events expire at the next run.
+  ASSERT_TRUE(store().ReleaseHold(holds[0].id).ok());
+  EXPECT_EQ(store().ReleaseHold(holds[0].id).code(), absl::StatusCode::kNotFound);
+  holds.erase(holds.begin());
+  listed = store().ListHolds();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(*listed, holds);
+  remaining = expected_after(holds, &want_expired, &want_held);
+  report = store().ApplyRetention(now);
+  ASSERT_TRUE(report.ok());
+  EXPECT_GT(report->expired_events, 0u);
+  EXPECT_EQ(report->held_events, want_held);
+  check_remaining(remaining);
+}
+
 }  // namespace
 }  // namespace kubetrail::storage

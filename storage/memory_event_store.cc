@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,6 +97,12 @@ class MemoryEventStore final : public EventStore {
                                                      int limit) override;
   uint64_t LastSequence() const override;
   absl::StatusOr<StoreStats> Stats() override;
+  absl::Status SetRetention(std::string_view cluster, int64_t keep_us) override;
+  absl::StatusOr<std::vector<RetentionSetting>> ListRetention() override;
+  absl::StatusOr<LegalHold> PlaceHold(const LegalHold& hold) override;
+  absl::Status ReleaseHold(std::string_view id) override;
+  absl::StatusOr<std::vector<LegalHold>> ListHolds() override;
+  absl::StatusOr<RetentionReport> ApplyRetention(int64_t now_us) override;
 
  private:
   // Calls `fn` for every stored event matching `filter`, in sequence order.
@@ -107,8 +114,18 @@ class MemoryEventStore final : public EventStore {
   }
 
   mutable absl::Mutex mu_;
-  // Every stored event; events_[i].sequence == i + 1.
+  // True when the event has expired (its day is before its cluster's first kept day as of
+  // the last ApplyRetention) and no hold covers it.
+  bool Expired(const EnvelopedEvent& e, int64_t time_us) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  // Every stored event, in sequence order (retention removes some).
   std::vector<StoredEvent> events_ ABSL_GUARDED_BY(mu_);
+  uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, int64_t> retention_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, LegalHold> holds_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_hold_ ABSL_GUARDED_BY(mu_) = 1;
+  // Per cluster: the first kept day as of the last ApplyRetention.
+  std::map<std::string, int64_t> first_kept_day_ ABSL_GUARDED_BY(mu_);
   // Identity() of every stored event.
   std::unordered_set<std::string> identities_ ABSL_GUARDED_BY(mu_);
 };
@@ -131,20 +148,27 @@ absl::StatusOr<WriteResult> MemoryEventStore::Write(absl::Span<const EnvelopedEv
   WriteResult result;
   result.outcomes.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (!identities_.insert(std::move(ids[i])).second) {
+    const int64_t time_us = EventTimeMicros(batch[i]);
+    if (identities_.contains(ids[i])) {
       result.outcomes.push_back(WriteOutcome::kDuplicate);
       ++result.duplicates;
       continue;
     }
+    if (Expired(batch[i], time_us)) {
+      result.outcomes.push_back(WriteOutcome::kExpired);
+      ++result.expired;
+      continue;
+    }
+    identities_.insert(std::move(ids[i]));
     StoredEvent stored;
-    stored.sequence = events_.size() + 1;
-    stored.time_us = EventTimeMicros(batch[i]);
+    stored.sequence = ++last_sequence_;
+    stored.time_us = time_us;
     stored.event = batch[i];
     events_.push_back(std::move(stored));
     result.outcomes.push_back(WriteOutcome::kStored);
     ++result.stored;
   }
-  result.last_sequence = events_.size();
+  result.last_sequence = last_sequence_;
   return result;
 }
 
@@ -154,7 +178,7 @@ absl::StatusOr<SearchPage> MemoryEventStore::Search(const SearchRequest& request
   if (!filter.ok()) return filter.status();
 
   absl::ReaderMutexLock lock(&mu_);
-  absl::StatusOr<internal::Cursor> cursor = internal::StartCursor(request, events_.size());
+  absl::StatusOr<internal::Cursor> cursor = internal::StartCursor(request, last_sequence_);
   if (!cursor.ok()) return cursor.status();
 
   std::vector<const StoredEvent*> matching;
@@ -259,18 +283,18 @@ absl::StatusOr<std::vector<StoredEvent>> MemoryEventStore::ReadSince(uint64_t af
   if (!compiled.ok()) return compiled.status();
   std::vector<StoredEvent> out;
   absl::ReaderMutexLock lock(&mu_);
-  // events_[i] holds sequence i + 1, so the first candidate is at index after_sequence.
-  for (uint64_t i = after_sequence; i < events_.size() && out.size() < static_cast<size_t>(limit);
-       ++i) {
-    const StoredEvent& e = events_[i];
-    if (Matches(*compiled, e.event, e.time_us)) out.push_back(e);
+  auto it = std::upper_bound(
+      events_.begin(), events_.end(), after_sequence,
+      [](uint64_t seq, const StoredEvent& e) { return seq < e.sequence; });
+  for (; it != events_.end() && out.size() < static_cast<size_t>(limit); ++it) {
+    if (Matches(*compiled, it->event, it->time_us)) out.push_back(*it);
   }
   return out;
 }
 
 uint64_t MemoryEventStore::LastSequence() const {
   absl::ReaderMutexLock lock(&mu_);
-  return events_.size();
+  return last_sequence_;
 }
 
 absl::StatusOr<StoreStats> MemoryEventStore::Stats() {
@@ -279,11 +303,103 @@ absl::StatusOr<StoreStats> MemoryEventStore::Stats() {
   absl::ReaderMutexLock lock(&mu_);
   for (const StoredEvent& e : events_) ++per_cluster[e.event.envelope().cluster()];
   stats.events = events_.size();
-  stats.last_sequence = events_.size();
+  stats.last_sequence = last_sequence_;
   for (const auto& [cluster, count] : per_cluster) {
     stats.events_per_cluster.push_back({cluster, count});
   }
   return stats;
+}
+
+bool MemoryEventStore::Expired(const EnvelopedEvent& e, int64_t time_us) const {
+  auto kept = first_kept_day_.find(e.envelope().cluster());
+  if (kept == first_kept_day_.end()) return false;
+  if (FloorDiv(time_us, 86'400'000'000) >= kept->second) return false;
+  for (const auto& [n, hold] : holds_) {
+    if (hold.Covers(e, time_us)) return false;
+  }
+  return true;
+}
+
+absl::Status MemoryEventStore::SetRetention(std::string_view cluster, int64_t keep_us) {
+  if (cluster.empty()) return absl::InvalidArgumentError("retention: empty cluster name");
+  if (keep_us < 0) return absl::InvalidArgumentError("retention: negative duration");
+  absl::MutexLock lock(&mu_);
+  if (keep_us == 0) {
+    retention_.erase(std::string(cluster));
+  } else {
+    retention_[std::string(cluster)] = keep_us;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<RetentionSetting>> MemoryEventStore::ListRetention() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<RetentionSetting> out;
+  for (const auto& [cluster, keep] : retention_) out.push_back({cluster, keep});
+  return out;
+}
+
+absl::StatusOr<LegalHold> MemoryEventStore::PlaceHold(const LegalHold& hold) {
+  if (hold.cluster.empty()) return absl::InvalidArgumentError("legal hold: empty cluster");
+  if (hold.from_us >= hold.to_us) return absl::InvalidArgumentError("legal hold: empty range");
+  absl::MutexLock lock(&mu_);
+  LegalHold placed = hold;
+  const uint64_t n = next_hold_++;
+  placed.id = Cat("hold-", n);
+  holds_[n] = placed;
+  return placed;
+}
+
+absl::Status MemoryEventStore::ReleaseHold(std::string_view id) {
+  absl::MutexLock lock(&mu_);
+  for (auto it = holds_.begin(); it != holds_.end(); ++it) {
+    if (it->second.id == id) {
+      holds_.erase(it);
+      return absl::OkStatus();
+    }
+  }
+  return absl::NotFoundError(Cat("no legal hold \"", id, "\""));
+}
+
+absl::StatusOr<std::vector<LegalHold>> MemoryEventStore::ListHolds() {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<LegalHold> out;
+  for (const auto& [n, hold] : holds_) out.push_back(hold);
+  return out;
+}
+
+absl::StatusOr<RetentionReport> MemoryEventStore::ApplyRetention(int64_t now_us) {
+  absl::MutexLock lock(&mu_);
+  std::set<std::string> clusters;
+  for (const StoredEvent& e : events_) clusters.insert(e.event.envelope().cluster());
+  for (const auto& [cluster, keep] : retention_) {
+    if (cluster != "*") clusters.insert(cluster);
+  }
+  auto fallback = retention_.find("*");
+  for (const std::string& cluster : clusters) {
+    auto it = retention_.find(cluster);
+    if (it == retention_.end()) it = fallback;
+    if (it == retention_.end()) continue;
+    const int64_t day = FirstKeptDay(now_us, it->second);
+    int64_t& kept = first_kept_day_.try_emplace(cluster, day).first->second;
+    kept = std::max(kept, day);
+  }
+  RetentionReport report;
+  std::vector<StoredEvent> remaining;
+  for (StoredEvent& e : events_) {
+    auto kept = first_kept_day_.find(e.event.envelope().cluster());
+    if (kept == first_kept_day_.end() || FloorDiv(e.time_us, 86'400'000'000) >= kept->second) {
+      remaining.push_back(std::move(e));
+    } else if (!Expired(e.event, e.time_us)) {
+      ++report.held_events;
+      remaining.push_back(std::move(e));
+    } else {
+      ++report.expired_events;
+      identities_.erase(Identity(e.event));
+    }
+  }
+  events_ = std::move(remaining);
+  return report;
 }
 
 }  // namespace

@@ -65,6 +65,16 @@ absl::StatusOr<CheckReport> RocksDbStoreImpl::Check() {
     ~Release() { db->ReleaseSnapshot(s); }
   } release{db_.get(), snapshot};
 
+  // Entries of days retention removed wholesale are left for compaction to drop, and
+  // sequence-log entries of expired events stay: neither is a problem.
+  const std::shared_ptr<const ExpiryView::Map> removed = expiry_view_->Get();
+  auto expired = [&](uint32_t cluster, int64_t time_us) {
+    if (ExpiryView::Removed(*removed, cluster, time_us)) return true;
+    auto it = removed->find(cluster);
+    return it != removed->end() &&
+           FloorDiv(time_us, GranMicros(kGranDay)) < it->second.first_kept_day;
+  };
+
   absl::flat_hash_map<std::string, std::string> expected_ids;  // id key -> event key
   absl::flat_hash_map<std::string, ListSummary> expected_lists;
   absl::flat_hash_map<std::string, uint64_t> expected_rollups;
@@ -113,8 +123,8 @@ absl::StatusOr<CheckReport> RocksDbStoreImpl::Check() {
           ++s.count;
           s.hash += EntryHash(ek.time_us, ek.sequence);
         }
-        if (rollup) {
-          for (Gran g : {kGranMinute, kGranHour, kGranDay}) {
+        for (Gran g : {kGranMinute, kGranHour, kGranDay}) {
+          if (rollup || g == kGranDay) {
             expected_rollups[EncodeRollupKey(
                 {kind, ek.cluster, g, FloorDiv(ek.time_us, GranMicros(g)), *term})] += 1;
           }
@@ -155,6 +165,11 @@ absl::StatusOr<CheckReport> RocksDbStoreImpl::Check() {
       const std::string key(AsView(it->key()));
       auto e = expected_ids.find(key);
       if (e == expected_ids.end()) {
+        EventKey target;
+        if (DecodeEventKey(AsView(it->value()), &target) &&
+            ExpiryView::Removed(*removed, target.cluster, target.time_us)) {
+          continue;
+        }
         problem(Cat("auditID entry ", Hex(key), " points at no stored event"));
         continue;
       }
@@ -182,6 +197,7 @@ absl::StatusOr<CheckReport> RocksDbStoreImpl::Check() {
         problem(Cat("posting list ", Hex(key), ": undecodable"));
         continue;
       }
+      if (ExpiryView::Removed(*removed, k.cluster, k.bucket * GranMicros(kGranMinute))) continue;
       ListSummary& s = actual[std::string(key.substr(0, kPostingKeySize - 8))];
       for (const PostingEntry& e : entries) {
         ++report.index_entries;
@@ -239,6 +255,7 @@ absl::StatusOr<CheckReport> RocksDbStoreImpl::Check() {
       for (size_t i = 0; i < entries.size(); ++i) {
         auto e = expected_seq.find(first + i);
         if (e == expected_seq.end()) {
+          if (expired(entries[i].cluster, entries[i].time_us)) continue;
           problem(Cat("sequence ", first + i, " is logged but has no event"));
           continue;
         }

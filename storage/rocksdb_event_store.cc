@@ -56,7 +56,8 @@ struct CfSpec {
   rocksdb::ColumnFamilyOptions options;
 };
 
-std::vector<CfSpec> ColumnFamilies(const RocksDbOptions& o) {
+std::vector<CfSpec> ColumnFamilies(const RocksDbOptions& o,
+                                   const std::shared_ptr<ExpiryView>& expiry) {
   auto cache = rocksdb::NewLRUCache(o.block_cache_bytes);
   auto table = [&](bool bloom, bool whole_key) {
     rocksdb::BlockBasedTableOptions t;
@@ -105,12 +106,14 @@ std::vector<CfSpec> ColumnFamilies(const RocksDbOptions& o) {
     // "not there" without walking the skiplist.
     c.memtable_prefix_bloom_size_ratio = 0.1;
     c.memtable_whole_key_filtering = true;
+    c.compaction_filter_factory = NewExpiryFilterFactory(expiry, kCfIds);
     cfs.push_back({kCfIds, c});
   }
   {
     rocksdb::ColumnFamilyOptions c = base(o.write_buffer_bytes / 2);
     c.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(kPostingPrefixSize));
     c.table_factory.reset(table(true, false));
+    c.compaction_filter_factory = NewExpiryFilterFactory(expiry, kCfPostings);
     cfs.push_back({kCfPostings, c});
   }
   {
@@ -122,6 +125,7 @@ std::vector<CfSpec> ColumnFamilies(const RocksDbOptions& o) {
   {
     rocksdb::ColumnFamilyOptions c = base(o.write_buffer_bytes / 4);
     c.table_factory.reset(table(false, true));
+    c.compaction_filter_factory = NewExpiryFilterFactory(expiry, kCfSeqlog);
     cfs.push_back({kCfSeqlog, c});
   }
   return cfs;
@@ -196,7 +200,7 @@ absl::Status RocksDbStoreImpl::Init() {
   db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
-  std::vector<CfSpec> specs = ColumnFamilies(options_);
+  std::vector<CfSpec> specs = ColumnFamilies(options_, expiry_view_);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const CfSpec& spec : specs) descriptors.emplace_back(spec.name, spec.options);
 
@@ -288,6 +292,8 @@ absl::Status RocksDbStoreImpl::Init() {
     }
     KT_RETURN_IF_ERROR(FromRocks(r->status(), "loading rollup totals"));
   }
+
+  KT_RETURN_IF_ERROR(LoadRetention());
 
   // Last sequence: the last seqlog batch.
   {
@@ -385,6 +391,7 @@ struct GroupKey {
 }  // namespace
 
 void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
+  absl::MutexLock commit(&commit_mu_);
   auto fail_all = [&](const absl::Status& s) {
     for (Writer* w : group) w->result = s;
   };
@@ -414,9 +421,16 @@ void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
     db_->MultiGet(rocksdb::ReadOptions(), ids_, keys.size(), keys.data(), values.data(),
                   statuses.data());
     absl::flat_hash_set<std::string_view> seen;
+    const std::shared_ptr<const ExpiryView::Map> removed = expiry_view_->Get();
     for (size_t i = 0; i < items.size(); ++i) {
-      if (statuses[i].ok()) {
+      EventKey stored;
+      if (statuses[i].ok() &&
+          !(DecodeEventKey(std::string_view(values[i].data(), values[i].size()), &stored) &&
+            ExpiryView::Removed(*removed, stored.cluster, stored.time_us))) {
+        // (An entry of a day retention removed wholesale is a leftover for compaction.)
         duplicate[i] = true;
+      } else if (statuses[i].ok()) {
+        duplicate[i] = !seen.insert(items[i]->id_key).second;
       } else if (!statuses[i].IsNotFound()) {
         fail_all(FromRocks(statuses[i], "checking for duplicates"));
         return;
@@ -459,6 +473,7 @@ void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
   absl::flat_hash_map<GroupKey, uint64_t> totals;
   std::string key, value;
   size_t index = 0;
+  absl::ReaderMutexLock retention_lock(&retention_mu_);
   for (Writer* w : group) {
     WriteResult result;
     result.outcomes.reserve(w->batch.size());
@@ -467,6 +482,14 @@ void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
         result.outcomes.push_back(WriteOutcome::kDuplicate);
         ++result.duplicates;
         continue;
+      }
+      if (!expiry_.empty()) {
+        auto c = dict_[kKindCluster].Find(items[index]->event->envelope().cluster());
+        if (c && ExpiredOnArrival(*items[index]->event, *c, items[index]->time_us)) {
+          result.outcomes.push_back(WriteOutcome::kExpired);
+          ++result.expired;
+          continue;
+        }
       }
       result.outcomes.push_back(WriteOutcome::kStored);
       ++result.stored;
@@ -532,11 +555,11 @@ void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
                          g.kind == kKindNamespace || g.kind == kKindResource ||
                          g.kind == kKindCode;
       const int64_t time = g.minute * GranMicros(kGranMinute);
-      if (timed) {
-        for (Gran gran : {kGranMinute, kGranHour, kGranDay}) {
-          rollups[EncodeRollupKey(
-              {g.kind, g.cluster, gran, FloorDiv(time, GranMicros(gran)), g.term})] += n;
-        }
+      for (Gran gran : {kGranMinute, kGranHour, kGranDay}) {
+        // Groups and impersonated users have day counts only (for retention's bookkeeping).
+        if (!timed && gran != kGranDay) continue;
+        rollups[EncodeRollupKey(
+            {g.kind, g.cluster, gran, FloorDiv(time, GranMicros(gran)), g.term})] += n;
       }
       rollups[EncodeRollupKey({g.kind, g.cluster, kGranAll, 0, g.term})] += n;
     }

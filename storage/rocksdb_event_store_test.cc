@@ -413,6 +413,60 @@ TEST_F(RocksDbStoreTest, CheckpointIsAConsistentCopy) {
   EXPECT_EQ(report->events, 700u);
 }
 
+// Retention leaves the auditID entries, posting lists and sequence-log entries of removed days
+// to the compaction filters; Check accepts them before and after compaction, and the
+// settings, holds and expiry state survive a reopen.
+TEST_F(RocksDbStoreTest, RetentionLeftoversGoAtCompactionAndStateSurvivesReopen) {
+  constexpr int64_t kDay = 86'400'000'000;
+  std::vector<EnvelopedEvent> events = Events(3000, "prod", 12, 6 * kDay / 3000);  // 6 days
+  WriteAll(events);
+  ASSERT_TRUE(store_->SetRetention("prod", 2 * kDay).ok());
+  LegalHold hold;
+  hold.cluster = "prod";
+  hold.from_us = kStart + kDay / 2;
+  hold.to_us = kStart + kDay;
+  hold.user = events[0].event().user().username();
+  ASSERT_TRUE(store_->PlaceHold(hold).ok());
+  const int64_t now = kStart + 6 * kDay + 1;
+  auto report = store_->ApplyRetention(now);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_GT(report->expired_events, 1000u);
+  EXPECT_GT(report->held_events, 0u);
+  const uint64_t remaining = 3000 - report->expired_events;
+
+  auto check = store_->Check();
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->problems.empty()) << check->problems.front().what;
+  EXPECT_EQ(check->events, remaining);
+  EXPECT_GT(check->audit_id_entries, remaining);  // leftovers until compaction
+
+  ASSERT_TRUE(store_->CompactAll().ok());
+  check = store_->Check();
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->problems.empty()) << check->problems.front().what;
+  EXPECT_EQ(check->audit_id_entries, remaining);
+
+  Reopen();
+  auto holds = store_->ListHolds();
+  ASSERT_TRUE(holds.ok());
+  ASSERT_EQ(holds->size(), 1u);
+  EXPECT_EQ(holds->front().user, hold.user);
+  auto settings = store_->ListRetention();
+  ASSERT_TRUE(settings.ok());
+  EXPECT_EQ(*settings, (std::vector<RetentionSetting>{{"prod", 2 * kDay}}));
+  // An expired event sent again is refused; the store still counts what it holds.
+  std::vector<EnvelopedEvent> again(events.begin() + 2000, events.begin() + 2001);
+  again[0].mutable_event()->set_request_received_timestamp_us(kStart + 2 * kDay + 5);
+  again[0].mutable_event()->mutable_user()->set_username("someone-else");
+  auto w = store_->Write(again, WriteOptions{});
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->expired, 1u);
+  EXPECT_EQ(*store_->Count({}), remaining);
+  auto stats = store_->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->events, remaining);
+}
+
 TEST_F(RocksDbStoreTest, ClosedStoreRefusesWork) {
   ASSERT_TRUE(store_->Close().ok());
   std::vector<EnvelopedEvent> events = Events(1, "prod", 11);

@@ -149,7 +149,7 @@ absl::Status RocksDbStoreImpl::RollupCount(const Plan& plan, Kind kind,
   const int64_t hist_width = hist_gran ? GranMicros(*hist_gran) : 0;
   auto bucket_of = [&](int64_t t) { return hist_gran ? FloorDiv(t, hist_width) * hist_width : 0; };
   const RollupSink filtered = [&](int64_t b, uint32_t c, uint32_t term, uint64_t n) {
-    if (wanted(term)) sink(b, c, term, n);
+    if (n != 0 && wanted(term)) sink(b, c, term, n);
   };
 
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), rollups_));

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "google/protobuf/io/coded_stream.h"
@@ -292,6 +293,85 @@ std::string EncodeDictRevKey(uint8_t kind, uint32_t id) {
   out.push_back(static_cast<char>(kind));
   PutBig32(id, &out);
   return out;
+}
+
+namespace {
+void PutString(std::string_view s, std::string* out) {
+  PutVarint(s.size(), out);
+  out->append(s);
+}
+bool GetString(const char** p, const char* end, std::string* s) {
+  uint64_t n = 0;
+  if (!GetVarint(p, end, &n) || n > static_cast<uint64_t>(end - *p)) return false;
+  s->assign(*p, n);
+  *p += n;
+  return true;
+}
+bool GetSigned(const char** p, const char* end, int64_t* v) {
+  uint64_t u = 0;
+  if (!GetVarint(p, end, &u)) return false;
+  *v = UnZigZag(u);
+  return true;
+}
+}  // namespace
+
+std::string EncodeHold(const LegalHoldRecord& hold) {
+  std::string out;
+  PutVarint(ZigZag(hold.from_us), &out);
+  PutVarint(ZigZag(hold.to_us), &out);
+  PutVarint(ZigZag(hold.created_us), &out);
+  PutString(hold.cluster, &out);
+  PutString(hold.user, &out);
+  PutString(hold.namespace_name, &out);
+  PutString(hold.reason, &out);
+  return out;
+}
+
+bool DecodeHold(std::string_view value, LegalHoldRecord* hold) {
+  const char* p = value.data();
+  const char* end = p + value.size();
+  return GetSigned(&p, end, &hold->from_us) && GetSigned(&p, end, &hold->to_us) &&
+         GetSigned(&p, end, &hold->created_us) && GetString(&p, end, &hold->cluster) &&
+         GetString(&p, end, &hold->user) && GetString(&p, end, &hold->namespace_name) &&
+         GetString(&p, end, &hold->reason) && p == end;
+}
+
+bool ClusterExpiry::Removed(int64_t day) const {
+  auto it = std::upper_bound(removed.begin(), removed.end(), day,
+                             [](int64_t d, const std::pair<int64_t, int64_t>& r) {
+                               return d < r.first;
+                             });
+  if (it == removed.begin()) return false;
+  --it;
+  return day >= it->first && day < it->second;
+}
+
+std::string EncodeClusterExpiry(const ClusterExpiry& expiry) {
+  std::string out;
+  PutVarint(ZigZag(expiry.first_kept_day), &out);
+  PutVarint(expiry.removed.size(), &out);
+  for (const auto& [from, to] : expiry.removed) {
+    PutVarint(ZigZag(from), &out);
+    PutVarint(ZigZag(to), &out);
+  }
+  return out;
+}
+
+bool DecodeClusterExpiry(std::string_view value, ClusterExpiry* expiry) {
+  const char* p = value.data();
+  const char* end = p + value.size();
+  uint64_t n = 0;
+  if (!GetSigned(&p, end, &expiry->first_kept_day) || !GetVarint(&p, end, &n) ||
+      n > value.size()) {
+    return false;
+  }
+  expiry->removed.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    int64_t from = 0, to = 0;
+    if (!GetSigned(&p, end, &from) || !GetSigned(&p, end, &to)) return false;
+    expiry->removed.emplace_back(from, to);
+  }
+  return p == end;
 }
 
 void SerializeDeterministic(const google::protobuf::Message& message, std::string* out) {

@@ -31,6 +31,11 @@ inline constexpr char kCfSeqlog[] = "seqlog";
 inline constexpr char kMetaFormatVersion[] = "format_version";  // value: decimal text
 inline constexpr char kDictPrefix = 'd';     // 'd' kind term -> id (4 bytes BE)
 inline constexpr char kDictRevPrefix = 'r';  // 'r' kind id(4 BE) -> term
+// Retention and legal holds (see EncodeHold / EncodeClusterExpiry):
+inline constexpr char kRetentionPrefix[] = "m/retention/";  // + cluster -> decimal keep_us
+inline constexpr char kHoldPrefix[] = "m/hold/";           // + id number (8 BE) -> hold
+inline constexpr char kHoldNext[] = "m/hold_next";         // -> decimal next id number
+inline constexpr char kExpiryPrefix[] = "m/expiry/";       // + cluster id (4 BE) -> expiry
 
 // String kinds: the dictionaries, the posting-list indexes and the rollup dimensions share
 // these numbers. DO NOT CHANGE THESE VALUES.
@@ -195,6 +200,27 @@ bool DecodeSeqlogValue(std::string_view value, std::vector<SeqlogEntry>* entries
 // Dictionary keys.
 std::string EncodeDictKey(uint8_t kind, std::string_view term);
 std::string EncodeDictRevKey(uint8_t kind, uint32_t id);
+
+// A legal hold: varint fields [from zigzag][to zigzag][created zigzag] then length-prefixed
+// strings cluster, user, namespace, reason. The id is "hold-" + the key's number.
+struct LegalHoldRecord {
+  int64_t from_us = 0, to_us = 0, created_us = 0;
+  std::string cluster, user, namespace_name, reason;
+};
+std::string EncodeHold(const LegalHoldRecord& hold);
+bool DecodeHold(std::string_view value, LegalHoldRecord* hold);
+
+// A cluster's expiry state: [first kept day zigzag][range count] then per range
+// [from day zigzag][to day zigzag]: the day ranges whose events were removed wholesale
+// (range deletes; their auditID entries, posting lists and sequence-log entries are left to
+// the compaction filter).
+struct ClusterExpiry {
+  int64_t first_kept_day = INT64_MIN;
+  std::vector<std::pair<int64_t, int64_t>> removed;  // sorted, disjoint, [from, to) days
+  bool Removed(int64_t day) const;
+};
+std::string EncodeClusterExpiry(const ClusterExpiry& expiry);
+bool DecodeClusterExpiry(std::string_view value, ClusterExpiry* expiry);
 
 // Deterministic protobuf serialization (map entries sorted), the bytes identity hashes.
 void SerializeDeterministic(const google::protobuf::Message& message, std::string* out);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "storage/internal/cursor.h"
@@ -30,6 +32,32 @@ namespace kubetrail::storage::internal {
 // rocksdb::Status -> absl::Status with the most specific code; `context` names the operation
 // and the store.
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+// Which (cluster, day) ranges retention removed wholesale: shared between the store and the
+// compaction filters that drop those days' auditID entries, posting lists and sequence-log
+// entries. Thread-safe.
+class ExpiryView {
+ public:
+  using Map = absl::flat_hash_map<uint32_t, ClusterExpiry>;
+  std::shared_ptr<const Map> Get() const {
+    absl::MutexLock lock(&mu_);
+    return map_;
+  }
+  void Set(std::shared_ptr<const Map> map) {
+    absl::MutexLock lock(&mu_);
+    map_ = std::move(map);
+  }
+  // True when `cluster`'s events of the day of `time_us` were removed wholesale.
+  static bool Removed(const Map& map, uint32_t cluster, int64_t time_us);
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Map> map_ = std::make_shared<Map>();
+};
+
+// The compaction filters of the ids, postings and seqlog column families (by name).
+std::shared_ptr<rocksdb::CompactionFilterFactory> NewExpiryFilterFactory(
+    std::shared_ptr<ExpiryView> view, std::string column_family);
 
 // A string dictionary for one kind: term <-> id (ids start at 1).
 struct Dictionary {
@@ -86,6 +114,12 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   absl::StatusOr<StoreStats> Stats() override;
   absl::StatusOr<CheckReport> Check() override;
   absl::StatusOr<std::string> Explain(const Filter& filter) override;
+  absl::Status SetRetention(std::string_view cluster, int64_t keep_us) override;
+  absl::StatusOr<std::vector<RetentionSetting>> ListRetention() override;
+  absl::StatusOr<LegalHold> PlaceHold(const LegalHold& hold) override;
+  absl::Status ReleaseHold(std::string_view id) override;
+  absl::StatusOr<std::vector<LegalHold>> ListHolds() override;
+  absl::StatusOr<RetentionReport> ApplyRetention(int64_t now_us) override;
   absl::Status Checkpoint(const std::string& dir) override;
   absl::Status CompactAll() override;
   absl::Status Close() override;
@@ -148,6 +182,18 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   std::optional<std::pair<int64_t, int64_t>> ClusterTimeBounds(uint32_t cluster);
   std::string TermKey(Kind kind, uint32_t term) const ABSL_SHARED_LOCKS_REQUIRED(dict_mu_);
 
+  // Retention (rocksdb_retention.cc).
+  absl::Status LoadRetention();
+  // True when `event` of cluster id `cluster` has expired and no hold covers it.
+  bool ExpiredOnArrival(const kubetrail::v1::EnvelopedEvent& event, uint32_t cluster,
+                        int64_t time_us) const ABSL_SHARED_LOCKS_REQUIRED(retention_mu_);
+  // Removes the events of `cluster` in days [from_day, to_day) one by one, except held
+  // ones, adding the deletions to `wb`. `delta` collects rollup decrements by rollup key.
+  absl::Status RemoveEventsOneByOne(uint32_t cluster, int64_t from_day, int64_t to_day,
+                                    rocksdb::WriteBatch* wb,
+                                    absl::flat_hash_map<std::string, int64_t>* delta,
+                                    RetentionReport* report);
+
   const RocksDbOptions options_;
 
   // Set in Init, constant until Close.
@@ -175,6 +221,18 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   absl::Mutex write_mu_;
   absl::CondVar write_cv_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(write_mu_);
+  // Retention settings, holds and expiry state.
+  const std::shared_ptr<ExpiryView> expiry_view_ = std::make_shared<ExpiryView>();
+  mutable absl::Mutex retention_mu_;
+  std::map<std::string, int64_t> retention_ ABSL_GUARDED_BY(retention_mu_);
+  std::map<uint64_t, LegalHold> holds_ ABSL_GUARDED_BY(retention_mu_);
+  uint64_t next_hold_ ABSL_GUARDED_BY(retention_mu_) = 1;
+  absl::flat_hash_map<uint32_t, ClusterExpiry> expiry_ ABSL_GUARDED_BY(retention_mu_);
+
+  // Held by the group-commit leader while it writes and by ApplyRetention: the two never
+  // interleave.
+  absl::Mutex commit_mu_;
+
   // Leader-only state (one leader at a time, see Write).
   // Set when a write failed: the next leader calls DB::Resume first.
   bool write_failed_ = false;
