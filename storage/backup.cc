@@ -28,6 +28,7 @@
 #include "common/strings.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
+#include "storage/internal/rocksdb_status.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/status.h"
@@ -38,44 +39,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The message RocksDB's PosixEnv::LockFile gives when another process holds the lock
-// ("While lock file: DIR/LOCK: Resource temporarily unavailable") or this one does.
-bool IsLockHeld(const rocksdb::Status& s) {
-  const std::string text = s.ToString();
-  return text.find("While lock file") != std::string::npos ||
-         text.find("lock hold by current process") != std::string::npos;
-}
-
-bool Contains(const rocksdb::Status& s, std::string_view needle) {
-  return s.ToString().find(needle) != std::string::npos;
-}
-
-// Converts a RocksDB error into the most specific canonical code. `what` says what was
-// being done and names the directory ("backing up /data to /backup").
-absl::Status FromRocksDb(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  const std::string message = Cat(what, ": ", s.ToString());
-  if (s.IsNoSpace() || Contains(s, "No space left")) {
-    return absl::ResourceExhaustedError(message);
-  }
-  if (s.IsCorruption()) return absl::DataLossError(message);
-  if (s.IsBusy() || IsLockHeld(s)) {
-    return absl::FailedPreconditionError(
-        Cat(what, ": store is in use by another process (", s.ToString(), ")"));
-  }
-  if (s.IsNotFound() || s.IsPathNotFound() || Contains(s, "No such file or directory")) {
-    return absl::NotFoundError(message);
-  }
-  if (Contains(s, "Permission denied")) return absl::PermissionDeniedError(message);
-  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
-  if (s.IsNotSupported()) return absl::UnimplementedError(message);
-  if (s.IsTimedOut()) return absl::DeadlineExceededError(message);
-  if (s.IsTryAgain()) return absl::UnavailableError(message);
-  if (s.IsAborted() || s.IsIncomplete()) return absl::AbortedError(message);
-  return absl::InternalError(message);
-}
-
-// Converts a filesystem error (an errno value) as FromRocksDb converts RocksDB's.
+// Converts a filesystem error (an errno value) as internal::FromRocks converts RocksDB's.
 absl::Status FromErrorCode(const std::error_code& ec, std::string_view what) {
   const std::string message = Cat(what, ": ", ec.message());
   switch (ec.value()) {
@@ -143,7 +107,7 @@ class StoreLock {
   static absl::StatusOr<std::unique_ptr<StoreLock>> Acquire(const std::string& data_dir) {
     rocksdb::FileLock* lock = nullptr;
     rocksdb::Status s = rocksdb::Env::Default()->LockFile(data_dir + "/LOCK", &lock);
-    if (!s.ok()) return FromRocksDb(s, data_dir);
+    if (!s.ok()) return internal::FromRocks(s, data_dir);
     return std::unique_ptr<StoreLock>(new StoreLock(lock));
   }
 
@@ -168,7 +132,7 @@ class ReadOnlyDb {
     options.info_log = SharedNullLogger();
     std::vector<std::string> names;
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, data_dir, &names);
-    if (!s.ok()) return FromRocksDb(s, Cat("listing the column families of ", data_dir));
+    if (!s.ok()) return internal::FromRocks(s, Cat("listing the column families of ", data_dir));
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     families.reserve(names.size());
     for (const std::string& name : names) {
@@ -184,7 +148,7 @@ class ReadOnlyDb {
     auto db = std::unique_ptr<ReadOnlyDb>(new ReadOnlyDb);
     rocksdb::DB* raw = nullptr;
     s = rocksdb::DB::OpenForReadOnly(options, data_dir, families, &db->handles_, &raw);
-    if (!s.ok()) return FromRocksDb(s, Cat("opening ", data_dir));
+    if (!s.ok()) return internal::FromRocks(s, Cat("opening ", data_dir));
     db->db_.reset(raw);
     return db;
   }
@@ -235,7 +199,7 @@ absl::StatusOr<std::unique_ptr<rocksdb::BackupEngineReadOnly>> OpenReadOnlyEngin
   rocksdb::BackupEngineReadOnly* raw = nullptr;
   rocksdb::IOStatus s =
       rocksdb::BackupEngineReadOnly::Open(EngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!s.ok()) return FromRocksDb(s, Cat("opening backup directory ", backup_dir));
+  if (!s.ok()) return internal::FromRocks(s, Cat("opening backup directory ", backup_dir));
   return std::unique_ptr<rocksdb::BackupEngineReadOnly>(raw);
 }
 
@@ -291,7 +255,7 @@ absl::Status BackupStore(const std::string& data_dir, const std::string& backup_
   rocksdb::BackupEngine* raw = nullptr;
   rocksdb::IOStatus s =
       rocksdb::BackupEngine::Open(EngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!s.ok()) return FromRocksDb(s, Cat("opening backup directory ", backup_dir));
+  if (!s.ok()) return internal::FromRocks(s, Cat("opening backup directory ", backup_dir));
   std::unique_ptr<rocksdb::BackupEngine> engine(raw);
 
   rocksdb::CreateBackupOptions options;
@@ -304,7 +268,7 @@ absl::Status BackupStore(const std::string& data_dir, const std::string& backup_
     // Removes the files of the failed backup now rather than at the next backup.
     rocksdb::IOStatus ignored = engine->GarbageCollect();
     (void)ignored;
-    return FromRocksDb(s, Cat("backing up ", data_dir, " to ", backup_dir));
+    return internal::FromRocks(s, Cat("backing up ", data_dir, " to ", backup_dir));
   }
   return absl::OkStatus();
 }
@@ -365,7 +329,7 @@ absl::Status RestoreStore(const std::string& backup_dir, const std::string& data
 
   rocksdb::IOStatus s = engine->VerifyBackup(id, /*verify_with_checksum=*/true);
   if (!s.ok()) {
-    absl::Status converted = FromRocksDb(s, Cat("backup ", id, " in ", backup_dir));
+    absl::Status converted = internal::FromRocks(s, Cat("backup ", id, " in ", backup_dir));
     // The backup exists (checked above): a missing or mismatching file means it is damaged.
     if (absl::IsNotFound(converted) || absl::IsInvalidArgument(converted) ||
         absl::IsDataLoss(converted)) {
@@ -397,7 +361,7 @@ absl::Status RestoreStore(const std::string& backup_dir, const std::string& data
 
   s = engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), id, temp_dir, temp_dir);
   if (!s.ok()) {
-    return fail(FromRocksDb(s, Cat("restoring backup ", id, " of ", backup_dir, " to ", data_dir)));
+    return fail(internal::FromRocks(s, Cat("restoring backup ", id, " of ", backup_dir, " to ", data_dir)));
   }
   // rename(2) replaces an empty directory; it fails (ENOTEMPTY) if the target filled
   // meanwhile.

@@ -133,24 +133,6 @@ std::vector<CfSpec> ColumnFamilies(const RocksDbOptions& o,
 
 }  // namespace
 
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view context) {
-  if (s.ok()) return absl::OkStatus();
-  const std::string message = Cat(context, ": ", s.ToString());
-  if (s.IsNoSpace() || (s.IsIOError() && s.ToString().find("No space") != std::string::npos)) {
-    return absl::ResourceExhaustedError(Cat(message, " (disk full)"));
-  }
-  if (s.IsCorruption()) return absl::DataLossError(message);
-  if (s.IsNotFound()) return absl::NotFoundError(message);
-  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::UnavailableError(message);
-  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
-  if (s.IsNotSupported()) return absl::UnimplementedError(message);
-  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-    return absl::FailedPreconditionError(Cat(message, " (store in use by another process?)"));
-  }
-  if (s.IsIOError()) return absl::UnavailableError(message);
-  return absl::InternalError(message);
-}
-
 std::optional<uint32_t> Dictionary::Find(std::string_view term) const {
   auto it = ids.find(ToAbsl(term));
   if (it == ids.end()) return std::nullopt;
@@ -210,12 +192,7 @@ absl::Status RocksDbStoreImpl::Init() {
           ? rocksdb::DB::OpenForReadOnly(db_options, options_.path, descriptors, &handles_, &raw)
           : rocksdb::DB::Open(db_options, options_.path, descriptors, &handles_, &raw);
   if (!s.ok()) {
-    absl::Status status = FromRocks(s, Cat("opening store ", options_.path));
-    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-      return absl::FailedPreconditionError(
-          Cat("store ", options_.path, " is in use by another process: ", s.ToString()));
-    }
-    return status;
+    return FromRocks(s, Cat("opening store ", options_.path));
   }
   db_.reset(raw);
   meta_ = handles_[0];

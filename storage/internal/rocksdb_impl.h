@@ -25,13 +25,10 @@
 #include "rocksdb/write_batch.h"
 #include "storage/internal/cursor.h"
 #include "storage/internal/format.h"
+#include "storage/internal/rocksdb_status.h"
 #include "storage/rocksdb_event_store.h"
 
 namespace kubetrail::storage::internal {
-
-// rocksdb::Status -> absl::Status with the most specific code; `context` names the operation
-// and the store.
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view context);
 
 // Which (cluster, day) ranges retention removed wholesale: shared between the store and the
 // compaction filters that drop those days' auditID entries, posting lists and sequence-log
