@@ -181,6 +181,9 @@ absl::Status RocksDbStoreImpl::Init() {
   db_options.max_total_wal_size = 512ull << 20;
   db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  sst_files_.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
+  sst_files_->SetMaxAllowedSpaceUsage(options_.max_disk_bytes);
+  db_options.sst_file_manager = sst_files_;
 
   std::vector<CfSpec> specs = ColumnFamilies(options_, expiry_view_);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -327,26 +330,45 @@ absl::StatusOr<WriteResult> RocksDbStoreImpl::Write(absl::Span<const EnvelopedEv
 
   absl::MutexLock lock(&write_mu_);
   if (closed_.load()) return absl::FailedPreconditionError("store is closed");
+  ++active_writers_;
   writers_.push_back(&w);
-  while (!w.done && writers_.front() != &w) write_cv_.Wait(&write_mu_);
-  if (w.done) return std::move(w.result);
-
-  // This writer leads: take it and the writers queued behind it, up to a size bound.
-  std::vector<Writer*> group;
-  size_t events = 0;
-  for (Writer* next : writers_) {
-    if (!group.empty() && events + next->batch.size() > kMaxGroupEvents) break;
-    group.push_back(next);
-    events += next->batch.size();
+  while (!w.done && (writers_.empty() || writers_.front() != &w)) write_cv_.Wait(&write_mu_);
+  if (!w.done) {
+    // This writer leads. It takes the build slot first and only then its group, so that
+    // writers arriving while the previous group builds join this one.
+    write_mu_.Unlock();
+    build_mu_.Lock();
+    {
+      // At most one group ahead, the one being written: a group built earlier than needed
+      // would only be smaller.
+      absl::MutexLock commit(&commit_mu_);
+      struct Ahead {
+        const uint64_t* written;
+        uint64_t built;
+      } ahead{&written_ticket_, next_ticket_ - 1};
+      commit_mu_.Await(
+          absl::Condition(+[](Ahead* a) { return *a->written + 1 >= a->built; }, &ahead));
+    }
+    write_mu_.Lock();
+    Group group;
+    size_t events = 0;
+    while (!writers_.empty()) {
+      Writer* next = writers_.front();
+      if (!group.writers.empty() && events + next->batch.size() > kMaxGroupEvents) break;
+      group.writers.push_back(next);
+      events += next->batch.size();
+      writers_.pop_front();
+    }
+    write_cv_.SignalAll();  // the next writer in line may lead the next group
+    write_mu_.Unlock();
+    BuildGroup(&group);
+    build_mu_.Unlock();
+    CommitGroup(&group);
+    write_mu_.Lock();
+    for (Writer* done : group.writers) done->done = true;
+    write_cv_.SignalAll();
   }
-  write_mu_.Unlock();
-  WriteGroup(group);
-  write_mu_.Lock();
-  for (Writer* done : group) {
-    writers_.pop_front();
-    done->done = true;
-  }
-  write_cv_.SignalAll();
+  --active_writers_;
   return std::move(w.result);
 }
 
@@ -367,27 +389,56 @@ struct GroupKey {
 
 }  // namespace
 
-void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
-  absl::MutexLock commit(&commit_mu_);
-  auto fail_all = [&](const absl::Status& s) {
-    for (Writer* w : group) w->result = s;
-  };
-  if (write_failed_) {
-    // A failed write (a full disk, an I/O error) stops RocksDB's writes until resumed.
-    rocksdb::Status s = db_->Resume();
-    if (!s.ok()) {
-      fail_all(FromRocks(s, Cat("resuming writes to ", options_.path)));
-      return;
-    }
-    write_failed_ = false;
+void RocksDbStoreImpl::ResetBuildState() {
+  next_sequence_ = last_sequence_.load() + 1;
+  staged_ids_.clear();
+  absl::ReaderMutexLock lock(&dict_mu_);
+  for (int kind = 0; kind < kNumKinds; ++kind) {
+    builder_dict_[kind].clear();
+    const Dictionary& d = dict_[kind];
+    for (uint32_t id = 1; id <= d.terms.size(); ++id) builder_dict_[kind].emplace(d.terms[id - 1], id);
+    next_term_id_[kind] = static_cast<uint32_t>(d.terms.size() + 1);
   }
+}
+
+void RocksDbStoreImpl::BuildGroup(Group* g) {
+  // After a failed write, the groups built since are void: start again from what is
+  // committed.
+  const uint64_t epoch = failure_epoch_.load();
+  if (!build_state_ready_ || epoch != build_epoch_) {
+    ResetBuildState();
+    build_epoch_ = epoch;
+    build_state_ready_ = true;
+  }
+  // Identities of committed groups are in the ids column family now.
+  const uint64_t written = written_ticket_seen_.load();
+  absl::erase_if(staged_ids_, [&](const auto& entry) { return entry.second <= written; });
+
+  g->ticket = next_ticket_++;
+  g->epoch = epoch;
+  g->sync = std::any_of(g->writers.begin(), g->writers.end(), [](Writer* w) { return w->sync; });
+  {
+    absl::MutexLock lock(&pool_mu_);
+    if (batch_pool_.empty()) {
+      g->batch = std::make_unique<rocksdb::WriteBatch>();
+    } else {
+      g->batch = std::move(batch_pool_.back());
+      batch_pool_.pop_back();
+    }
+  }
+  rocksdb::WriteBatch& wb = *g->batch;
+  wb.Clear();
+  auto fail_all = [&](const absl::Status& s) {
+    g->failure = s;
+    for (Writer* w : g->writers) w->result = s;
+  };
 
   std::vector<const PreparedEvent*> items;
-  for (Writer* w : group) {
+  for (Writer* w : g->writers) {
     for (const PreparedEvent& p : w->prepared) items.push_back(&p);
   }
 
-  // Duplicates: already stored, or earlier in this group.
+  // Duplicates: already stored, in a group not yet committed, or earlier in this group.
   std::vector<bool> duplicate(items.size(), false);
   {
     std::vector<rocksdb::Slice> keys;
@@ -406,42 +457,29 @@ void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
             ExpiryView::Removed(*removed, stored.cluster, stored.time_us))) {
         // (An entry of a day retention removed wholesale is a leftover for compaction.)
         duplicate[i] = true;
-      } else if (statuses[i].ok()) {
-        duplicate[i] = !seen.insert(items[i]->id_key).second;
-      } else if (!statuses[i].IsNotFound()) {
+      } else if (!statuses[i].ok() && !statuses[i].IsNotFound()) {
         fail_all(FromRocks(statuses[i], "checking for duplicates"));
         return;
-      } else if (!seen.insert(items[i]->id_key).second) {
+      } else if (staged_ids_.contains(items[i]->id_key)) {
         duplicate[i] = true;
+      } else {
+        duplicate[i] = !seen.insert(items[i]->id_key).second;
       }
     }
   }
 
-  // Dictionary lookups; new terms get ids after the current ones, committed with the write.
-  struct NewTerm {
-    uint8_t kind;
-    std::string term;
-    uint32_t id;
-  };
-  std::vector<NewTerm> new_terms;
-  absl::flat_hash_map<std::string, uint32_t> pending[kNumKinds];
+  // Dictionary lookups; new terms get the next ids, committed with the write.
   auto term_id = [&](Kind kind, std::string_view term) -> uint32_t {
-    // Only this leader thread mutates the dictionaries, so reading them needs no lock here.
-    const Dictionary& d = dict_[kind];
-    if (auto id = d.Find(term)) return *id;
-    auto it = pending[kind].find(ToAbsl(term));
-    if (it != pending[kind].end()) return it->second;
-    const uint32_t id = static_cast<uint32_t>(d.terms.size() + pending[kind].size() + 1);
-    pending[kind].emplace(std::string(term), id);
-    new_terms.push_back({kind, std::string(term), id});
+    auto& d = builder_dict_[kind];
+    auto it = d.find(ToAbsl(term));
+    if (it != d.end()) return it->second;
+    const uint32_t id = next_term_id_[kind]++;
+    d.emplace(std::string(term), id);
+    g->new_terms.push_back({kind, std::string(term), id});
     return id;
   };
 
-  // One WriteBatch reused by every leader: its buffer keeps its capacity, which spares the
-  // page faults of growing a fresh multi-megabyte buffer for every group.
-  rocksdb::WriteBatch& wb = batch_;
-  wb.Clear();
-  const uint64_t first_sequence = last_sequence_.load() + 1;
+  const uint64_t first_sequence = next_sequence_;
   uint64_t sequence = first_sequence;
   std::vector<SeqlogEntry> seqlog;
   // Posting lists of this write; their sizes are also the minute rollups. `totals` counts
@@ -451,7 +489,7 @@ void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
   std::string key, value;
   size_t index = 0;
   absl::ReaderMutexLock retention_lock(&retention_mu_);
-  for (Writer* w : group) {
+  for (Writer* w : g->writers) {
     WriteResult result;
     result.outcomes.reserve(w->batch.size());
     for (size_t j = 0; j < w->batch.size(); ++j, ++index) {
@@ -461,8 +499,10 @@ void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
         continue;
       }
       if (!expiry_.empty()) {
-        auto c = dict_[kKindCluster].Find(items[index]->event->envelope().cluster());
-        if (c && ExpiredOnArrival(*items[index]->event, *c, items[index]->time_us)) {
+        auto c = builder_dict_[kKindCluster].find(
+            ToAbsl(items[index]->event->envelope().cluster()));
+        if (c != builder_dict_[kKindCluster].end() &&
+            ExpiredOnArrival(*items[index]->event, c->second, items[index]->time_us)) {
           result.outcomes.push_back(WriteOutcome::kExpired);
           ++result.expired;
           continue;
@@ -471,6 +511,7 @@ void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
       result.outcomes.push_back(WriteOutcome::kStored);
       ++result.stored;
       const PreparedEvent& item = *items[index];
+      staged_ids_[item.id_key] = g->ticket;
       const EnvelopedEvent& e = *item.event;
       const kubetrail::v1::Event& ev = e.event();
       const int64_t time = item.time_us;
@@ -496,10 +537,10 @@ void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
         add(kKindImpersonated, ev.impersonated_user().username());
       }
       const auto& groups = ev.user().groups();
-      for (int g = 0; g < groups.size(); ++g) {
+      for (int gi = 0; gi < groups.size(); ++gi) {
         bool repeated = false;
-        for (int h = 0; h < g; ++h) repeated |= groups[h] == groups[g];
-        if (!repeated) add(kKindGroup, groups[g]);
+        for (int h = 0; h < gi; ++h) repeated |= groups[h] == groups[gi];
+        if (!repeated) add(kKindGroup, groups[gi]);
       }
       add(kKindVerb, ev.verb());
       add(kKindNamespace, ev.object_ref().namespace_());
@@ -510,77 +551,134 @@ void RocksDbStoreImpl::WriteGroup(const std::vector<Writer*>& group) {
     w->result = std::move(result);
   }
 
-  const uint64_t stored = sequence - first_sequence;
-  if (stored > 0) {
-    // Rollups: minute counts from the posting lists, then hours, days and all time.
-    absl::flat_hash_map<GroupKey, uint64_t> minute_counts = std::move(totals);
-    for (auto& [g, entries] : postings) {
-      std::sort(entries.begin(), entries.end(), [](const PostingEntry& a, const PostingEntry& b) {
-        return a.time_us != b.time_us ? a.time_us < b.time_us : a.sequence < b.sequence;
-      });
-      PostingKey pk{g.kind, g.cluster, g.term, g.minute, first_sequence};
-      pk.bucket = BucketFromKey(BucketKey(g.minute));  // as stored: clamped
-      key = EncodePostingKey(pk);
-      value.clear();
-      AppendPostingValue(pk, entries, &value);
-      wb.Put(postings_, key, value);
-      minute_counts[g] += entries.size();
-    }
-    absl::flat_hash_map<std::string, uint64_t> rollups;
-    for (const auto& [g, n] : minute_counts) {
-      const bool timed = g.kind == kKindTotal || g.kind == kKindUser || g.kind == kKindVerb ||
-                         g.kind == kKindNamespace || g.kind == kKindResource ||
-                         g.kind == kKindCode;
-      const int64_t time = g.minute * GranMicros(kGranMinute);
-      for (Gran gran : {kGranMinute, kGranHour, kGranDay}) {
-        // Groups and impersonated users have day counts only (for retention's bookkeeping).
-        if (!timed && gran != kGranDay) continue;
-        rollups[EncodeRollupKey(
-            {g.kind, g.cluster, gran, FloorDiv(time, GranMicros(gran)), g.term})] += n;
-      }
-      rollups[EncodeRollupKey({g.kind, g.cluster, kGranAll, 0, g.term})] += n;
-    }
-    for (const auto& [rk, count] : rollups) {
-      value.clear();
-      PutFixed64(count, &value);
-      wb.Merge(rollups_, rk, value);
-    }
-    key.clear();
-    PutBig64(first_sequence, &key);
+  g->first_sequence = first_sequence;
+  g->stored = sequence - first_sequence;
+  next_sequence_ = sequence;
+  if (g->stored == 0) return;
+
+  // Rollups: minute counts from the posting lists, then hours, days and all time.
+  absl::flat_hash_map<GroupKey, uint64_t> minute_counts = std::move(totals);
+  for (auto& [pg, entries] : postings) {
+    std::sort(entries.begin(), entries.end(), [](const PostingEntry& a, const PostingEntry& b) {
+      return a.time_us != b.time_us ? a.time_us < b.time_us : a.sequence < b.sequence;
+    });
+    PostingKey pk{pg.kind, pg.cluster, pg.term, pg.minute, first_sequence};
+    pk.bucket = BucketFromKey(BucketKey(pg.minute));  // as stored: clamped
+    key = EncodePostingKey(pk);
     value.clear();
-    AppendSeqlogValue(seqlog, &value);
-    wb.Put(seqlog_, key, value);
-    for (const NewTerm& t : new_terms) {
-      value.clear();
-      PutBig32(t.id, &value);
-      wb.Put(meta_, EncodeDictKey(t.kind, t.term), value);
-      wb.Put(meta_, EncodeDictRevKey(t.kind, t.id), t.term);
+    AppendPostingValue(pk, entries, &value);
+    wb.Put(postings_, key, value);
+    minute_counts[pg] += entries.size();
+  }
+  absl::flat_hash_map<std::string, uint64_t> rollups;
+  for (const auto& [mg, n] : minute_counts) {
+    const bool timed = mg.kind == kKindTotal || mg.kind == kKindUser || mg.kind == kKindVerb ||
+                       mg.kind == kKindNamespace || mg.kind == kKindResource ||
+                       mg.kind == kKindCode;
+    const int64_t time = mg.minute * GranMicros(kGranMinute);
+    for (Gran gran : {kGranMinute, kGranHour, kGranDay}) {
+      // Groups and impersonated users have day counts only (for retention's bookkeeping).
+      if (!timed && gran != kGranDay) continue;
+      rollups[EncodeRollupKey(
+          {mg.kind, mg.cluster, gran, FloorDiv(time, GranMicros(gran)), mg.term})] += n;
+    }
+    rollups[EncodeRollupKey({mg.kind, mg.cluster, kGranAll, 0, mg.term})] += n;
+    g->all_time.push_back({mg.kind, (uint64_t{mg.cluster} << 32) | mg.term, n});
+  }
+  for (const auto& [rk, count] : rollups) {
+    value.clear();
+    PutFixed64(count, &value);
+    wb.Merge(rollups_, rk, value);
+  }
+  key.clear();
+  PutBig64(first_sequence, &key);
+  value.clear();
+  AppendSeqlogValue(seqlog, &value);
+  wb.Put(seqlog_, key, value);
+  for (const Group::NewTerm& t : g->new_terms) {
+    value.clear();
+    PutBig32(t.id, &value);
+    wb.Put(meta_, EncodeDictKey(t.kind, t.term), value);
+    wb.Put(meta_, EncodeDictRevKey(t.kind, t.id), t.term);
+  }
+}
+
+void RocksDbStoreImpl::CommitGroup(Group* g) {
+  absl::MutexLock lock(&commit_mu_);
+  // Groups are committed in the order they were built: their sequence numbers and
+  // dictionary ids follow each other.
+  const uint64_t ticket = g->ticket;
+  struct Turn {
+    const uint64_t* written;
+    uint64_t ticket;
+  } turn{&written_ticket_, ticket};
+  commit_mu_.Await(
+      absl::Condition(+[](Turn* t) { return *t->written + 1 == t->ticket; }, &turn));
+  auto fail_all = [&](const absl::Status& s) {
+    for (Writer* w : g->writers) w->result = s;
+  };
+  auto finish = [&] {
+    written_ticket_ = ticket;
+    written_ticket_seen_.store(ticket);
+    absl::MutexLock pool(&pool_mu_);
+    if (g->batch != nullptr && batch_pool_.size() < 4) batch_pool_.push_back(std::move(g->batch));
+  };
+  if (!g->failure.ok()) {
+    failure_epoch_.fetch_add(1);
+    finish();
+    return;
+  }
+  if (g->epoch != failure_epoch_.load()) {
+    // Built on top of a group whose write failed: nothing of it may be written.
+    fail_all(absl::UnavailableError(
+        Cat("writing to store ", options_.path, ": an earlier write failed; retry")));
+    finish();
+    return;
+  }
+  if (g->stored > 0) {
+    if (write_failed_) {
+      // A failed write (a full disk, an I/O error) stops RocksDB's writes until resumed.
+      rocksdb::Status s = db_->Resume();
+      if (s.IsBusy()) {
+        // RocksDB is recovering on its own (for example after space was freed).
+        fail_all(absl::UnavailableError(
+            Cat("store ", options_.path, " is recovering from a failed write; retry")));
+        failure_epoch_.fetch_add(1);
+        finish();
+        return;
+      }
+      if (!s.ok()) {
+        fail_all(FromRocks(s, Cat("resuming writes to ", options_.path)));
+        failure_epoch_.fetch_add(1);
+        finish();
+        return;
+      }
+      write_failed_ = false;
     }
     rocksdb::WriteOptions wo;
-    wo.sync = std::any_of(group.begin(), group.end(), [](Writer* w) { return w->sync; });
-    rocksdb::Status s = db_->Write(wo, &wb);
+    wo.sync = g->sync;
+    rocksdb::Status s = db_->Write(wo, g->batch.get());
     if (!s.ok()) {
       write_failed_ = true;
+      failure_epoch_.fetch_add(1);
       fail_all(FromRocks(s, Cat("writing to store ", options_.path)));
+      finish();
       return;
     }
     // Publish: dictionaries and estimates first, then the sequence readers follow.
-    absl::MutexLock lock(&dict_mu_);
-    for (const NewTerm& t : new_terms) {
+    absl::MutexLock dict_lock(&dict_mu_);
+    for (const Group::NewTerm& t : g->new_terms) {
       Dictionary& d = dict_[t.kind];
       d.terms.push_back(t.term);
       d.ids.emplace(t.term, t.id);
     }
-    for (const auto& [rk, count] : rollups) {
-      RollupKey k;
-      DecodeRollupKey(rk, &k);
-      if (k.gran == kGranAll) estimates_[k.kind][(uint64_t{k.cluster} << 32) | k.term] += count;
-    }
-    last_sequence_.store(sequence - 1);
+    for (const auto& [kind, cluster_term, n] : g->all_time) estimates_[kind][cluster_term] += n;
+    last_sequence_.store(g->first_sequence + g->stored - 1);
   }
-  for (Writer* w : group) {
+  for (Writer* w : g->writers) {
     if (w->result.ok()) w->result->last_sequence = last_sequence_.load();
   }
+  finish();
 }
 
 absl::StatusOr<StoredEvent> RocksDbStoreImpl::DecodeStored(const EventKey& key,
@@ -685,8 +783,7 @@ absl::Status RocksDbStoreImpl::Close() {
   {
     absl::MutexLock lock(&write_mu_);
     if (closed_.exchange(true)) return absl::FailedPreconditionError("store is already closed");
-    write_mu_.Await(absl::Condition(
-        +[](std::deque<Writer*>* w) { return w->empty(); }, &writers_));
+    write_mu_.Await(absl::Condition(+[](int* n) { return *n == 0; }, &active_writers_));
   }
   absl::Status status;
   if (db_ == nullptr) return status;

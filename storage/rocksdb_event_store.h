@@ -39,10 +39,14 @@ struct RocksDbOptions {
   int background_threads = 2;
   // zstd level for the bottommost level of events (and indexes). Default 3.
   int zstd_level = 3;
-  // zstd dictionary size for the events column family, in bytes (0 disables). Default 16 KiB.
+  // zstd dictionary size for the events column family, in bytes (0 disables). Default 64 KiB.
   int zstd_dictionary_bytes = 64 << 10;
-  // Data block size, in bytes. Default 16 KiB.
+  // Data block size, in bytes. Default 64 KiB.
   uint64_t block_size = 64 << 10;
+  // Most bytes of table files the store may hold (0: no limit). When reached, writes fail
+  // with ResourceExhausted (nothing acknowledged is harmed) until space is made or the limit
+  // raised (SetMaxDiskBytes). Default 0.
+  uint64_t max_disk_bytes = 0;
 };
 
 // One inconsistency found by Check.
@@ -80,6 +84,10 @@ class RocksDbEventStore : public EventStore {
   // Writes a consistent copy of the open store into `dir` (which must not exist), using hard
   // links where possible (a RocksDB checkpoint). Safe while writes continue.
   virtual absl::Status Checkpoint(const std::string& dir) = 0;
+
+  // Changes RocksDbOptions::max_disk_bytes of the open store (0: no limit). Writes that failed
+  // on the limit succeed again once it allows them.
+  virtual void SetMaxDiskBytes(uint64_t bytes) = 0;
 
   // Compacts every column family fully (for measurements and after bulk deletes).
   virtual absl::Status CompactAll() = 0;

@@ -4,6 +4,7 @@
 #include "storage/rocksdb_event_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -465,6 +466,59 @@ TEST_F(RocksDbStoreTest, RetentionLeftoversGoAtCompactionAndStateSurvivesReopen)
   auto stats = store_->Stats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->events, remaining);
+}
+
+// A full disk (here: the store's own space limit): writes fail with ResourceExhausted, every
+// acknowledged event stays, and writing resumes once there is room.
+TEST_F(RocksDbStoreTest, FullDiskFailsWritesKeepsAckedEventsAndResumes) {
+  store_.reset();
+  RocksDbOptions options;
+  options.path = path_;
+  options.write_buffer_bytes = 1 << 20;
+  options.block_cache_bytes = 8 << 20;
+  options.max_disk_bytes = 3 << 20;
+  auto opened = RocksDbEventStore::Open(options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  store_ = *std::move(opened);
+
+  std::vector<EnvelopedEvent> events = Events(12000, "prod", 13);
+  uint64_t acked = 0;
+  size_t next = 0;
+  absl::Status failure;
+  for (; next < events.size(); next += 200) {
+    auto r = store_->Write(absl::MakeConstSpan(events).subspan(next, 200), WriteOptions{});
+    if (!r.ok()) {
+      failure = r.status();
+      break;
+    }
+    acked += r->stored;
+  }
+  ASSERT_FALSE(failure.ok()) << "the space limit was never reached";
+  EXPECT_EQ(failure.code(), absl::StatusCode::kResourceExhausted) << failure;
+  EXPECT_THAT(std::string(failure.message()), HasSubstr(path_));
+  auto n = store_->Count({});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, acked);
+
+  store_->SetMaxDiskBytes(0);
+  // RocksDB recovers in the background; until it has, writes fail as Unavailable.
+  int unavailable = 0;
+  while (next < events.size()) {
+    auto r = store_->Write(absl::MakeConstSpan(events).subspan(next, 200), WriteOptions{});
+    if (!r.ok() && r.status().code() == absl::StatusCode::kUnavailable && unavailable < 1000) {
+      ++unavailable;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    ASSERT_TRUE(r.ok()) << r.status();
+    acked += r->stored;
+    next += 200;
+  }
+  EXPECT_EQ(acked, events.size());
+  EXPECT_EQ(*store_->Count({}), events.size());
+  auto report = store_->Check();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->problems.empty()) << report->problems.front().what;
 }
 
 TEST_F(RocksDbStoreTest, ClosedStoreRefusesWork) {

@@ -363,7 +363,16 @@ absl::Status RocksDbStoreImpl::RemoveEventsOneByOne(
 absl::StatusOr<RetentionReport> RocksDbStoreImpl::ApplyRetention(int64_t now_us) {
   KT_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) return absl::FailedPreconditionError("store is open read-only");
+  // No group is built or written meanwhile: take the build slot, then wait until every
+  // group built so far is committed.
+  absl::MutexLock build(&build_mu_);
   absl::MutexLock commit(&commit_mu_);
+  struct Idle {
+    const uint64_t* written;
+    uint64_t last_built;
+  } idle{&written_ticket_, next_ticket_ - 1};
+  commit_mu_.Await(
+      absl::Condition(+[](Idle* i) { return *i->written == i->last_built; }, &idle));
   RetentionReport report;
 
   std::map<std::string, int64_t> retention;

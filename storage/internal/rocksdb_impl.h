@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
+#include "rocksdb/sst_file_manager.h"
 #include "rocksdb/write_batch.h"
 #include "storage/internal/cursor.h"
 #include "storage/internal/format.h"
@@ -119,6 +121,7 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   absl::StatusOr<RetentionReport> ApplyRetention(int64_t now_us) override;
   absl::Status Checkpoint(const std::string& dir) override;
   absl::Status CompactAll() override;
+  void SetMaxDiskBytes(uint64_t bytes) override { sst_files_->SetMaxAllowedSpaceUsage(bytes); }
   absl::Status Close() override;
 
  private:
@@ -141,9 +144,37 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
     absl::StatusOr<WriteResult> result;
   };
 
-  // Writes the batches of `group` as one RocksDB write. Called by the group leader only,
-  // without write_mu_ held.
-  void WriteGroup(const std::vector<Writer*>& group);
+  // A group of writers' batches committed as one RocksDB write (see Write).
+  struct Group {
+    struct NewTerm {
+      uint8_t kind;
+      std::string term;
+      uint32_t id;
+    };
+    struct AllTime {
+      uint8_t kind;
+      uint64_t cluster_term;
+      uint64_t count;
+    };
+    std::vector<Writer*> writers;
+    std::unique_ptr<rocksdb::WriteBatch> batch;
+    bool sync = true;
+    uint64_t ticket = 0;  // commit order
+    uint64_t epoch = 0;   // failure_epoch_ when built
+    uint64_t first_sequence = 0;
+    uint64_t stored = 0;
+    std::vector<NewTerm> new_terms;
+    std::vector<AllTime> all_time;
+    absl::Status failure;  // set when building failed
+  };
+
+  // Group commit in two stages, so that one group is built while the one before it is
+  // written: BuildGroup (under build_mu_: duplicates, sequence numbers, dictionary ids,
+  // posting lists, rollups) and CommitGroup (in ticket order: the write and its sync, then
+  // publishing to readers). A failed write voids the groups built on top of it.
+  void BuildGroup(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(build_mu_);
+  void CommitGroup(Group* g);
+  void ResetBuildState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(build_mu_);
   absl::Status CheckOpen() const;
 
   // Reads and decodes one event; NotFound when the key has no event.
@@ -194,6 +225,7 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   const RocksDbOptions options_;
 
   // Set in Init, constant until Close.
+  std::shared_ptr<rocksdb::SstFileManager> sst_files_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
@@ -214,10 +246,6 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   // Per kind: (cluster << 32 | term) -> events ever ingested (kGranAll rollups).
   absl::flat_hash_map<uint64_t, uint64_t> estimates_[kNumKinds] ABSL_GUARDED_BY(dict_mu_);
 
-  // Group commit queue.
-  absl::Mutex write_mu_;
-  absl::CondVar write_cv_;
-  std::deque<Writer*> writers_ ABSL_GUARDED_BY(write_mu_);
   // Retention settings, holds and expiry state.
   const std::shared_ptr<ExpiryView> expiry_view_ = std::make_shared<ExpiryView>();
   mutable absl::Mutex retention_mu_;
@@ -226,14 +254,39 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   uint64_t next_hold_ ABSL_GUARDED_BY(retention_mu_) = 1;
   absl::flat_hash_map<uint32_t, ClusterExpiry> expiry_ ABSL_GUARDED_BY(retention_mu_);
 
-  // Held by the group-commit leader while it writes and by ApplyRetention: the two never
-  // interleave.
-  absl::Mutex commit_mu_;
+  // Group commit: the queue of writers.
+  absl::Mutex write_mu_;
+  absl::CondVar write_cv_;
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(write_mu_);
+  int active_writers_ ABSL_GUARDED_BY(write_mu_) = 0;
 
-  // Leader-only state (one leader at a time, see Write).
-  // Set when a write failed: the next leader calls DB::Resume first.
-  bool write_failed_ = false;
-  rocksdb::WriteBatch batch_;
+  // The build stage. Lock order: build_mu_ before write_mu_, commit_mu_, retention_mu_ and
+  // dict_mu_.
+  absl::Mutex build_mu_;
+  bool build_state_ready_ ABSL_GUARDED_BY(build_mu_) = false;
+  uint64_t build_epoch_ ABSL_GUARDED_BY(build_mu_) = 0;
+  uint64_t next_ticket_ ABSL_GUARDED_BY(build_mu_) = 1;
+  uint64_t next_sequence_ ABSL_GUARDED_BY(build_mu_) = 0;
+  // Committed and built terms -> ids; the next id per kind.
+  absl::flat_hash_map<std::string, uint32_t> builder_dict_[kNumKinds] ABSL_GUARDED_BY(build_mu_);
+  uint32_t next_term_id_[kNumKinds] ABSL_GUARDED_BY(build_mu_) = {};
+  // Identities of groups built but perhaps not committed yet -> their ticket.
+  absl::flat_hash_map<std::string, uint64_t> staged_ids_ ABSL_GUARDED_BY(build_mu_);
+
+  // The commit stage; also held by ApplyRetention (with build_mu_) so that retention never
+  // interleaves with writes.
+  absl::Mutex commit_mu_;
+  uint64_t written_ticket_ ABSL_GUARDED_BY(commit_mu_) = 0;
+  std::atomic<uint64_t> written_ticket_seen_{0};  // written_ticket_, for the builder
+  // Set when a write failed: the next commit calls DB::Resume first.
+  bool write_failed_ ABSL_GUARDED_BY(commit_mu_) = false;
+  // Incremented by every failed build or write; groups built before are void.
+  std::atomic<uint64_t> failure_epoch_{0};
+
+  // WriteBatches kept for reuse: their buffers keep their capacity, which spares the page
+  // faults of growing fresh multi-megabyte buffers for every group.
+  absl::Mutex pool_mu_;
+  std::vector<std::unique_ptr<rocksdb::WriteBatch>> batch_pool_ ABSL_GUARDED_BY(pool_mu_);
 };
 
 }  // namespace kubetrail::storage::internal

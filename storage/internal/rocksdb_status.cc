@@ -25,6 +25,9 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsNoSpace() || Contains(s, "No space left")) {
     return absl::ResourceExhaustedError(Cat(message, " (disk full)"));
   }
+  if (s.subcode() == rocksdb::Status::kSpaceLimit) {
+    return absl::ResourceExhaustedError(Cat(message, " (max_disk_bytes reached)"));
+  }
   if (s.IsCorruption()) return absl::DataLossError(message);
   if (s.IsBusy() || IsLockHeld(s)) {
     return absl::FailedPreconditionError(
