@@ -136,23 +136,10 @@ absl::StatusOr<CheckReport> RocksDbStoreImpl::Check() {
             {kKindTotal, ek.cluster, g, FloorDiv(ek.time_us, GranMicros(g)), 0})] += 1;
       }
       expected_rollups[EncodeRollupKey({kKindTotal, ek.cluster, kGranAll, 0, 0})] += 1;
-      add(kKindUser, event.user().username(), true, true);
-      if (!event.impersonated_user().username().empty()) {
-        add(kKindImpersonated, event.impersonated_user().username(), true, false);
-      }
-      const auto& groups = event.user().groups();
-      for (int g = 0; g < groups.size(); ++g) {
-        bool repeated = false;
-        for (int h = 0; h < g; ++h) repeated |= groups[h] == groups[g];
-        if (!repeated) add(kKindGroup, groups[g], true, false);
-      }
-      add(kKindVerb, event.verb(), true, true);
-      add(kKindNamespace, event.object_ref().namespace_(), true, true);
-      add(kKindResource, ResourceTerm(event.object_ref()), true, true);
-      add(kKindCode,
-          event.response_status().has_code() ? std::to_string(event.response_status().code())
-                                              : "",
-          true, true);
+      ForEachTerm(event, ResourceTerm(event.object_ref()), CodeTerm(event),
+                  [&](Kind kind, std::string_view term) {
+                    add(kind, term, true, HasTimedRollups(kind));
+                  });
     }
     KT_RETURN_IF_ERROR(FromRocks(it->status(), "check: reading events"));
   }

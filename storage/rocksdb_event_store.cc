@@ -323,9 +323,7 @@ absl::StatusOr<WriteResult> RocksDbStoreImpl::Write(absl::Span<const EnvelopedEv
                            IdentityHash(e.envelope().cluster(), e.envelope().source(), p.bytes));
     p.time_us = EventTimeMicros(e);
     p.resource_term = ResourceTerm(e.event().object_ref());
-    if (e.event().response_status().has_code()) {
-      p.code_term = std::to_string(e.event().response_status().code());
-    }
+    p.code_term = CodeTerm(e.event());
   }
 
   absl::MutexLock lock(&write_mu_);
@@ -532,20 +530,7 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
             {time, sequence});
       };
       totals[GroupKey{kKindTotal, cluster, 0, minute}] += 1;
-      add(kKindUser, ev.user().username());
-      if (!ev.impersonated_user().username().empty()) {
-        add(kKindImpersonated, ev.impersonated_user().username());
-      }
-      const auto& groups = ev.user().groups();
-      for (int gi = 0; gi < groups.size(); ++gi) {
-        bool repeated = false;
-        for (int h = 0; h < gi; ++h) repeated |= groups[h] == groups[gi];
-        if (!repeated) add(kKindGroup, groups[gi]);
-      }
-      add(kKindVerb, ev.verb());
-      add(kKindNamespace, ev.object_ref().namespace_());
-      add(kKindResource, item.resource_term);
-      add(kKindCode, item.code_term);
+      ForEachTerm(ev, item.resource_term, item.code_term, add);
       ++sequence;
     }
     w->result = std::move(result);
@@ -572,9 +557,7 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
   }
   absl::flat_hash_map<std::string, uint64_t> rollups;
   for (const auto& [mg, n] : minute_counts) {
-    const bool timed = mg.kind == kKindTotal || mg.kind == kKindUser || mg.kind == kKindVerb ||
-                       mg.kind == kKindNamespace || mg.kind == kKindResource ||
-                       mg.kind == kKindCode;
+    const bool timed = HasTimedRollups(mg.kind);
     const int64_t time = mg.minute * GranMicros(kGranMinute);
     for (Gran gran : {kGranMinute, kGranHour, kGranDay}) {
       // Groups and impersonated users have day counts only (for retention's bookkeeping).

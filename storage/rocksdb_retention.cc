@@ -304,28 +304,10 @@ absl::Status RocksDbStoreImpl::RemoveEventsOneByOne(
     };
     const kubetrail::v1::Event& ev = e.event.event();
     count_down(kKindTotal, 0, true, false);
-    std::vector<std::pair<Kind, std::string>> terms = {
-        {kKindUser, ev.user().username()},
-        {kKindVerb, ev.verb()},
-        {kKindNamespace, ev.object_ref().namespace_()},
-        {kKindResource, ResourceTerm(ev.object_ref())},
-        {kKindCode, ev.response_status().has_code() ? std::to_string(ev.response_status().code())
-                                                    : std::string()}};
-    for (const auto& [kind, text] : terms) {
-      if (auto id = term(kind, text)) count_down(kind, *id, true, true);
-    }
-    if (!ev.impersonated_user().username().empty()) {
-      if (auto id = term(kKindImpersonated, ev.impersonated_user().username())) {
-        count_down(kKindImpersonated, *id, false, true);
-      }
-    }
-    const auto& groups = ev.user().groups();
-    for (int g = 0; g < groups.size(); ++g) {
-      bool repeated = false;
-      for (int h = 0; h < g; ++h) repeated |= groups[h] == groups[g];
-      if (repeated) continue;
-      if (auto id = term(kKindGroup, groups[g])) count_down(kKindGroup, *id, false, true);
-    }
+    ForEachTerm(ev, ResourceTerm(ev.object_ref()), CodeTerm(ev),
+                [&](Kind kind, std::string_view text) {
+                  if (auto id = term(kind, text)) count_down(kind, *id, HasTimedRollups(kind), true);
+                });
   }
   KT_RETURN_IF_ERROR(FromRocks(it->status(), "retention: reading events"));
 

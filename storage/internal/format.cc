@@ -41,6 +41,11 @@ std::string ResourceTerm(const kubetrail::v1::ObjectReference& ref) {
   return term;
 }
 
+std::string CodeTerm(const kubetrail::v1::Event& event) {
+  return event.response_status().has_code() ? std::to_string(event.response_status().code())
+                                            : std::string();
+}
+
 void SplitResourceTerm(std::string_view term, std::string_view* resource,
                        std::string_view* group, std::string_view* subresource) {
   const size_t a = term.find('\0');

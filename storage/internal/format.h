@@ -79,6 +79,37 @@ std::string ResourceTerm(const kubetrail::v1::ObjectReference& ref);
 void SplitResourceTerm(std::string_view term, std::string_view* resource,
                        std::string_view* group, std::string_view* subresource);
 
+// The term of a response code: decimal, "" when the event has none.
+std::string CodeTerm(const kubetrail::v1::Event& event);
+
+// Calls fn(kind, term) for every posting-list term of `event`, in kind order: user,
+// impersonated user (only when non-empty), each distinct group, verb, namespace, resource
+// (`resource_term`, ResourceTerm of its objectRef) and code (`code_term`, CodeTerm).
+template <typename Fn>
+void ForEachTerm(const kubetrail::v1::Event& event, std::string_view resource_term,
+                 std::string_view code_term, Fn fn) {
+  fn(kKindUser, std::string_view(event.user().username()));
+  if (!event.impersonated_user().username().empty()) {
+    fn(kKindImpersonated, std::string_view(event.impersonated_user().username()));
+  }
+  const auto& groups = event.user().groups();
+  for (int i = 0; i < groups.size(); ++i) {
+    bool repeated = false;
+    for (int j = 0; j < i && !repeated; ++j) repeated = groups[j] == groups[i];
+    if (!repeated) fn(kKindGroup, std::string_view(groups[i]));
+  }
+  fn(kKindVerb, std::string_view(event.verb()));
+  fn(kKindNamespace, std::string_view(event.object_ref().namespace_()));
+  fn(kKindResource, resource_term);
+  fn(kKindCode, code_term);
+}
+
+// True for the kinds with minute and hour rollups (all have day and all-time rollups).
+inline bool HasTimedRollups(uint8_t kind) {
+  return kind == kKindTotal || kind == kKindUser || kind == kKindVerb ||
+         kind == kKindNamespace || kind == kKindResource || kind == kKindCode;
+}
+
 // Floor division of a time into buckets of `width` micros.
 inline int64_t FloorDiv(int64_t a, int64_t width) {
   int64_t q = a / width;
