@@ -366,7 +366,9 @@ TEST_F(RocksDbStoreTest, ConcurrentWritersAreAllCommittedOnce) {
   constexpr int kBatches = 12;
   std::vector<std::vector<EnvelopedEvent>> per_thread;
   for (int t = 0; t < kThreads; ++t) {
-    per_thread.push_back(Events(kBatches * 50, "c" + std::to_string(t % 3), 100 + t));
+    std::string cluster = "c";
+    cluster += std::to_string(t % 3);
+    per_thread.push_back(Events(kBatches * 50, cluster, 100 + t));
   }
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};

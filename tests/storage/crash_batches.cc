@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "bench/loadgen/generator.h"
 #include "bench/loadgen/rng.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -42,7 +43,7 @@ std::vector<kubetrail::v1::EnvelopedEvent> CrashBatch(uint64_t index) {
   for (int k = 0; k < count; ++k) {
     kubetrail::v1::EnvelopedEvent& e = batch[static_cast<size_t>(k)];
     generator.Next(e.mutable_event());
-    e.mutable_envelope()->set_cluster("c" + std::to_string(original % 3));
+    e.mutable_envelope()->set_cluster(absl::StrCat("c", original % 3));
     e.mutable_envelope()->set_source("s1");
     // A re-send arrives later; the receive time is not part of the identity.
     e.mutable_envelope()->set_receive_time_us(start_us + 1'000'000 +

@@ -40,6 +40,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/status/statusor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -268,7 +269,7 @@ class CrashTest : public ::testing::Test {
       if (found == size) {
         complete.insert(batch);
         total += size;
-        per_cluster["c" + std::to_string(batch % 3)] += size;
+        per_cluster[absl::StrCat("c", batch % 3)] += size;
       }
     }
     for (uint64_t index : ok) {
@@ -287,7 +288,7 @@ class CrashTest : public ::testing::Test {
     EXPECT_EQ(*count, total);
     for (int c = 0; c < 3; ++c) {
       Filter filter;
-      filter.clusters = {"c" + std::to_string(c)};
+      filter.clusters = {absl::StrCat("c", c)};
       absl::StatusOr<uint64_t> n = store.Count(filter);
       ASSERT_TRUE(n.ok()) << n.status();
       EXPECT_EQ(*n, per_cluster[filter.clusters[0]]) << "cluster " << filter.clusters[0];
