@@ -28,11 +28,11 @@
 #include "common/strings.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
-#include "storage/internal/rocksdb_status.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/status.h"
 #include "rocksdb/utilities/backup_engine.h"
+#include "storage/internal/rocksdb_status.h"
 
 namespace kubetrail::storage {
 namespace {
@@ -361,7 +361,8 @@ absl::Status RestoreStore(const std::string& backup_dir, const std::string& data
 
   s = engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), id, temp_dir, temp_dir);
   if (!s.ok()) {
-    return fail(internal::FromRocks(s, Cat("restoring backup ", id, " of ", backup_dir, " to ", data_dir)));
+    return fail(
+        internal::FromRocks(s, Cat("restoring backup ", id, " of ", backup_dir, " to ", data_dir)));
   }
   // rename(2) replaces an empty directory; it fails (ENOTEMPTY) if the target filled
   // meanwhile.

@@ -135,9 +135,9 @@ struct HistogramBucket {
 };
 
 struct StoreStats {
-  uint64_t events = 0;          // stored events (retention included)
+  uint64_t events = 0;  // stored events (retention included)
   uint64_t last_sequence = 0;
-  uint64_t disk_bytes = 0;      // live files on disk (0 for in-memory stores)
+  uint64_t disk_bytes = 0;  // live files on disk (0 for in-memory stores)
   // disk_bytes by part of the store (for RocksDB: per column family), largest first.
   std::vector<KeyCount> disk_bytes_by_part;
   std::vector<KeyCount> events_per_cluster;
@@ -187,8 +187,8 @@ class EventStore {
   // otherwise; nothing is written). Returns the outcome per event. Errors from the storage
   // (for example a full disk: ResourceExhausted) leave the store as it was; the same batch
   // may be written again later.
-  virtual absl::StatusOr<WriteResult> Write(
-      absl::Span<const kubetrail::v1::EnvelopedEvent> batch, const WriteOptions& options) = 0;
+  virtual absl::StatusOr<WriteResult> Write(absl::Span<const kubetrail::v1::EnvelopedEvent> batch,
+                                            const WriteOptions& options) = 0;
 
   // Events matching `request.filter`, in time order. See the header comment on paging.
   virtual absl::StatusOr<SearchPage> Search(const SearchRequest& request) = 0;
@@ -207,15 +207,15 @@ class EventStore {
 
   // Matching events counted per UTC-aligned bucket of `granularity`, optionally per key of
   // `by`. Only non-empty buckets are returned, in ascending time.
-  virtual absl::StatusOr<std::vector<HistogramBucket>> Histogram(
-      const Filter& filter, Granularity granularity, std::optional<Dimension> by) = 0;
+  virtual absl::StatusOr<std::vector<HistogramBucket>> Histogram(const Filter& filter,
+                                                                 Granularity granularity,
+                                                                 std::optional<Dimension> by) = 0;
 
   // Up to `limit` events with sequence > `after_sequence` that match `filter`, in sequence
   // order. Returns fewer (possibly none) when the end of the store is reached; follow again
   // from the last returned sequence.
   virtual absl::StatusOr<std::vector<StoredEvent>> ReadSince(uint64_t after_sequence,
-                                                             const Filter& filter,
-                                                             int limit) = 0;
+                                                             const Filter& filter, int limit) = 0;
 
   // Highest committed sequence number (0 for an empty store).
   virtual uint64_t LastSequence() const = 0;

@@ -1351,8 +1351,7 @@ TEST_P(EventStoreConformance, RetentionAndLegalHolds) {
   // Bad settings and holds.
   EXPECT_EQ(store().SetRetention("", kDayUs).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store().SetRetention("east", -1).code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store().PlaceHold(Hold("", 0, 1)).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().PlaceHold(Hold("", 0, 1)).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store().PlaceHold(Hold("east", 5, 5)).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store().ReleaseHold("hold-99").code(), absl::StatusCode::kNotFound);
@@ -1367,8 +1366,8 @@ TEST_P(EventStoreConformance, RetentionAndLegalHolds) {
 
   std::vector<LegalHold> holds = {
       Hold("east", kStartUs + kDayUs, kStartUs + 5 * kDayUs / 2, held_user, "", "case 1"),
-      Hold("east", kStartUs + 3 * kDayUs + 5 * kHourUs, kStartUs + 3 * kDayUs + 9 * kHourUs, "",
-           "", "case 2"),
+      Hold("east", kStartUs + 3 * kDayUs + 5 * kHourUs, kStartUs + 3 * kDayUs + 9 * kHourUs, "", "",
+           "case 2"),
       Hold("west", 0, now, "", held_namespace),
   };
   holds[2].created_us = now;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -283,9 +283,8 @@ absl::StatusOr<std::vector<StoredEvent>> MemoryEventStore::ReadSince(uint64_t af
   if (!compiled.ok()) return compiled.status();
   std::vector<StoredEvent> out;
   absl::ReaderMutexLock lock(&mu_);
-  auto it = std::upper_bound(
-      events_.begin(), events_.end(), after_sequence,
-      [](uint64_t seq, const StoredEvent& e) { return seq < e.sequence; });
+  auto it = std::upper_bound(events_.begin(), events_.end(), after_sequence,
+                             [](uint64_t seq, const StoredEvent& e) { return seq < e.sequence; });
   for (; it != events_.end() && out.size() < static_cast<size_t>(limit); ++it) {
     if (Matches(*compiled, it->event, it->time_us)) out.push_back(*it);
   }

@@ -136,10 +136,9 @@ absl::StatusOr<CheckReport> RocksDbStoreImpl::Check() {
             {kKindTotal, ek.cluster, g, FloorDiv(ek.time_us, GranMicros(g)), 0})] += 1;
       }
       expected_rollups[EncodeRollupKey({kKindTotal, ek.cluster, kGranAll, 0, 0})] += 1;
-      ForEachTerm(event, ResourceTerm(event.object_ref()), CodeTerm(event),
-                  [&](Kind kind, std::string_view term) {
-                    add(kind, term, true, HasTimedRollups(kind));
-                  });
+      ForEachTerm(
+          event, ResourceTerm(event.object_ref()), CodeTerm(event),
+          [&](Kind kind, std::string_view term) { add(kind, term, true, HasTimedRollups(kind)); });
     }
     KT_RETURN_IF_ERROR(FromRocks(it->status(), "check: reading events"));
   }

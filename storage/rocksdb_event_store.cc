@@ -214,9 +214,9 @@ absl::Status RocksDbStoreImpl::Init() {
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    KT_RETURN_IF_ERROR(FromRocks(
-        db_->Put(wo, meta_, kMetaFormatVersion, std::to_string(kStoreFormatVersion)),
-        Cat("initialising store ", options_.path)));
+    KT_RETURN_IF_ERROR(
+        FromRocks(db_->Put(wo, meta_, kMetaFormatVersion, std::to_string(kStoreFormatVersion)),
+                  Cat("initialising store ", options_.path)));
   } else if (!s.ok()) {
     return FromRocks(s, Cat("reading format version of ", options_.path));
   } else {
@@ -226,10 +226,9 @@ absl::Status RocksDbStoreImpl::Init() {
           Cat("store ", options_.path, ": unreadable format version \"", version, "\""));
     }
     if (v > kStoreFormatVersion) {
-      return absl::FailedPreconditionError(
-          Cat("store ", options_.path, " has format version ", v,
-              "; this kubetrail reads versions up to ", kStoreFormatVersion,
-              ": upgrade kubetrail"));
+      return absl::FailedPreconditionError(Cat("store ", options_.path, " has format version ", v,
+                                               "; this kubetrail reads versions up to ",
+                                               kStoreFormatVersion, ": upgrade kubetrail"));
     }
   }
 
@@ -260,7 +259,9 @@ absl::Status RocksDbStoreImpl::Init() {
       for (uint32_t cluster = 1; cluster <= cluster_count; ++cluster) {
         const std::string start = EncodeRollupKey({kind, cluster, kGranAll, 0, 0});
         const std::string_view section(start.data(), 6);
-        for (r->Seek(start); r->Valid() && r->key().starts_with(rocksdb::Slice(section.data(), section.size())); r->Next()) {
+        for (r->Seek(start);
+             r->Valid() && r->key().starts_with(rocksdb::Slice(section.data(), section.size()));
+             r->Next()) {
           RollupKey key;
           if (!DecodeRollupKey(std::string_view(r->key().data(), r->key().size()), &key) ||
               r->value().size() != 8) {
@@ -282,8 +283,7 @@ absl::Status RocksDbStoreImpl::Init() {
     if (it->Valid()) {
       std::vector<SeqlogEntry> entries;
       if (it->key().size() != 8 ||
-          !DecodeSeqlogValue(std::string_view(it->value().data(), it->value().size()),
-                             &entries)) {
+          !DecodeSeqlogValue(std::string_view(it->value().data(), it->value().size()), &entries)) {
         return absl::DataLossError("bad sequence log entry");
       }
       last_sequence_ = GetBig64(it->key().data()) + entries.size() - 1;
@@ -344,8 +344,8 @@ absl::StatusOr<WriteResult> RocksDbStoreImpl::Write(absl::Span<const EnvelopedEv
         const uint64_t* written;
         uint64_t built;
       } ahead{&written_ticket_, next_ticket_ - 1};
-      commit_mu_.Await(
-          absl::Condition(+[](Ahead* a) { return *a->written + 1 >= a->built; }, &ahead));
+      commit_mu_.Await(absl::Condition(
+          +[](Ahead* a) { return *a->written + 1 >= a->built; }, &ahead));
     }
     write_mu_.Lock();
     Group group;
@@ -394,7 +394,8 @@ void RocksDbStoreImpl::ResetBuildState() {
   for (int kind = 0; kind < kNumKinds; ++kind) {
     builder_dict_[kind].clear();
     const Dictionary& d = dict_[kind];
-    for (uint32_t id = 1; id <= d.terms.size(); ++id) builder_dict_[kind].emplace(d.terms[id - 1], id);
+    for (uint32_t id = 1; id <= d.terms.size(); ++id)
+      builder_dict_[kind].emplace(d.terms[id - 1], id);
     next_term_id_[kind] = static_cast<uint32_t>(d.terms.size() + 1);
   }
 }
@@ -497,8 +498,8 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
         continue;
       }
       if (!expiry_.empty()) {
-        auto c = builder_dict_[kKindCluster].find(
-            ToAbsl(items[index]->event->envelope().cluster()));
+        auto c =
+            builder_dict_[kKindCluster].find(ToAbsl(items[index]->event->envelope().cluster()));
         if (c != builder_dict_[kKindCluster].end() &&
             ExpiredOnArrival(*items[index]->event, c->second, items[index]->time_us)) {
           result.outcomes.push_back(WriteOutcome::kExpired);
@@ -526,8 +527,7 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
 
       const int64_t minute = FloorDiv(time, GranMicros(kGranMinute));
       auto add = [&](Kind kind, std::string_view term) {
-        postings[GroupKey{kind, cluster, term_id(kind, term), minute}].push_back(
-            {time, sequence});
+        postings[GroupKey{kind, cluster, term_id(kind, term), minute}].push_back({time, sequence});
       };
       totals[GroupKey{kKindTotal, cluster, 0, minute}] += 1;
       ForEachTerm(ev, item.resource_term, item.code_term, add);
@@ -595,8 +595,8 @@ void RocksDbStoreImpl::CommitGroup(Group* g) {
     const uint64_t* written;
     uint64_t ticket;
   } turn{&written_ticket_, ticket};
-  commit_mu_.Await(
-      absl::Condition(+[](Turn* t) { return *t->written + 1 == t->ticket; }, &turn));
+  commit_mu_.Await(absl::Condition(
+      +[](Turn* t) { return *t->written + 1 == t->ticket; }, &turn));
   auto fail_all = [&](const absl::Status& s) {
     for (Writer* w : g->writers) w->result = s;
   };
@@ -766,7 +766,8 @@ absl::Status RocksDbStoreImpl::Close() {
   {
     absl::MutexLock lock(&write_mu_);
     if (closed_.exchange(true)) return absl::FailedPreconditionError("store is already closed");
-    write_mu_.Await(absl::Condition(+[](int* n) { return *n == 0; }, &active_writers_));
+    write_mu_.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &active_writers_));
   }
   absl::Status status;
   if (db_ == nullptr) return status;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,16 +23,16 @@
 
 namespace kubetrail::storage {
 
-INSTANTIATE_TEST_SUITE_P(RocksDb, EventStoreConformance,
-                         ::testing::Values(EventStoreFactory(
-                             [](const std::string& dir) -> std::unique_ptr<EventStore> {
-                               RocksDbOptions options;
-                               options.path = dir + "/db";
-                               options.block_cache_bytes = 8 << 20;
-                               options.write_buffer_bytes = 4 << 20;
-                               auto store = RocksDbEventStore::Open(options);
-                               return store.ok() ? *std::move(store) : nullptr;
-                             })));
+INSTANTIATE_TEST_SUITE_P(
+    RocksDb, EventStoreConformance,
+    ::testing::Values(EventStoreFactory([](const std::string& dir) -> std::unique_ptr<EventStore> {
+      RocksDbOptions options;
+      options.path = dir + "/db";
+      options.block_cache_bytes = 8 << 20;
+      options.write_buffer_bytes = 4 << 20;
+      auto store = RocksDbEventStore::Open(options);
+      return store.ok() ? *std::move(store) : nullptr;
+    })));
 
 namespace {
 
@@ -50,8 +51,9 @@ std::vector<EnvelopedEvent> Events(int n, const std::string& cluster, uint64_t s
     EnvelopedEvent& e = out[static_cast<size_t>(i)];
     gen.Next(e.mutable_event());
     if (spread_us > 0) {
-      const int64_t t = kStart + i * spread_us + static_cast<int64_t>((seed * 7919 + i * 104729) %
-                                                                      static_cast<uint64_t>(spread_us));
+      const int64_t t =
+          kStart + i * spread_us +
+          static_cast<int64_t>((seed * 7919 + i * 104729) % static_cast<uint64_t>(spread_us));
       e.mutable_event()->set_request_received_timestamp_us(t);
       e.mutable_event()->set_stage_timestamp_us(t + 1000);
     }
@@ -89,6 +91,22 @@ class RocksDbStoreTest : public ::testing::Test {
       auto r = store_->Write(absl::MakeConstSpan(events).subspan(i, n), WriteOptions{});
       ASSERT_TRUE(r.ok()) << r.status();
     }
+  }
+  // Opens the store's database with plain RocksDB (every column family, default options)
+  // and lets `edit` change it; the store must be closed.
+  void EditBehindTheStoresBack(
+      const std::function<void(rocksdb::DB*, const std::vector<std::string>&,
+                               const std::vector<rocksdb::ColumnFamilyHandle*>&)>& edit) {
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path_, &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path_, cfs, &handles, &raw).ok());
+    edit(raw, names, handles);
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
   }
   std::vector<StoredEvent> All(Order order = Order::kAscending) {
     SearchRequest req;
@@ -153,18 +171,10 @@ TEST_F(RocksDbStoreTest, ReopenKeepsEventsSequenceAndIdentity) {
 
 TEST_F(RocksDbStoreTest, RefusesNewerFormatVersion) {
   store_.reset();
-  {
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path_, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path_, cfs, &handles, &raw).ok());
+  EditBehindTheStoresBack([](rocksdb::DB* raw, const std::vector<std::string>&,
+                             const std::vector<rocksdb::ColumnFamilyHandle*>&) {
     ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "format_version", "99").ok());
-    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-    delete raw;
-  }
+  });
   RocksDbOptions options;
   options.path = path_;
   auto store = RocksDbEventStore::Open(options);
@@ -178,8 +188,7 @@ TEST_F(RocksDbStoreTest, SecondOpenOfTheSameDirectoryIsRefused) {
   options.path = path_;
   auto second = RocksDbEventStore::Open(options);
   ASSERT_FALSE(second.ok());
-  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition)
-      << second.status();
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition) << second.status();
   EXPECT_THAT(std::string(second.status().message()), HasSubstr(path_));
 }
 
@@ -205,14 +214,8 @@ TEST_F(RocksDbStoreTest, CheckPassesThenFindsDamage) {
 
   // Damage: remove one event, one auditID entry and one posting list behind the store's back.
   store_.reset();
-  {
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path_, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path_, cfs, &handles, &raw).ok());
+  EditBehindTheStoresBack([](rocksdb::DB* raw, const std::vector<std::string>& names,
+                             const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
     for (size_t i = 0; i < names.size(); ++i) {
       if (names[i] != "events" && names[i] != "ids" && names[i] != "postings") continue;
       std::unique_ptr<rocksdb::Iterator> it(raw->NewIterator(rocksdb::ReadOptions(), handles[i]));
@@ -220,9 +223,7 @@ TEST_F(RocksDbStoreTest, CheckPassesThenFindsDamage) {
       ASSERT_TRUE(it->Valid()) << names[i];
       ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[i], it->key()).ok());
     }
-    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
-    delete raw;
-  }
+  });
   Reopen();
   report = store_->Check();
   ASSERT_TRUE(report.ok()) << report.status();
@@ -328,12 +329,12 @@ TEST_F(RocksDbStoreTest, RollupsEqualBruteForceOverLongRanges) {
         if (!Matches(*compiled, e, t)) continue;
         ++count;
         users[e.event().user().username()]++;
-        const int64_t h = (t >= 0 ? t / 3'600'000'000 : (t - 3'599'999'999) / 3'600'000'000) *
-                          3'600'000'000;
+        const int64_t h =
+            (t >= 0 ? t / 3'600'000'000 : (t - 3'599'999'999) / 3'600'000'000) * 3'600'000'000;
         hours[h][e.event().verb()]++;
       }
-      SCOPED_TRACE(::testing::Message() << "variant " << variant << " from "
-                                      << from.value_or(-1) << " to " << to.value_or(-1));
+      SCOPED_TRACE(::testing::Message() << "variant " << variant << " from " << from.value_or(-1)
+                                        << " to " << to.value_or(-1));
       auto n = store_->Count(f);
       ASSERT_TRUE(n.ok()) << n.status();
       EXPECT_EQ(*n, count);

@@ -109,9 +109,7 @@ class PostingStream {
     }
     Load();
   }
-  void Load() {
-    valid_ = it_->Valid() && DecodePostingKey(AsView(it_->key()), &key_);
-  }
+  void Load() { valid_ = it_->Valid() && DecodePostingKey(AsView(it_->key()), &key_); }
 
   const Order order_;
   const uint32_t cluster_;
@@ -150,8 +148,7 @@ absl::StatusOr<Plan> RocksDbStoreImpl::BuildPlan(const Filter& filter) {
     for (uint32_t id = 1; id <= clusters.terms.size(); ++id) plan.clusters.push_back(id);
   }
   std::sort(plan.clusters.begin(), plan.clusters.end());
-  plan.clusters.erase(std::unique(plan.clusters.begin(), plan.clusters.end()),
-                      plan.clusters.end());
+  plan.clusters.erase(std::unique(plan.clusters.begin(), plan.clusters.end()), plan.clusters.end());
   if (plan.clusters.empty()) {
     plan.empty = true;
     return plan;
@@ -274,15 +271,14 @@ absl::StatusOr<Plan> RocksDbStoreImpl::BuildPlan(const Filter& filter) {
     ++rollup_kinds;
     rollup_kind = kKindCode;
   }
-  others = others || !filter.names.empty() || !filter.stages.empty() ||
-           !filter.levels.empty() || !filter.audit_ids.empty() || !filter.source_ips.empty() ||
+  others = others || !filter.names.empty() || !filter.stages.empty() || !filter.levels.empty() ||
+           !filter.audit_ids.empty() || !filter.source_ips.empty() ||
            !filter.user_agent_substring.empty();
   plan.only_time_and_cluster = !others && rollup_kinds == 0;
   if (!others && rollup_kinds == 1) plan.sole_rollup_kind = rollup_kind;
-  std::stable_sort(plan.kinds.begin(), plan.kinds.end(),
-                   [](const Plan::KindTerms& a, const Plan::KindTerms& b) {
-                     return a.estimate < b.estimate;
-                   });
+  std::stable_sort(
+      plan.kinds.begin(), plan.kinds.end(),
+      [](const Plan::KindTerms& a, const Plan::KindTerms& b) { return a.estimate < b.estimate; });
   return plan;
 }
 
@@ -290,8 +286,7 @@ RocksDbStoreImpl::ScanKind RocksDbStoreImpl::ChooseScan(const Plan& plan,
                                                         std::vector<size_t>* intersect) const {
   if (plan.empty) return ScanKind::kNone;
   if (!plan.filter.source.audit_ids.empty()) return ScanKind::kAuditIds;
-  if (plan.kinds.empty() ||
-      plan.kinds.front().terms.size() * plan.clusters.size() > kMaxStreams) {
+  if (plan.kinds.empty() || plan.kinds.front().terms.size() * plan.clusters.size() > kMaxStreams) {
     return ScanKind::kTime;
   }
   if (intersect != nullptr) {
@@ -367,10 +362,10 @@ absl::Status RocksDbStoreImpl::ScanIndexed(const Plan& plan, const Cursor& curso
       }
     }
     candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
-                                     [&](const Candidate& c) {
-                                       return c.time_us < lo || c.time_us >= hi ||
-                                              !AfterCursor(cursor, c.time_us, c.sequence);
-                                     }),
+                                    [&](const Candidate& c) {
+                                      return c.time_us < lo || c.time_us >= hi ||
+                                             !AfterCursor(cursor, c.time_us, c.sequence);
+                                    }),
                      candidates.end());
     std::sort(candidates.begin(), candidates.end(), [&](const Candidate& a, const Candidate& b) {
       return Before(order, a.time_us, a.sequence, b.time_us, b.sequence);
@@ -543,11 +538,10 @@ absl::StatusOr<std::vector<StoredEvent>> RocksDbStoreImpl::Get(std::string_view 
     KT_RETURN_IF_ERROR(FromRocks(it->status(), "reading the auditID index"));
   }
   KT_ASSIGN_OR_RETURN(std::vector<StoredEvent> events, Fetch(candidates));
-  events.erase(std::remove_if(events.begin(), events.end(),
-                              [&](const StoredEvent& e) {
-                                return e.event.event().audit_id() != audit_id;
-                              }),
-               events.end());
+  events.erase(
+      std::remove_if(events.begin(), events.end(),
+                     [&](const StoredEvent& e) { return e.event.event().audit_id() != audit_id; }),
+      events.end());
   if (events.empty()) return absl::NotFoundError(Cat("no events with auditID ", audit_id));
   std::sort(events.begin(), events.end(), [](const StoredEvent& a, const StoredEvent& b) {
     return Before(Order::kAscending, a.time_us, a.sequence, b.time_us, b.sequence);

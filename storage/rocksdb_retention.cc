@@ -25,9 +25,9 @@ rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.s
 std::string_view AsView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
 // Every kind with day rollups, whose all-time totals retention decrements.
-constexpr std::array<Kind, 8> kDayRollupKinds = {kKindTotal,     kKindUser,     kKindImpersonated,
-                                                 kKindGroup,     kKindVerb,     kKindNamespace,
-                                                 kKindResource,  kKindCode};
+constexpr std::array<Kind, 8> kDayRollupKinds = {kKindTotal,    kKindUser, kKindImpersonated,
+                                                 kKindGroup,    kKindVerb, kKindNamespace,
+                                                 kKindResource, kKindCode};
 
 class ExpiryFilter : public rocksdb::CompactionFilter {
  public:
@@ -127,8 +127,8 @@ absl::Status RocksDbStoreImpl::LoadRetention() {
   absl::MutexLock lock(&retention_mu_);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
   const std::string_view retention_prefix = kRetentionPrefix;
-  for (it->Seek(AsSlice(retention_prefix)); it->Valid() && it->key().starts_with(AsSlice(retention_prefix));
-       it->Next()) {
+  for (it->Seek(AsSlice(retention_prefix));
+       it->Valid() && it->key().starts_with(AsSlice(retention_prefix)); it->Next()) {
     int64_t keep = 0;
     if (!absl::SimpleAtoi(ToAbsl(AsView(it->value())), &keep)) {
       return absl::DataLossError(Cat("store ", options_.path, ": bad retention setting"));
@@ -152,8 +152,8 @@ absl::Status RocksDbStoreImpl::LoadRetention() {
   }
   if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "reading the hold counter");
   const std::string_view expiry_prefix = kExpiryPrefix;
-  for (it->Seek(AsSlice(expiry_prefix)); it->Valid() && it->key().starts_with(AsSlice(expiry_prefix));
-       it->Next()) {
+  for (it->Seek(AsSlice(expiry_prefix));
+       it->Valid() && it->key().starts_with(AsSlice(expiry_prefix)); it->Next()) {
     ClusterExpiry e;
     if (it->key().size() != expiry_prefix.size() + 4 ||
         !DecodeClusterExpiry(AsView(it->value()), &e)) {
@@ -188,8 +188,8 @@ absl::Status RocksDbStoreImpl::SetRetention(std::string_view cluster, int64_t ke
     KT_RETURN_IF_ERROR(FromRocks(db_->Delete(wo, meta_, key), "clearing retention"));
     retention_.erase(std::string(cluster));
   } else {
-    KT_RETURN_IF_ERROR(FromRocks(db_->Put(wo, meta_, key, std::to_string(keep_us)),
-                                 "setting retention"));
+    KT_RETURN_IF_ERROR(
+        FromRocks(db_->Put(wo, meta_, key, std::to_string(keep_us)), "setting retention"));
     retention_[std::string(cluster)] = keep_us;
   }
   return absl::OkStatus();
@@ -209,9 +209,8 @@ absl::StatusOr<LegalHold> RocksDbStoreImpl::PlaceHold(const LegalHold& hold) {
   if (hold.from_us >= hold.to_us) return absl::InvalidArgumentError("legal hold: empty range");
   absl::MutexLock lock(&retention_mu_);
   const uint64_t n = next_hold_;
-  LegalHoldRecord r{hold.from_us, hold.to_us,         hold.created_us,
-                    hold.cluster, hold.user,          hold.namespace_name,
-                    hold.reason};
+  LegalHoldRecord r{hold.from_us, hold.to_us,          hold.created_us, hold.cluster,
+                    hold.user,    hold.namespace_name, hold.reason};
   rocksdb::WriteBatch wb;
   wb.Put(meta_, HoldKey(n), EncodeHold(r));
   wb.Put(meta_, kHoldNext, std::to_string(n + 1));
@@ -306,7 +305,8 @@ absl::Status RocksDbStoreImpl::RemoveEventsOneByOne(
     count_down(kKindTotal, 0, true, false);
     ForEachTerm(ev, ResourceTerm(ev.object_ref()), CodeTerm(ev),
                 [&](Kind kind, std::string_view text) {
-                  if (auto id = term(kind, text)) count_down(kind, *id, HasTimedRollups(kind), true);
+                  if (auto id = term(kind, text))
+                    count_down(kind, *id, HasTimedRollups(kind), true);
                 });
   }
   KT_RETURN_IF_ERROR(FromRocks(it->status(), "retention: reading events"));
@@ -353,8 +353,8 @@ absl::StatusOr<RetentionReport> RocksDbStoreImpl::ApplyRetention(int64_t now_us)
     const uint64_t* written;
     uint64_t last_built;
   } idle{&written_ticket_, next_ticket_ - 1};
-  commit_mu_.Await(
-      absl::Condition(+[](Idle* i) { return *i->written == i->last_built; }, &idle));
+  commit_mu_.Await(absl::Condition(
+      +[](Idle* i) { return *i->written == i->last_built; }, &idle));
   RetentionReport report;
 
   std::map<std::string, int64_t> retention;

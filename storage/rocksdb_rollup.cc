@@ -92,8 +92,7 @@ std::optional<std::pair<int64_t, int64_t>> RocksDbStoreImpl::ClusterTimeBounds(u
 
 absl::Status RocksDbStoreImpl::CountPostingsInRange(Kind kind, uint32_t cluster, int64_t minute,
                                                     int64_t from, int64_t to,
-                                                    const RollupSink& sink,
-                                                    int64_t bucket_start) {
+                                                    const RollupSink& sink, int64_t bucket_start) {
   // The terms present in this minute, from its rollup keys; the total counts via the verb
   // postings (every event has exactly one verb term).
   const Kind posting_kind = kind == kKindTotal ? kKindVerb : kind;
@@ -136,8 +135,7 @@ absl::Status RocksDbStoreImpl::CountPostingsInRange(Kind kind, uint32_t cluster,
 }
 
 absl::Status RocksDbStoreImpl::RollupCount(const Plan& plan, Kind kind,
-                                           std::optional<Gran> hist_gran,
-                                           const RollupSink& sink) {
+                                           std::optional<Gran> hist_gran, const RollupSink& sink) {
   // The term constraint on `kind`, if any.
   const std::vector<uint32_t>* terms = nullptr;
   for (const Plan::KindTerms& k : plan.kinds) {
@@ -162,10 +160,9 @@ absl::Status RocksDbStoreImpl::RollupCount(const Plan& plan, Kind kind,
     Cover(from, to, hist_gran ? *hist_gran : kGranDay, &pieces);
     for (const Piece& piece : pieces) {
       if (piece.gran == kGranAll) {
-        KT_RETURN_IF_ERROR(CountPostingsInRange(kind, cluster,
-                                                FloorDiv(piece.from, GranMicros(kGranMinute)),
-                                                piece.from, piece.to, filtered,
-                                                bucket_of(piece.from)));
+        KT_RETURN_IF_ERROR(
+            CountPostingsInRange(kind, cluster, FloorDiv(piece.from, GranMicros(kGranMinute)),
+                                 piece.from, piece.to, filtered, bucket_of(piece.from)));
         continue;
       }
       const std::string start = EncodeRollupKey({kind, cluster, piece.gran, piece.first, 0});
@@ -253,10 +250,9 @@ absl::StatusOr<std::vector<KeyCount>> RocksDbStoreImpl::Top(const Filter& filter
                                      }));
       absl::ReaderMutexLock lock(&dict_mu_);
       for (const auto& [term, n] : by_term) {
-        counts[dimension == Dimension::kCluster ? dict_[kKindCluster].Term(
-                                                      static_cast<uint32_t>(term))
-                                                : TermKey(kind, static_cast<uint32_t>(term))] +=
-            n;
+        counts[dimension == Dimension::kCluster
+                   ? dict_[kKindCluster].Term(static_cast<uint32_t>(term))
+                   : TermKey(kind, static_cast<uint32_t>(term))] += n;
       }
     } else {
       Cursor cursor;
@@ -293,17 +289,18 @@ absl::StatusOr<std::vector<HistogramBucket>> RocksDbStoreImpl::Histogram(
     if (source) {
       std::map<int64_t, absl::flat_hash_map<uint64_t, uint64_t>> raw;
       const bool by_cluster = by && *by == Dimension::kCluster;
-      KT_RETURN_IF_ERROR(RollupCount(plan, *source, gran,
-                                     [&](int64_t b, uint32_t c, uint32_t term, uint64_t n) {
-                                       raw[b][by_cluster ? c : (by ? term : 0)] += n;
-                                     }));
+      KT_RETURN_IF_ERROR(
+          RollupCount(plan, *source, gran, [&](int64_t b, uint32_t c, uint32_t term, uint64_t n) {
+            raw[b][by_cluster ? c : (by ? term : 0)] += n;
+          }));
       absl::ReaderMutexLock lock(&dict_mu_);
       for (const auto& [b, terms] : raw) {
         auto& out = buckets[b];
         for (const auto& [term, n] : terms) {
           const auto t = static_cast<uint32_t>(term);
-          out[!by ? std::string() : by_cluster ? dict_[kKindCluster].Term(t) : TermKey(by_kind, t)] +=
-              n;
+          out[!by          ? std::string()
+              : by_cluster ? dict_[kKindCluster].Term(t)
+                           : TermKey(by_kind, t)] += n;
         }
       }
     } else {

@@ -13,7 +13,7 @@ namespace kubetrail::storage::internal {
 
 std::string_view KindName(uint8_t kind) {
   static constexpr std::string_view kNames[kNumKinds] = {
-      "total", "cluster", "source", "user", "impersonated",
+      "total", "cluster", "source",    "user",     "impersonated",
       "group", "verb",    "namespace", "resource", "code"};
   return kind < kNumKinds ? kNames[kind] : "unknown";
 }
@@ -46,8 +46,8 @@ std::string CodeTerm(const kubetrail::v1::Event& event) {
                                             : std::string();
 }
 
-void SplitResourceTerm(std::string_view term, std::string_view* resource,
-                       std::string_view* group, std::string_view* subresource) {
+void SplitResourceTerm(std::string_view term, std::string_view* resource, std::string_view* group,
+                       std::string_view* subresource) {
   const size_t a = term.find('\0');
   if (a == std::string_view::npos) {
     *resource = term;
@@ -80,9 +80,7 @@ uint32_t GetBig32(const char* p) {
   const auto* u = reinterpret_cast<const unsigned char*>(p);
   return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | u[3];
 }
-uint64_t GetBig64(const char* p) {
-  return (uint64_t{GetBig32(p)} << 32) | GetBig32(p + 4);
-}
+uint64_t GetBig64(const char* p) { return (uint64_t{GetBig32(p)} << 32) | GetBig32(p + 4); }
 void PutFixed64(uint64_t v, std::string* out) {
   char b[8];
   for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
@@ -342,10 +340,9 @@ bool DecodeHold(std::string_view value, LegalHoldRecord* hold) {
 }
 
 bool ClusterExpiry::Removed(int64_t day) const {
-  auto it = std::upper_bound(removed.begin(), removed.end(), day,
-                             [](int64_t d, const std::pair<int64_t, int64_t>& r) {
-                               return d < r.first;
-                             });
+  auto it =
+      std::upper_bound(removed.begin(), removed.end(), day,
+                       [](int64_t d, const std::pair<int64_t, int64_t>& r) { return d < r.first; });
   if (it == removed.begin()) return false;
   --it;
   return day >= it->first && day < it->second;
@@ -366,8 +363,7 @@ bool DecodeClusterExpiry(std::string_view value, ClusterExpiry* expiry) {
   const char* p = value.data();
   const char* end = p + value.size();
   uint64_t n = 0;
-  if (!GetSigned(&p, end, &expiry->first_kept_day) || !GetVarint(&p, end, &n) ||
-      n > value.size()) {
+  if (!GetSigned(&p, end, &expiry->first_kept_day) || !GetVarint(&p, end, &n) || n > value.size()) {
     return false;
   }
   expiry->removed.clear();

@@ -29,13 +29,13 @@ inline constexpr char kCfSeqlog[] = "seqlog";
 
 // Meta keys (column family "default").
 inline constexpr char kMetaFormatVersion[] = "format_version";  // value: decimal text
-inline constexpr char kDictPrefix = 'd';     // 'd' kind term -> id (4 bytes BE)
-inline constexpr char kDictRevPrefix = 'r';  // 'r' kind id(4 BE) -> term
+inline constexpr char kDictPrefix = 'd';                        // 'd' kind term -> id (4 bytes BE)
+inline constexpr char kDictRevPrefix = 'r';                     // 'r' kind id(4 BE) -> term
 // Retention and legal holds (see EncodeHold / EncodeClusterExpiry):
 inline constexpr char kRetentionPrefix[] = "m/retention/";  // + cluster -> decimal keep_us
-inline constexpr char kHoldPrefix[] = "m/hold/";           // + id number (8 BE) -> hold
-inline constexpr char kHoldNext[] = "m/hold_next";         // -> decimal next id number
-inline constexpr char kExpiryPrefix[] = "m/expiry/";       // + cluster id (4 BE) -> expiry
+inline constexpr char kHoldPrefix[] = "m/hold/";            // + id number (8 BE) -> hold
+inline constexpr char kHoldNext[] = "m/hold_next";          // -> decimal next id number
+inline constexpr char kExpiryPrefix[] = "m/expiry/";        // + cluster id (4 BE) -> expiry
 
 // String kinds: the dictionaries, the posting-list indexes and the rollup dimensions share
 // these numbers. DO NOT CHANGE THESE VALUES.
@@ -59,14 +59,13 @@ std::string_view KindName(uint8_t kind);
 // Kinds every event has exactly one term of (possibly ""): counting their postings counts
 // events.
 inline constexpr std::array<Kind, 5> kCompleteKinds = {kKindUser, kKindVerb, kKindNamespace,
-                                                        kKindResource, kKindCode};
+                                                       kKindResource, kKindCode};
 // Kinds with posting lists.
 inline constexpr std::array<Kind, 7> kPostingKinds = {
-    kKindUser, kKindImpersonated, kKindGroup, kKindVerb, kKindNamespace, kKindResource,
-    kKindCode};
+    kKindUser, kKindImpersonated, kKindGroup, kKindVerb, kKindNamespace, kKindResource, kKindCode};
 // Rollup dimensions (time-bucketed counters).
-inline constexpr std::array<Kind, 6> kRollupKinds = {kKindTotal, kKindUser,      kKindVerb,
-                                                      kKindNamespace, kKindResource, kKindCode};
+inline constexpr std::array<Kind, 6> kRollupKinds = {kKindTotal,     kKindUser,     kKindVerb,
+                                                     kKindNamespace, kKindResource, kKindCode};
 
 // Rollup granularities. kGranAll has the single bucket 0 and counts every event ever
 // ingested per term, for every posting kind; the planner's estimates come from it.
@@ -76,8 +75,8 @@ int64_t GranMicros(Gran g);  // 0 for kGranAll
 // The term of a resource: "resource\0group\0subresource".
 std::string ResourceTerm(const kubetrail::v1::ObjectReference& ref);
 // Splits a ResourceTerm back into its three parts.
-void SplitResourceTerm(std::string_view term, std::string_view* resource,
-                       std::string_view* group, std::string_view* subresource);
+void SplitResourceTerm(std::string_view term, std::string_view* resource, std::string_view* group,
+                       std::string_view* subresource);
 
 // The term of a response code: decimal, "" when the event has none.
 std::string CodeTerm(const kubetrail::v1::Event& event);
@@ -106,8 +105,8 @@ void ForEachTerm(const kubetrail::v1::Event& event, std::string_view resource_te
 
 // True for the kinds with minute and hour rollups (all have day and all-time rollups).
 inline bool HasTimedRollups(uint8_t kind) {
-  return kind == kKindTotal || kind == kKindUser || kind == kKindVerb ||
-         kind == kKindNamespace || kind == kKindResource || kind == kKindCode;
+  return kind == kKindTotal || kind == kKindUser || kind == kKindVerb || kind == kKindNamespace ||
+         kind == kKindResource || kind == kKindCode;
 }
 
 // Floor division of a time into buckets of `width` micros.
@@ -123,9 +122,7 @@ inline uint32_t BucketKey(int64_t bucket) {
   if (bucket > INT32_MAX) bucket = INT32_MAX;
   return static_cast<uint32_t>(static_cast<int32_t>(bucket)) ^ 0x80000000u;
 }
-inline int64_t BucketFromKey(uint32_t key) {
-  return static_cast<int32_t>(key ^ 0x80000000u);
-}
+inline int64_t BucketFromKey(uint32_t key) { return static_cast<int32_t>(key ^ 0x80000000u); }
 inline uint64_t TimeKey(int64_t time_us) {
   return static_cast<uint64_t>(time_us) ^ 0x8000000000000000ull;
 }
@@ -175,8 +172,7 @@ using Hash8 = std::array<unsigned char, 8>;
 Hash8 AuditIdHash(std::string_view audit_id);
 // Identity: cluster, source and the deterministic Event serialization (which holds auditID
 // and stage).
-Hash8 IdentityHash(std::string_view cluster, std::string_view source,
-                   std::string_view event_bytes);
+Hash8 IdentityHash(std::string_view cluster, std::string_view source, std::string_view event_bytes);
 std::string EncodeIdKey(const Hash8& audit, const Hash8& identity);
 
 // postings: [kind 1][cluster 4][term 4][minute bucket 4][first sequence of the write 8]

@@ -107,8 +107,8 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   absl::StatusOr<std::vector<HistogramBucket>> Histogram(const Filter& filter,
                                                          Granularity granularity,
                                                          std::optional<Dimension> by) override;
-  absl::StatusOr<std::vector<StoredEvent>> ReadSince(uint64_t after_sequence,
-                                                     const Filter& filter, int limit) override;
+  absl::StatusOr<std::vector<StoredEvent>> ReadSince(uint64_t after_sequence, const Filter& filter,
+                                                     int limit) override;
   uint64_t LastSequence() const override { return last_sequence_.load(); }
   absl::StatusOr<StoreStats> Stats() override;
   absl::StatusOr<CheckReport> Check() override;
@@ -201,8 +201,8 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
 
   // Rollups: counts per (bucket of `hist_gran` or 0, term) for `kind` over the plan's time
   // range and clusters; nullopt when the rollups cannot answer the plan.
-  using RollupSink = std::function<void(int64_t bucket_start, uint32_t cluster, uint32_t term,
-                                        uint64_t count)>;
+  using RollupSink =
+      std::function<void(int64_t bucket_start, uint32_t cluster, uint32_t term, uint64_t count)>;
   absl::Status RollupCount(const Plan& plan, Kind kind, std::optional<Gran> hist_gran,
                            const RollupSink& sink);
   absl::Status CountPostingsInRange(Kind kind, uint32_t cluster, int64_t minute, int64_t from,
