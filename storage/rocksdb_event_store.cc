@@ -721,6 +721,7 @@ absl::StatusOr<StoreStats> RocksDbStoreImpl::Stats() {
   {
     absl::ReaderMutexLock lock(&dict_mu_);
     for (const auto& [cluster_term, count] : estimates_[kKindTotal]) {
+      if (count == 0) continue;  // every event expired
       stats.events += count;
       stats.events_per_cluster.push_back(
           {dict_[kKindCluster].Term(static_cast<uint32_t>(cluster_term >> 32)), count});

@@ -15,6 +15,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/time.h"
+#include "audit/microtime.h"
+#include "common/clock.h"
 #include "common/strings.h"
 #include "storage/backup.h"
 #include "storage/event_store.h"
@@ -60,6 +64,29 @@ absl::StatusOr<std::unique_ptr<RocksDbEventStore>> OpenReadOnly(const std::strin
   // A check reads every block once: a small cache is as good as a big one.
   options.block_cache_bytes = 32ull << 20;
   return RocksDbEventStore::Open(options);
+}
+
+// Opens the store in `data_dir` for writing (it must exist and no process may have it open).
+absl::StatusOr<std::unique_ptr<RocksDbEventStore>> OpenReadWrite(const std::string& data_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(data_dir, ec)) {
+    return absl::NotFoundError(Cat("store directory ", data_dir, " does not exist"));
+  }
+  RocksDbOptions options;
+  options.path = data_dir;
+  options.create_if_missing = false;
+  options.block_cache_bytes = 32ull << 20;
+  return RocksDbEventStore::Open(options);
+}
+
+std::string FormatKeep(int64_t keep_us) {
+  constexpr int64_t kDay = 86'400'000'000;
+  if (keep_us % kDay == 0) return Cat(keep_us / kDay, "d");
+  return absl::FormatDuration(absl::Microseconds(keep_us));
+}
+
+std::string FormatMicros(int64_t us) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMicros(us), absl::UTCTimeZone());
 }
 
 std::string FormatUtc(int64_t seconds) {
@@ -169,6 +196,115 @@ int RunRestore(const RestoreOptions& options, std::ostream& out, std::ostream& e
   if (!status.ok()) return Fail(err, status);
   out << "restored backup " << id << " of " << options.backup_dir << " into " << options.data_dir
       << "\n";
+  out.flush();
+  return kExitOk;
+}
+
+absl::StatusOr<int64_t> ParseRetention(const std::string& text) {
+  if (text == "0") return 0;
+  if (!text.empty() && text.back() == 'd') {
+    int64_t days = 0;
+    if (absl::SimpleAtoi(text.substr(0, text.size() - 1), &days) && days >= 0) {
+      return days * 86'400'000'000;
+    }
+  } else {
+    absl::Duration d;
+    if (absl::ParseDuration(text, &d) && d >= absl::ZeroDuration()) {
+      return absl::ToInt64Microseconds(d);
+    }
+  }
+  return absl::InvalidArgumentError(
+      Cat("bad retention \"", text, "\": expected days (90d), a duration (2160h) or 0"));
+}
+
+int RunRetention(const RetentionOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.cluster.empty() != options.keep.empty()) {
+    return Fail(err, "retention: --cluster and --keep go together");
+  }
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+      options.keep.empty() ? OpenReadOnly(options.data_dir) : OpenReadWrite(options.data_dir);
+  if (!store.ok()) return Fail(err, store.status());
+  if (!options.keep.empty()) {
+    absl::StatusOr<int64_t> keep = ParseRetention(options.keep);
+    if (!keep.ok()) return Fail(err, keep.status());
+    absl::Status set = (*store)->SetRetention(options.cluster, *keep);
+    if (!set.ok()) return Fail(err, set);
+  }
+  absl::StatusOr<std::vector<storage::RetentionSetting>> settings = (*store)->ListRetention();
+  if (!settings.ok()) return Fail(err, settings.status());
+  absl::Status closed = (*store)->Close();
+  if (!closed.ok()) return Fail(err, closed);
+  if (settings->empty()) out << "* forever\n";
+  for (const storage::RetentionSetting& s : *settings) {
+    out << s.cluster << " " << FormatKeep(s.keep_us) << "\n";
+  }
+  out.flush();
+  return kExitOk;
+}
+
+int RunHold(const HoldOptions& options, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<int64_t> from = audit::ParseRfc3339Micros(options.from);
+  if (!from.ok()) return Fail(err, Cat("--from: ", from.status().message()));
+  absl::StatusOr<int64_t> to = audit::ParseRfc3339Micros(options.to);
+  if (!to.ok()) return Fail(err, Cat("--to: ", to.status().message()));
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = OpenReadWrite(options.data_dir);
+  if (!store.ok()) return Fail(err, store.status());
+  storage::LegalHold hold;
+  hold.cluster = options.cluster;
+  hold.from_us = *from;
+  hold.to_us = *to;
+  hold.user = options.user;
+  hold.namespace_name = options.namespace_name;
+  hold.reason = options.reason;
+  hold.created_us = Clock::Real().NowMicros();
+  absl::StatusOr<storage::LegalHold> placed = (*store)->PlaceHold(hold);
+  if (!placed.ok()) return Fail(err, placed.status());
+  absl::Status closed = (*store)->Close();
+  if (!closed.ok()) return Fail(err, closed);
+  out << placed->id << "\n";
+  out.flush();
+  return kExitOk;
+}
+
+int RunHolds(const HoldsOptions& options, std::ostream& out, std::ostream& err) {
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store =
+      options.release.empty() ? OpenReadOnly(options.data_dir) : OpenReadWrite(options.data_dir);
+  if (!store.ok()) return Fail(err, store.status());
+  if (!options.release.empty()) {
+    absl::Status released = (*store)->ReleaseHold(options.release);
+    if (!released.ok()) return Fail(err, released);
+  }
+  absl::StatusOr<std::vector<storage::LegalHold>> holds = (*store)->ListHolds();
+  if (!holds.ok()) return Fail(err, holds.status());
+  absl::Status closed = (*store)->Close();
+  if (!closed.ok()) return Fail(err, closed);
+  for (const storage::LegalHold& h : *holds) {
+    out << h.id << " cluster=" << h.cluster << " from=" << FormatMicros(h.from_us)
+        << " to=" << FormatMicros(h.to_us);
+    if (!h.user.empty()) out << " user=" << h.user;
+    if (!h.namespace_name.empty()) out << " namespace=" << h.namespace_name;
+    if (!h.reason.empty()) out << " reason=\"" << h.reason << "\"";
+    out << "\n";
+  }
+  out.flush();
+  return kExitOk;
+}
+
+int RunExpire(const ExpireOptions& options, std::ostream& out, std::ostream& err) {
+  int64_t now = Clock::Real().NowMicros();
+  if (!options.now.empty()) {
+    absl::StatusOr<int64_t> parsed = audit::ParseRfc3339Micros(options.now);
+    if (!parsed.ok()) return Fail(err, Cat("--now: ", parsed.status().message()));
+    now = *parsed;
+  }
+  absl::StatusOr<std::unique_ptr<RocksDbEventStore>> store = OpenReadWrite(options.data_dir);
+  if (!store.ok()) return Fail(err, store.status());
+  absl::StatusOr<storage::RetentionReport> report = (*store)->ApplyRetention(now);
+  if (!report.ok()) return Fail(err, report.status());
+  absl::Status closed = (*store)->Close();
+  if (!closed.ok()) return Fail(err, closed);
+  out << options.data_dir << ": expired " << report->expired_events << " events, kept "
+      << report->held_events << " under legal holds\n";
   out.flush();
   return kExitOk;
 }

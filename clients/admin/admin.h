@@ -20,6 +20,8 @@
 #include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
+
 namespace kubetrail::admin {
 
 // Exit codes of every verb. Frozen: scripts depend on them.
@@ -75,6 +77,49 @@ struct RestoreOptions {
 // Verifies and restores a backup into a new store directory and prints
 // "restored backup ID of BACKUPDIR into DIR". kExitOk, or kExitError (nothing written).
 int RunRestore(const RestoreOptions& options, std::ostream& out, std::ostream& err);
+
+// Retention and legal holds of a store no process has open (a running aggregator's store is
+// managed through its Admin RPC). Settings and holds live in the store itself.
+
+struct RetentionOptions {
+  std::string data_dir;  // required
+  std::string cluster;   // with `keep`: the cluster to set ("*": the default)
+  std::string keep;      // "90d", "2160h", "45m"; "0" clears; empty: only list
+};
+// Sets (when `cluster` and `keep` are given) and prints every setting, one
+// "CLUSTER KEEP" line each ("forever" when none is set). kExitOk or kExitError.
+int RunRetention(const RetentionOptions& options, std::ostream& out, std::ostream& err);
+
+struct HoldOptions {
+  std::string data_dir;        // required
+  std::string cluster;         // required
+  std::string from;            // RFC 3339, required
+  std::string to;              // RFC 3339, required; the hold covers [from, to)
+  std::string user;            // optional: only this user's events
+  std::string namespace_name;  // optional: only this namespace's events
+  std::string reason;          // free text for the record
+};
+// Places a legal hold and prints its id. kExitOk or kExitError.
+int RunHold(const HoldOptions& options, std::ostream& out, std::ostream& err);
+
+struct HoldsOptions {
+  std::string data_dir;  // required
+  std::string release;   // when set: the id of a hold to release first
+};
+// Releases `release` (when given) and prints every hold, one line each. kExitOk, or
+// kExitError (an unknown id included).
+int RunHolds(const HoldsOptions& options, std::ostream& out, std::ostream& err);
+
+struct ExpireOptions {
+  std::string data_dir;  // required
+  std::string now;       // RFC 3339; empty: the current time
+};
+// Applies retention as of `now` and prints "expired N events, kept M under legal holds".
+int RunExpire(const ExpireOptions& options, std::ostream& out, std::ostream& err);
+
+// Parses a retention duration: "90d" (days), or Go syntax ("2160h", "90m", "1h30m"); "0" is
+// zero. InvalidArgument otherwise (negative included).
+absl::StatusOr<int64_t> ParseRetention(const std::string& text);
 
 }  // namespace kubetrail::admin
 

@@ -138,6 +138,95 @@ Verb AddRestore(CLI::App& app, RestoreOptions* options, std::optional<uint32_t>*
               }};
 }
 
+Verb AddRetention(CLI::App& app, RetentionOptions* options) {
+  CLI::App* cmd = app.add_subcommand("retention", "Show or set how long clusters' events are kept");
+  cmd->footer(
+      std::string("Without --cluster/--keep, prints every setting. With them, sets the retention\n"
+                  "of one cluster (\"*\": every cluster without its own); --keep 0 clears it.\n"
+                  "Retention removes whole UTC days at the next 'expire' (or, in a running\n"
+                  "aggregator, its periodic run). The store must not be open elsewhere to set.\n"
+                  "\n"
+                  "Examples:\n"
+                  "  kubetrail-admin retention --data-dir ./store\n"
+                  "  kubetrail-admin retention --data-dir ./store --cluster prod --keep 400d\n"
+                  "  kubetrail-admin retention --data-dir ./store --cluster '*' --keep 2160h\n"
+                  "\n") +
+      kExitCodes);
+  cmd->add_option("--data-dir", options->data_dir, "The store's directory")
+      ->required()
+      ->option_text("DIR");
+  cmd->add_option("--cluster", options->cluster, "Cluster to set (\"*\": the default)")
+      ->option_text("NAME");
+  cmd->add_option("--keep", options->keep, "How long: 90d, 2160h, or 0 to keep forever")
+      ->option_text("DURATION");
+  return Verb{cmd, [options] { return RunRetention(*options, std::cout, std::cerr); }};
+}
+
+Verb AddHold(CLI::App& app, HoldOptions* options) {
+  CLI::App* cmd = app.add_subcommand("hold", "Place a legal hold (keeps events past retention)");
+  cmd->footer(
+      std::string(
+          "Keeps the events of a cluster in [--from, --to), optionally only one user's\n"
+          "or one namespace's, past their retention until the hold is released.\n"
+          "Prints the hold's id.\n"
+          "\n"
+          "Examples:\n"
+          "  kubetrail-admin hold --data-dir ./store --cluster prod \\\n"
+          "      --from 2026-01-01T00:00:00Z --to 2026-04-01T00:00:00Z --reason 'case 4711'\n"
+          "  kubetrail-admin hold --data-dir ./store --cluster prod --user alice \\\n"
+          "      --from 2026-03-01T00:00:00Z --to 2026-03-08T00:00:00Z\n"
+          "\n") +
+      kExitCodes);
+  cmd->add_option("--data-dir", options->data_dir, "The store's directory")
+      ->required()
+      ->option_text("DIR");
+  cmd->add_option("--cluster", options->cluster, "The cluster")->required()->option_text("NAME");
+  cmd->add_option("--from", options->from, "Start (RFC 3339, inclusive)")
+      ->required()
+      ->option_text("TIME");
+  cmd->add_option("--to", options->to, "End (RFC 3339, exclusive)")
+      ->required()
+      ->option_text("TIME");
+  cmd->add_option("--user", options->user, "Only this user's events")->option_text("USER");
+  cmd->add_option("--namespace", options->namespace_name, "Only this namespace's events")
+      ->option_text("NS");
+  cmd->add_option("--reason", options->reason, "Why (kept with the hold)")->option_text("TEXT");
+  return Verb{cmd, [options] { return RunHold(*options, std::cout, std::cerr); }};
+}
+
+Verb AddHolds(CLI::App& app, HoldsOptions* options) {
+  CLI::App* cmd = app.add_subcommand("holds", "List legal holds, or release one");
+  cmd->footer(std::string("Examples:\n"
+                          "  kubetrail-admin holds --data-dir ./store\n"
+                          "  kubetrail-admin holds --data-dir ./store --release hold-3\n"
+                          "\n") +
+              kExitCodes);
+  cmd->add_option("--data-dir", options->data_dir, "The store's directory")
+      ->required()
+      ->option_text("DIR");
+  cmd->add_option("--release", options->release, "Release this hold first")->option_text("ID");
+  return Verb{cmd, [options] { return RunHolds(*options, std::cout, std::cerr); }};
+}
+
+Verb AddExpire(CLI::App& app, ExpireOptions* options) {
+  CLI::App* cmd = app.add_subcommand("expire", "Apply retention now (or as of --now)");
+  cmd->footer(
+      std::string("Removes every event whose UTC day is older than its cluster's retention,\n"
+                  "except those legal holds cover, and prints how many.\n"
+                  "\n"
+                  "Examples:\n"
+                  "  kubetrail-admin expire --data-dir ./store\n"
+                  "  kubetrail-admin expire --data-dir ./store --now 2027-01-01T00:00:00Z\n"
+                  "\n") +
+      kExitCodes);
+  cmd->add_option("--data-dir", options->data_dir, "The store's directory")
+      ->required()
+      ->option_text("DIR");
+  cmd->add_option("--now", options->now, "The time to apply retention at (RFC 3339)")
+      ->option_text("TIME");
+  return Verb{cmd, [options] { return RunExpire(*options, std::cout, std::cerr); }};
+}
+
 int Main(int argc, char** argv) {
   CLI::App app("kubetrail-admin: check, inspect, back up and restore a kubetrail store",
                "kubetrail-admin");
@@ -145,9 +234,9 @@ int Main(int argc, char** argv) {
   // At most one verb; "none" is reported below, after CLI11 had its say about unknown words.
   app.require_subcommand(0, 1);
   app.footer(
-      "Verbs: check, stats, backup, backups, restore. Run 'kubetrail-admin VERB --help' for a\n"
-      "verb's flags and examples. backup and restore need the aggregator stopped; check and\n"
-      "stats only read.");
+      "Verbs: check, stats, backup, backups, restore, retention, hold, holds, expire. Run\n"
+      "'kubetrail-admin VERB --help' for a verb's flags and examples. Everything but check,\n"
+      "stats and listing needs the aggregator stopped.");
 
   CheckOptions check_options;
   StatsOptions stats_options;
@@ -155,6 +244,10 @@ int Main(int argc, char** argv) {
   ListBackupsOptions list_options;
   RestoreOptions restore_options;
   std::optional<uint32_t> backup_id;
+  RetentionOptions retention_options;
+  HoldOptions hold_options;
+  HoldsOptions holds_options;
+  ExpireOptions expire_options;
 
   std::vector<Verb> verbs;
   verbs.push_back(AddCheck(app, &check_options));
@@ -162,6 +255,10 @@ int Main(int argc, char** argv) {
   verbs.push_back(AddBackup(app, &backup_options));
   verbs.push_back(AddListBackups(app, &list_options));
   verbs.push_back(AddRestore(app, &restore_options, &backup_id));
+  verbs.push_back(AddRetention(app, &retention_options));
+  verbs.push_back(AddHold(app, &hold_options));
+  verbs.push_back(AddHolds(app, &holds_options));
+  verbs.push_back(AddExpire(app, &expire_options));
 
   try {
     app.parse(argc, argv);

@@ -29,6 +29,7 @@ using ::kubetrail::storage::WriteResult;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 size_t CountLines(std::string_view text) {
@@ -232,6 +233,60 @@ TEST_F(AdminTest, HelpShowsExamplesForEveryVerb) {
   r = Run({"check"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.stderr_data, HasSubstr("--data-dir"));
+}
+
+TEST_F(AdminTest, RetentionHoldsAndExpire) {
+  const std::string dir = temp_.path() + "/store";
+  const uint64_t stored = MakeStore(dir, 6);  // clusters c0, c1, c2
+  ASSERT_GT(stored, 0u);
+
+  SubprocessResult r = Run({"retention", "--data-dir", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, "* forever\n");
+
+  r = Run({"retention", "--data-dir", dir, "--cluster", "c0", "--keep", "soon"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(CountLines(r.stderr_data), 1u) << r.stderr_data;
+  EXPECT_THAT(r.stderr_data, HasSubstr("bad retention \"soon\""));
+
+  r = Run({"retention", "--data-dir", dir, "--cluster", "*", "--keep", "30d"});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_data;
+  r = Run({"retention", "--data-dir", dir, "--cluster", "c0", "--keep", "48h"});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, "* 30d\nc0 2d\n");
+
+  r = Run({"hold", "--data-dir", dir, "--cluster", "c1", "--from", "2000-01-01T00:00:00Z", "--to",
+           "2100-01-01T00:00:00Z", "--reason", "case 1"});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, "hold-1\n");
+  r = Run({"holds", "--data-dir", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_data;
+  EXPECT_THAT(r.stdout_data, StartsWith("hold-1 cluster=c1 from=2000-01-01T00:00:00Z"));
+  EXPECT_THAT(r.stdout_data, HasSubstr("reason=\"case 1\""));
+
+  // Far in the future every day has expired: only the held cluster's events stay.
+  r = Run({"expire", "--data-dir", dir, "--now", "2099-01-01T00:00:00Z"});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_data;
+  EXPECT_THAT(r.stdout_data, MatchesRegex(".*: expired [1-9][0-9]* events, kept [1-9][0-9]* "
+                                          "under legal holds\n"));
+  r = Run({"check", "--data-dir", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_data << r.stderr_data;
+  r = Run({"stats", "--data-dir", dir});
+  EXPECT_THAT(r.stdout_data, HasSubstr("  c1: "));
+  EXPECT_THAT(r.stdout_data, Not(HasSubstr("  c0: ")));
+
+  r = Run({"holds", "--data-dir", dir, "--release", "hold-9"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.stderr_data, HasSubstr("hold-9"));
+  r = Run({"holds", "--data-dir", dir, "--release", "hold-1"});
+  EXPECT_EQ(r.exit_code, 0) << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, "");
+  r = Run({"expire", "--data-dir", dir, "--now", "2099-01-01T00:00:00Z"});
+  EXPECT_THAT(r.stdout_data, HasSubstr("kept 0 under legal holds"));
+  r = Run({"stats", "--data-dir", dir});
+  EXPECT_THAT(r.stdout_data, HasSubstr("events: 0\n"));
+  r = Run({"check", "--data-dir", dir});
+  EXPECT_EQ(r.exit_code, 0) << r.stdout_data << r.stderr_data;
 }
 
 }  // namespace
