@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "storage/internal/cursor.h"
+#include "storage/internal/format.h"
 
 namespace kubetrail::storage {
 
@@ -77,11 +78,7 @@ bool LegalHold::Covers(const kubetrail::v1::EnvelopedEvent& event, int64_t time_
 }
 
 int64_t FirstKeptDay(int64_t now_us, int64_t keep_us) {
-  constexpr int64_t kDay = 86'400'000'000;
-  const int64_t edge = now_us - keep_us;
-  int64_t day = edge / kDay;
-  if (edge % kDay != 0 && edge < 0) --day;
-  return day;
+  return internal::FloorDiv(now_us - keep_us, GranularityMicros(Granularity::kDay));
 }
 
 absl::StatusOr<uint64_t> SnapshotSequence(std::string_view cursor) {

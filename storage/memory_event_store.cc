@@ -17,9 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/strings.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "storage/internal/cursor.h"
+#include "storage/internal/format.h"
 
 namespace kubetrail::storage {
 namespace {
@@ -39,12 +38,7 @@ void AppendField(std::string_view s, std::string* out) {
 // is no reason to risk a collision.
 std::string Identity(const EnvelopedEvent& e) {
   std::string content;
-  {
-    google::protobuf::io::StringOutputStream raw(&content);
-    google::protobuf::io::CodedOutputStream coded(&raw);
-    coded.SetSerializationDeterministic(true);
-    e.event().SerializeToCodedStream(&coded);
-  }
+  internal::SerializeDeterministic(e.event(), &content);
   std::string id;
   AppendField(e.envelope().cluster(), &id);
   AppendField(e.envelope().source(), &id);
@@ -71,12 +65,7 @@ std::vector<KeyCount> SortedCounts(const std::map<std::string, uint64_t>& counts
   return out;
 }
 
-// floor(a / b) for b > 0, also for negative a.
-int64_t FloorDiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if (a % b != 0 && a < 0) --q;
-  return q;
-}
+using internal::FloorDiv;
 
 // Every event in a vector in sequence order; every query a scan of all of it. Thread safety:
 // one mutex, held exclusively by Write and shared by the queries. WriteOptions::sync means

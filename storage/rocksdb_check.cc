@@ -14,8 +14,6 @@
 namespace kubetrail::storage::internal {
 namespace {
 
-std::string_view AsView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -114,12 +112,7 @@ absl::StatusOr<CheckReport> RocksDbStoreImpl::Check() {
         std::optional<uint32_t> term = term_id(kind, term_text);
         if (!term) return;
         if (posting) {
-          std::string p;
-          p.push_back(static_cast<char>(kind));
-          PutBig32(ek.cluster, &p);
-          PutBig32(*term, &p);
-          PutBig32(BucketKey(minute), &p);
-          ListSummary& s = expected_lists[p];
+          ListSummary& s = expected_lists[EncodePostingPrefix(kind, ek.cluster, *term, minute)];
           ++s.count;
           s.hash += EntryHash(ek.time_us, ek.sequence);
         }

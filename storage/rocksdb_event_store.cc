@@ -340,12 +340,7 @@ absl::StatusOr<WriteResult> RocksDbStoreImpl::Write(absl::Span<const EnvelopedEv
       // At most one group ahead, the one being written: a group built earlier than needed
       // would only be smaller.
       absl::MutexLock commit(&commit_mu_);
-      struct Ahead {
-        const uint64_t* written;
-        uint64_t built;
-      } ahead{&written_ticket_, next_ticket_ - 1};
-      commit_mu_.Await(absl::Condition(
-          +[](Ahead* a) { return *a->written + 1 >= a->built; }, &ahead));
+      if (next_ticket_ >= 2) AwaitWritten(next_ticket_ - 2);
     }
     write_mu_.Lock();
     Group group;
@@ -586,17 +581,21 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
   }
 }
 
+void RocksDbStoreImpl::AwaitWritten(uint64_t ticket) {
+  struct Target {
+    const uint64_t* written;
+    uint64_t ticket;
+  } target{&written_ticket_, ticket};
+  commit_mu_.Await(absl::Condition(
+      +[](Target* t) { return *t->written >= t->ticket; }, &target));
+}
+
 void RocksDbStoreImpl::CommitGroup(Group* g) {
   absl::MutexLock lock(&commit_mu_);
   // Groups are committed in the order they were built: their sequence numbers and
   // dictionary ids follow each other.
   const uint64_t ticket = g->ticket;
-  struct Turn {
-    const uint64_t* written;
-    uint64_t ticket;
-  } turn{&written_ticket_, ticket};
-  commit_mu_.Await(absl::Condition(
-      +[](Turn* t) { return *t->written + 1 == t->ticket; }, &turn));
+  AwaitWritten(ticket - 1);
   auto fail_all = [&](const absl::Status& s) {
     for (Writer* w : g->writers) w->result = s;
   };

@@ -13,9 +13,6 @@
 namespace kubetrail::storage::internal {
 namespace {
 
-rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-std::string_view AsView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 int64_t MinuteOf(int64_t time_us) {
   int64_t m = FloorDiv(time_us, GranMicros(kGranMinute));
   return std::clamp<int64_t>(m, INT32_MIN, INT32_MAX);
@@ -44,10 +41,7 @@ class PostingStream {
  public:
   PostingStream(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint8_t kind, uint32_t cluster,
                 uint32_t term, int64_t lo_minute, int64_t hi_minute, Order order)
-      : order_(order), cluster_(cluster) {
-    prefix_.push_back(static_cast<char>(kind));
-    PutBig32(cluster, &prefix_);
-    PutBig32(term, &prefix_);
+      : order_(order), cluster_(cluster), prefix_(EncodePostingPrefix(kind, cluster, term)) {
     lower_ = prefix_;
     PutBig32(BucketKey(lo_minute), &lower_);
     upper_ = prefix_;

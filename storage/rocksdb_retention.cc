@@ -21,9 +21,6 @@ namespace {
 
 constexpr int64_t kDay = 86'400'000'000;
 
-rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-std::string_view AsView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 // Every kind with day rollups, whose all-time totals retention decrements.
 constexpr std::array<Kind, 8> kDayRollupKinds = {kKindTotal,    kKindUser, kKindImpersonated,
                                                  kKindGroup,    kKindVerb, kKindNamespace,
@@ -245,8 +242,9 @@ absl::StatusOr<std::vector<LegalHold>> RocksDbStoreImpl::ListHolds() {
 }
 
 absl::Status RocksDbStoreImpl::RemoveEventsOneByOne(
-    uint32_t cluster, int64_t from_day, int64_t to_day, rocksdb::WriteBatch* wb,
-    absl::flat_hash_map<std::string, int64_t>* delta, RetentionReport* report) {
+    uint32_t cluster, int64_t from_day, int64_t to_day, const std::vector<LegalHold>& holds,
+    rocksdb::WriteBatch* wb, absl::flat_hash_map<std::string, int64_t>* delta,
+    RetentionReport* report) {
   const std::string lower = EncodeEventKey({cluster, from_day * kDay, 0});
   const std::string upper = EncodeEventKey({cluster, to_day * kDay, 0});
   rocksdb::Slice lo = AsSlice(lower), hi = AsSlice(upper);
@@ -263,10 +261,7 @@ absl::Status RocksDbStoreImpl::RemoveEventsOneByOne(
     }
     KT_ASSIGN_OR_RETURN(StoredEvent e, DecodeStored(k, AsView(it->value())));
     bool held = false;
-    {
-      absl::MutexLock lock(&retention_mu_);
-      for (const auto& [n, hold] : holds_) held = held || hold.Covers(e.event, e.time_us);
-    }
+    for (const LegalHold& hold : holds) held = held || hold.Covers(e.event, e.time_us);
     if (held) {
       ++report->held_events;
       continue;
@@ -290,12 +285,7 @@ absl::Status RocksDbStoreImpl::RemoveEventsOneByOne(
       (*delta)[EncodeRollupKey({kind, cluster, kGranDay, FloorDiv(k.time_us, kDay), term})] -= 1;
       (*delta)[EncodeRollupKey({kind, cluster, kGranAll, 0, term})] -= 1;
       if (posting) {
-        std::string p;
-        p.push_back(static_cast<char>(kind));
-        PutBig32(cluster, &p);
-        PutBig32(term, &p);
-        PutBig32(BucketKey(minute), &p);
-        removed[p].push_back(k.sequence);
+        removed[EncodePostingPrefix(kind, cluster, term, minute)].push_back(k.sequence);
       }
     };
     auto term = [&](Kind kind, std::string_view text) -> std::optional<uint32_t> {
@@ -349,12 +339,7 @@ absl::StatusOr<RetentionReport> RocksDbStoreImpl::ApplyRetention(int64_t now_us)
   // group built so far is committed.
   absl::MutexLock build(&build_mu_);
   absl::MutexLock commit(&commit_mu_);
-  struct Idle {
-    const uint64_t* written;
-    uint64_t last_built;
-  } idle{&written_ticket_, next_ticket_ - 1};
-  commit_mu_.Await(absl::Condition(
-      +[](Idle* i) { return *i->written == i->last_built; }, &idle));
+  AwaitWritten(next_ticket_ - 1);
   RetentionReport report;
 
   std::map<std::string, int64_t> retention;
@@ -428,7 +413,7 @@ absl::StatusOr<RetentionReport> RocksDbStoreImpl::ApplyRetention(int64_t now_us)
       }
       MergeRanges(&ce.removed);
       for (const auto& [a, b] : held) {
-        KT_RETURN_IF_ERROR(RemoveEventsOneByOne(c, a, b, &wb, &delta, &report));
+        KT_RETURN_IF_ERROR(RemoveEventsOneByOne(c, a, b, holds, &wb, &delta, &report));
       }
     }
     ce.first_kept_day = first_kept;

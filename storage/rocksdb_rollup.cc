@@ -18,9 +18,6 @@
 namespace kubetrail::storage::internal {
 namespace {
 
-rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-std::string_view AsView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 int64_t CeilDiv(int64_t a, int64_t w) { return -FloorDiv(-a, w); }
 
 Kind KindOf(Dimension d) {
@@ -113,11 +110,7 @@ absl::Status RocksDbStoreImpl::CountPostingsInRange(Kind kind, uint32_t cluster,
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, postings_));
   std::vector<PostingEntry> entries;
   for (uint32_t term : terms) {
-    std::string p;
-    p.push_back(static_cast<char>(posting_kind));
-    PutBig32(cluster, &p);
-    PutBig32(term, &p);
-    PutBig32(BucketKey(minute), &p);
+    const std::string p = EncodePostingPrefix(posting_kind, cluster, term, minute);
     uint64_t n = 0;
     for (it->Seek(AsSlice(p)); it->Valid() && it->key().starts_with(AsSlice(p)); it->Next()) {
       PostingKey k;

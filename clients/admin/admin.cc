@@ -1,7 +1,5 @@
 #include "clients/admin/admin.h"
 
-#include <time.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <iomanip>
@@ -85,19 +83,9 @@ std::string FormatKeep(int64_t keep_us) {
   return absl::FormatDuration(absl::Microseconds(keep_us));
 }
 
-std::string FormatMicros(int64_t us) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMicros(us), absl::UTCTimeZone());
-}
-
-std::string FormatUtc(int64_t seconds) {
-  const time_t t = static_cast<time_t>(seconds);
-  struct tm tm_utc;
-  if (gmtime_r(&t, &tm_utc) == nullptr) return std::to_string(seconds);
-  char buffer[32];
-  if (strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm_utc) == 0) {
-    return std::to_string(seconds);
-  }
-  return buffer;
+// A time as RFC 3339 UTC to the second.
+std::string FormatUtc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
 }  // namespace
@@ -175,8 +163,9 @@ int RunListBackups(const ListBackupsOptions& options, std::ostream& out, std::os
       << "BYTES"
       << "FILES\n";
   for (const BackupInfo& info : *backups) {
-    out << std::setw(6) << info.id << std::setw(22) << FormatUtc(info.timestamp_s) << std::setw(16)
-        << info.size_bytes << info.number_files << "\n";
+    out << std::setw(6) << info.id << std::setw(22)
+        << FormatUtc(absl::FromUnixSeconds(info.timestamp_s)) << std::setw(16) << info.size_bytes
+        << info.number_files << "\n";
   }
   out.flush();
   return kExitOk;
@@ -279,8 +268,9 @@ int RunHolds(const HoldsOptions& options, std::ostream& out, std::ostream& err) 
   absl::Status closed = (*store)->Close();
   if (!closed.ok()) return Fail(err, closed);
   for (const storage::LegalHold& h : *holds) {
-    out << h.id << " cluster=" << h.cluster << " from=" << FormatMicros(h.from_us)
-        << " to=" << FormatMicros(h.to_us);
+    out << h.id << " cluster=" << h.cluster
+        << " from=" << FormatUtc(absl::FromUnixMicros(h.from_us))
+        << " to=" << FormatUtc(absl::FromUnixMicros(h.to_us));
     if (!h.user.empty()) out << " user=" << h.user;
     if (!h.namespace_name.empty()) out << " namespace=" << h.namespace_name;
     if (!h.reason.empty()) out << " reason=\"" << h.reason << "\"";

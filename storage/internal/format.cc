@@ -199,6 +199,20 @@ std::string EncodePostingKey(const PostingKey& k) {
   PutBig64(k.first_sequence, &out);
   return out;
 }
+std::string EncodePostingPrefix(uint8_t kind, uint32_t cluster, uint32_t term) {
+  std::string out;
+  out.push_back(static_cast<char>(kind));
+  PutBig32(cluster, &out);
+  PutBig32(term, &out);
+  return out;
+}
+
+std::string EncodePostingPrefix(uint8_t kind, uint32_t cluster, uint32_t term, int64_t minute) {
+  std::string out = EncodePostingPrefix(kind, cluster, term);
+  PutBig32(BucketKey(minute), &out);
+  return out;
+}
+
 bool DecodePostingKey(std::string_view key, PostingKey* k) {
   if (key.size() != kPostingKeySize) return false;
   k->kind = static_cast<uint8_t>(key[0]);

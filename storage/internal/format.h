@@ -56,17 +56,6 @@ inline constexpr int kNumKinds = 10;
 // "resource", "code".
 std::string_view KindName(uint8_t kind);
 
-// Kinds every event has exactly one term of (possibly ""): counting their postings counts
-// events.
-inline constexpr std::array<Kind, 5> kCompleteKinds = {kKindUser, kKindVerb, kKindNamespace,
-                                                       kKindResource, kKindCode};
-// Kinds with posting lists.
-inline constexpr std::array<Kind, 7> kPostingKinds = {
-    kKindUser, kKindImpersonated, kKindGroup, kKindVerb, kKindNamespace, kKindResource, kKindCode};
-// Rollup dimensions (time-bucketed counters).
-inline constexpr std::array<Kind, 6> kRollupKinds = {kKindTotal,     kKindUser,     kKindVerb,
-                                                     kKindNamespace, kKindResource, kKindCode};
-
 // Rollup granularities. kGranAll has the single bucket 0 and counts every event ever
 // ingested per term, for every posting kind; the planner's estimates come from it.
 enum Gran : uint8_t { kGranMinute = 0, kGranHour = 1, kGranDay = 2, kGranAll = 3 };
@@ -189,6 +178,10 @@ struct PostingKey {
   uint64_t first_sequence = 0;
 };
 std::string EncodePostingKey(const PostingKey& k);
+// The key prefix of one posting list: kind, cluster, term (kPostingPrefixSize bytes), and
+// with `minute` the minute too (the prefix of one minute's lists).
+std::string EncodePostingPrefix(uint8_t kind, uint32_t cluster, uint32_t term);
+std::string EncodePostingPrefix(uint8_t kind, uint32_t cluster, uint32_t term, int64_t minute);
 bool DecodePostingKey(std::string_view key, PostingKey* k);
 struct PostingEntry {
   int64_t time_us = 0;

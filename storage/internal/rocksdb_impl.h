@@ -32,6 +32,11 @@
 
 namespace kubetrail::storage::internal {
 
+inline rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+inline std::string_view AsView(const rocksdb::Slice& s) {
+  return std::string_view(s.data(), s.size());
+}
+
 // Which (cluster, day) ranges retention removed wholesale: shared between the store and the
 // compaction filters that drop those days' auditID entries, posting lists and sequence-log
 // entries. Thread-safe.
@@ -175,6 +180,8 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   void BuildGroup(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(build_mu_);
   void CommitGroup(Group* g);
   void ResetBuildState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(build_mu_);
+  // Waits until every group up to `ticket` is committed (or voided).
+  void AwaitWritten(uint64_t ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   absl::Status CheckOpen() const;
 
   // Reads and decodes one event; NotFound when the key has no event.
@@ -215,10 +222,10 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   // True when `event` of cluster id `cluster` has expired and no hold covers it.
   bool ExpiredOnArrival(const kubetrail::v1::EnvelopedEvent& event, uint32_t cluster,
                         int64_t time_us) const ABSL_SHARED_LOCKS_REQUIRED(retention_mu_);
-  // Removes the events of `cluster` in days [from_day, to_day) one by one, except held
-  // ones, adding the deletions to `wb`. `delta` collects rollup decrements by rollup key.
+  // Removes the events of `cluster` in days [from_day, to_day) one by one, except those
+  // `holds` cover, adding the deletions to `wb`. `delta` collects rollup decrements by rollup key.
   absl::Status RemoveEventsOneByOne(uint32_t cluster, int64_t from_day, int64_t to_day,
-                                    rocksdb::WriteBatch* wb,
+                                    const std::vector<LegalHold>& holds, rocksdb::WriteBatch* wb,
                                     absl::flat_hash_map<std::string, int64_t>* delta,
                                     RetentionReport* report);
 
