@@ -13,6 +13,8 @@ PACKAGES=(
   libssl-dev libcpp-httplib-dev libcli11-dev zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3
+  # promtool checks the metrics exposition in tests
+  prometheus
 )
 
 missing=()

@@ -1,11 +1,19 @@
-// kubetrail-loadgen: writes realistic Kubernetes audit events as apiserver log lines.
+// kubetrail-loadgen: writes realistic Kubernetes audit events as apiserver log lines, or sends
+// them to an aggregator.
 //
 //   kubetrail-loadgen --count 1000000 --seed 7 [--start 2026-11-01T00:00:00Z] [--output FILE]
+//   kubetrail-loadgen --send grpc://127.0.0.1:7443 --cluster NAME [--source NAME]
+//       [--streams K] [--rate R] [--batch N] [--timeout S]
+//       [--tls-ca F --tls-cert F --tls-key F --tls-server-name N]   (grpcs:// only)
+//       (--count N [--seed S] [--start T] | FILE.jsonl)
 //
 // Output is one compact JSON Event per line, exactly as kube-apiserver's log backend writes
-// it, to stdout or FILE. The same flags always give the same bytes.
+// it, to stdout or FILE. The same flags always give the same bytes. With --send the events
+// (read from FILE.jsonl, or generated) go to the aggregator instead, and one JSON summary line
+// is printed (see send.h).
 //
-// Exit codes: 0 success, 1 I/O error, 2 bad command line.
+// Exit codes: 0 success (with --send: every event acknowledged), 1 I/O error, or with --send a
+// permanent ingest error or timeout, 2 bad command line.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,12 +25,17 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "audit/codec.h"
 #include "audit/microtime.h"
 #include "bench/loadgen/generator.h"
+#include "bench/loadgen/send.h"
+#include "grpcpp/security/credentials.h"
 #include "kubetrail/v1/event.pb.h"
 
 namespace {
@@ -65,44 +78,52 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
-}  // namespace
+// The flags of --send; see AddSendFlags.
+struct SendFlags {
+  std::string url;
+  std::string cluster;
+  std::string source = "loadgen";
+  int streams = 1;
+  double rate = 0;
+  size_t batch = 400;
+  double timeout_s = 0;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+  std::string file;
+};
 
-int main(int argc, char** argv) {
-  CLI::App app{
-      "Writes realistic Kubernetes audit events (audit.k8s.io/v1) as JSON lines, "
-      "deterministically for a seed.",
-      std::string(kProgram)};
-  uint64_t count = 0;
-  uint64_t seed = 1;
-  std::string start = kDefaultStart;
-  std::string output;
-  app.add_option("--count,-n", count, "Number of events to write")->required()->check(kUint64);
-  app.add_option("--seed,-s", seed, "Seed: selects the simulated cluster and the event stream")
-      ->capture_default_str()
-      ->check(kUint64);
-  app.add_option("--start", start, "requestReceivedTimestamp of the first request (RFC 3339)")
-      ->capture_default_str();
-  app.add_option("--output,-o", output, "Output file (default: stdout)");
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    return Fail(2, std::string(e.what()) + " (run with --help for usage)");
+// Reads all of `path` into `*out`. Returns false with errno set on error.
+bool ReadWholeFile(const std::string& path, std::string* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buffer[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int saved = errno;
+      ::close(fd);
+      errno = saved;
+      return false;
+    }
+    if (n == 0) break;
+    out->append(buffer, static_cast<size_t>(n));
   }
+  ::close(fd);
+  return true;
+}
 
-  const absl::StatusOr<int64_t> start_us = kubetrail::audit::ParseRfc3339Micros(start);
-  if (!start_us.ok()) {
-    return Fail(2, "--start: " + std::string(start_us.status().message()));
-  }
-
+// Writes `count` generated events as JSON lines to `output` (stdout when empty).
+int WriteLines(uint64_t count, uint64_t seed, int64_t start_us, const std::string& output) {
   int fd = STDOUT_FILENO;
   if (!output.empty()) {
     fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return Fail(1, "cannot open " + output + ": " + std::strerror(errno));
   }
 
-  kubetrail::loadgen::Generator generator(seed, *start_us);
+  kubetrail::loadgen::Generator generator(seed, start_us);
   kubetrail::v1::Event event;
   std::string buffer;
   buffer.reserve(kChunkBytes + (size_t{1} << 20));
@@ -120,4 +141,185 @@ int main(int argc, char** argv) {
     return Fail(1, "close " + output + ": " + std::strerror(errno));
   }
   return 0;
+}
+
+// --send: prepares the events (before the clock starts), ships them, prints the summary.
+int Send(const SendFlags& flags, uint64_t count, uint64_t seed, int64_t start_us) {
+  kubetrail::loadgen::SendOptions options;
+  constexpr std::string_view kPlain = "grpc://";
+  constexpr std::string_view kTls = "grpcs://";
+  const std::string_view url = flags.url;
+  bool tls = false;
+  std::string_view address;
+  if (url.substr(0, kPlain.size()) == kPlain) {
+    address = url.substr(kPlain.size());
+  } else if (url.substr(0, kTls.size()) == kTls) {
+    address = url.substr(kTls.size());
+    tls = true;
+  } else {
+    return Fail(
+        2, "--send: expected grpc://HOST:PORT or grpcs://HOST:PORT, got \"" + flags.url + "\"");
+  }
+  const size_t colon = address.rfind(':');
+  if (address.empty() || colon == std::string_view::npos || colon == 0 ||
+      colon + 1 == address.size() || address.find('/') != std::string_view::npos) {
+    return Fail(2, "--send: expected HOST:PORT after the scheme, got \"" + flags.url + "\"");
+  }
+  options.shipper.target = std::string(address);
+  options.shipper.cluster = flags.cluster;
+  options.shipper.source = flags.source;
+  options.streams = flags.streams;
+  options.rate = flags.rate;
+  options.batch_events = flags.batch;
+  if (flags.timeout_s > 0) options.timeout = absl::Seconds(flags.timeout_s);
+
+  const bool any_tls_flag = !flags.tls_ca.empty() || !flags.tls_cert.empty() ||
+                            !flags.tls_key.empty() || !flags.tls_server_name.empty();
+  if (!tls && any_tls_flag) return Fail(2, "--tls-* flags need a grpcs:// URL");
+  if (tls) {
+    if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+      return Fail(2, "--tls-cert and --tls-key go together");
+    }
+    grpc::SslCredentialsOptions ssl;  // empty root certificates: the system's
+    const std::pair<const std::string*, std::string*> files[] = {
+        {&flags.tls_ca, &ssl.pem_root_certs},
+        {&flags.tls_cert, &ssl.pem_cert_chain},
+        {&flags.tls_key, &ssl.pem_private_key}};
+    for (const auto& [path, pem] : files) {
+      if (!path->empty() && !ReadWholeFile(*path, pem)) {
+        return Fail(1, "cannot read " + *path + ": " + std::strerror(errno));
+      }
+    }
+    options.shipper.credentials = grpc::SslCredentials(ssl);
+    options.shipper.tls_server_name = flags.tls_server_name;
+  }
+
+  std::vector<kubetrail::v1::Event> events;
+  if (!flags.file.empty()) {
+    std::string input;
+    if (!ReadWholeFile(flags.file, &input)) {
+      return Fail(1, "cannot read " + flags.file + ": " + std::strerror(errno));
+    }
+    kubetrail::audit::ReserveReadPadding(input);
+    kubetrail::audit::EventReader reader(input, {}, kubetrail::audit::kReadPadding);
+    while (true) {
+      kubetrail::v1::Event event;
+      const absl::StatusOr<bool> more = reader.Next(&event);
+      if (!more.ok()) return Fail(1, flags.file + ": " + std::string(more.status().message()));
+      if (!*more) break;
+      events.push_back(std::move(event));
+    }
+  } else {
+    kubetrail::loadgen::Generator generator(seed, start_us);
+    events.resize(count);
+    for (kubetrail::v1::Event& event : events) generator.Next(&event);
+  }
+
+  const kubetrail::loadgen::SendResult result =
+      kubetrail::loadgen::SendEvents(options, std::move(events));
+  std::printf("%s\n", kubetrail::loadgen::FormatSummaryJson(result).c_str());
+  std::fflush(stdout);
+  for (const std::string& rejection : result.rejections) {
+    std::fprintf(stderr, "%.*s: rejected: %s\n", static_cast<int>(kProgram.size()), kProgram.data(),
+                 rejection.c_str());
+  }
+  if (!result.status.ok()) return Fail(1, result.status.ToString());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Writes realistic Kubernetes audit events (audit.k8s.io/v1) as JSON lines, "
+      "deterministically for a seed; or, with --send, ships them (generated, or read from "
+      "FILE.jsonl) to a kubetrail aggregator exactly as a collector does and prints one JSON "
+      "summary line. Events are decoded or generated before the clock starts, so events_per_s "
+      "measures shipping only.",
+      std::string(kProgram)};
+  uint64_t count = 0;
+  uint64_t seed = 1;
+  std::string start = kDefaultStart;
+  std::string output;
+  SendFlags send;
+  CLI::Option* count_opt =
+      app.add_option("--count,-n", count, "Number of events to write")->check(kUint64);
+  app.add_option("--seed,-s", seed, "Seed: selects the simulated cluster and the event stream")
+      ->capture_default_str()
+      ->check(kUint64);
+  app.add_option("--start", start, "requestReceivedTimestamp of the first request (RFC 3339)")
+      ->capture_default_str();
+  CLI::Option* output_opt = app.add_option("--output,-o", output, "Output file (default: stdout)");
+
+  CLI::Option* send_opt =
+      app.add_option("--send", send.url,
+                     "Send to an aggregator instead of writing: grpc://HOST:PORT (plaintext) or "
+                     "grpcs://HOST:PORT (TLS)");
+  std::vector<CLI::Option*> send_only;
+  send_only.push_back(app.add_option("--cluster", send.cluster,
+                                     "With --send: the cluster of the hello (required)"));
+  send_only.push_back(
+      app.add_option("--source", send.source,
+                     "With --send: the source of the hello; the same for every stream and "
+                     "run, so that sending the same events again stores them once")
+          ->capture_default_str());
+  send_only.push_back(app.add_option("--streams", send.streams, "With --send: concurrent streams")
+                          ->capture_default_str()
+                          ->check(CLI::Range(1, 1024)));
+  send_only.push_back(app.add_option("--rate", send.rate,
+                                     "With --send: total events per second over all "
+                                     "streams (default: unlimited)")
+                          ->check(CLI::NonNegativeNumber));
+  send_only.push_back(app.add_option("--batch", send.batch, "With --send: events per batch")
+                          ->capture_default_str()
+                          ->check(CLI::Range(size_t{1}, size_t{1} << 20)));
+  send_only.push_back(app.add_option("--timeout", send.timeout_s,
+                                     "With --send: give up (exit 1) when not everything is "
+                                     "acknowledged after this many seconds (default: never)")
+                          ->check(CLI::NonNegativeNumber));
+  send_only.push_back(app.add_option("--tls-ca", send.tls_ca,
+                                     "With grpcs://: PEM CA bundle to verify the aggregator "
+                                     "(default: the system's)"));
+  send_only.push_back(
+      app.add_option("--tls-cert", send.tls_cert, "With grpcs://: PEM client certificate"));
+  send_only.push_back(
+      app.add_option("--tls-key", send.tls_key, "With grpcs://: PEM client private key"));
+  send_only.push_back(app.add_option("--tls-server-name", send.tls_server_name,
+                                     "With grpcs://: the name to check the aggregator's "
+                                     "certificate against (default: HOST)"));
+  send_only.push_back(
+      app.add_option("file", send.file,
+                     "With --send: JSON lines (or any kube audit JSON) to send instead of "
+                     "generated events"));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    return Fail(2, std::string(e.what()) + " (run with --help for usage)");
+  }
+  constexpr char kUsage[] = " (run with --help for usage)";
+
+  if (send_opt->count() == 0) {
+    for (const CLI::Option* opt : send_only) {
+      if (opt->count() > 0) {
+        return Fail(2, (opt->get_positional() ? std::string("FILE") : opt->get_name()) +
+                           " needs --send" + kUsage);
+      }
+    }
+    if (count_opt->count() == 0) return Fail(2, std::string("--count is required") + kUsage);
+  } else {
+    if (output_opt->count() > 0) return Fail(2, std::string("--output and --send") + kUsage);
+    if (send.cluster.empty()) return Fail(2, std::string("--send needs --cluster") + kUsage);
+    if (send.file.empty() == (count_opt->count() == 0)) {
+      return Fail(2, std::string("--send needs either --count or FILE") + kUsage);
+    }
+  }
+
+  const absl::StatusOr<int64_t> start_us = kubetrail::audit::ParseRfc3339Micros(start);
+  if (!start_us.ok()) {
+    return Fail(2, "--start: " + std::string(start_us.status().message()));
+  }
+  if (send_opt->count() > 0) return Send(send, count, seed, *start_us);
+  return WriteLines(count, seed, *start_us, output);
 }

@@ -25,8 +25,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "tests/testing/spawn.h"
 
-extern char** environ;
 
 namespace kubetrail::testing {
 namespace {
@@ -70,30 +70,6 @@ absl::Status SetNonBlocking(int fd) {
     return absl::ErrnoToStatus(errno, "fcntl(O_NONBLOCK)");
   }
   return absl::OkStatus();
-}
-
-// The parent's environment with `extra` ("NAME=value") added, replacing same-named entries.
-std::vector<std::string> ChildEnvironment(const std::vector<std::string>& extra) {
-  auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
-  std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view name = name_of(*entry);
-    const bool replaced = std::any_of(extra.begin(), extra.end(), [&](const std::string& e) {
-      return name_of(e) == name;
-    });
-    if (!replaced) env.emplace_back(*entry);
-  }
-  env.insert(env.end(), extra.begin(), extra.end());
-  return env;
-}
-
-// NULL-terminated pointers into `strings`, which must outlive the result.
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  pointers.reserve(strings.size() + 1);
-  for (std::string& s : strings) pointers.push_back(s.data());
-  pointers.push_back(nullptr);
-  return pointers;
 }
 
 // write(2) with SIGPIPE blocked on this thread; a SIGPIPE the write raised (the child closed
@@ -149,28 +125,9 @@ absl::StatusOr<SubprocessResult> RunSubprocess(const std::vector<std::string>& a
   posix_spawn_file_actions_adddup2(&actions, stdin_read.get(), STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, stdout_write.get(), STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, stderr_write.get(), STDERR_FILENO);
-  // The child starts with SIGPIPE at its default action and no signal blocked, whatever the
-  // test process (gtest, a test's own setup) did to its own.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t default_signals;
-  sigemptyset(&default_signals);
-  sigaddset(&default_signals, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &default_signals);
-  sigset_t no_signals;
-  sigemptyset(&no_signals);
-  posix_spawnattr_setsigmask(&attr, &no_signals);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-  std::vector<std::string> args = argv;
-  std::vector<std::string> env = ChildEnvironment(options.env);
-  std::vector<char*> c_args = CStrings(args);
-  std::vector<char*> c_env = CStrings(env);
   pid_t pid = -1;
-  const int spawn_error =
-      posix_spawn(&pid, argv[0].c_str(), &actions, &attr, c_args.data(), c_env.data());
+  const int spawn_error = internal::Spawn(argv, options.env, actions, &pid);
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   // The child's ends belong to the child now; holding them would hide its end-of-file.
   stdin_read.reset();
   stdout_write.reset();

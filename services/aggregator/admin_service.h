@@ -1,0 +1,45 @@
+// The Admin service (proto/kubetrail/v1/admin.proto): a consistent backup of the running
+// store (a RocksDB checkpoint) and store statistics. Calls run on the query Executor.
+//
+// Thread safety: as QueryService.
+#ifndef KUBETRAIL_SERVICES_AGGREGATOR_ADMIN_SERVICE_H_
+#define KUBETRAIL_SERVICES_AGGREGATOR_ADMIN_SERVICE_H_
+
+#include <string>
+
+#include "kubetrail/v1/admin.grpc.pb.h"
+#include "services/aggregator/auth.h"
+#include "services/aggregator/executor.h"
+#include "services/aggregator/metrics.h"
+#include "storage/rocksdb_event_store.h"
+
+namespace kubetrail::aggregator {
+
+class AdminService final : public kubetrail::v1::Admin::CallbackService {
+ public:
+  // Backups go under `backup_dir` (created when missing). Every reference must outlive the
+  // service and the server running it.
+  AdminService(storage::RocksDbEventStore& store, Executor& executor, const Authorizer& authorizer,
+               Metrics& metrics, std::string backup_dir);
+
+  grpc::ServerUnaryReactor* Backup(grpc::CallbackServerContext* context,
+                                   const kubetrail::v1::BackupRequest* request,
+                                   kubetrail::v1::BackupResponse* response) override;
+  grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* context,
+                                  const kubetrail::v1::StatsRequest* request,
+                                  kubetrail::v1::StatsResponse* response) override;
+
+ private:
+  storage::RocksDbEventStore& store_;
+  Executor& executor_;
+  const Authorizer& authorizer_;
+  Metrics& metrics_;
+  const std::string backup_dir_;
+};
+
+// Checks a backup name: 1-128 characters of [A-Za-z0-9._-], not starting with '.'.
+absl::Status ValidateBackupName(const std::string& name);
+
+}  // namespace kubetrail::aggregator
+
+#endif  // KUBETRAIL_SERVICES_AGGREGATOR_ADMIN_SERVICE_H_
