@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make run`: shows what kubetrail can do today. The services (aggregator, collector) are not
-# built yet; until they are, this generates realistic audit events, converts them between the
-# layouts kube-apiserver writes, and says what to try next.
+# `make run`: shows what kubetrail can do today: generates realistic audit events, converts
+# them between the layouts kube-apiserver writes, simulates an audit policy, then starts a
+# local aggregator (plaintext on loopback, store in ./var), ships the events to it as a
+# collector would, queries them back and keeps the aggregator running until Ctrl-C.
+# (The collector comes with issue #6.)
 set -euo pipefail
 BUILD_DIR=${1:-build}
 BIN="$BUILD_DIR/bin"
@@ -61,11 +63,39 @@ else
   same="DIFFERENT (please report this)"
 fi
 
+# The aggregator: plaintext on loopback, its store under $STATE_DIR/aggregator.
+GRPC=${KUBETRAIL_GRPC_LISTEN:-127.0.0.1:7443}
+HTTP=${KUBETRAIL_HTTP_LISTEN:-127.0.0.1:9090}
+"$BIN/kubetrail-aggregator" --dev --listen "$GRPC" --http-listen "$HTTP" \
+  --data-dir "$STATE_DIR/aggregator" > "$STATE_DIR/aggregator.out" 2> "$STATE_DIR/aggregator.log" &
+AGG_PID=$!
+trap 'kill -TERM $AGG_PID 2>/dev/null; wait $AGG_PID 2>/dev/null' EXIT
+for _ in $(seq 1 100); do
+  grep -q "serving grpc=" "$STATE_DIR/aggregator.out" 2>/dev/null && break
+  if ! kill -0 $AGG_PID 2>/dev/null; then
+    echo "make run: kubetrail-aggregator did not start:" >&2
+    cat "$STATE_DIR/aggregator.log" >&2
+    echo "(is something else listening on $GRPC or $HTTP? set KUBETRAIL_GRPC_LISTEN / KUBETRAIL_HTTP_LISTEN)" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+sent=$("$BIN/kubetrail-loadgen" --send "grpc://$GRPC" --cluster demo --streams 2 --timeout 60 "$DEMO/events.jsonl")
+# Sending the same events again stores nothing twice, so this holds on every run.
+"$BIN/kubetrail" --dev --server "$GRPC" query --cluster demo --all > "$DEMO/stored.jsonl"
+stored=$(wc -l < "$DEMO/stored.jsonl")
+if cmp -s <(sort "$DEMO/events.jsonl") <(sort "$DEMO/stored.jsonl"); then
+  stored_same="identical to"
+else
+  stored_same="DIFFERENT from (please report this)"
+fi
+first_user=$(head -n 1 "$DEMO/events.jsonl" | sed -n 's/.*"user":{"username":"\([^"]*\)".*/\1/p')
+
 cat <<MSG
 
-kubetrail — what exists so far: the audit event codec, the audit Policy engine, \`kubetrail convert\`,
-\`kubetrail policy\` and the load generator.
-(The aggregator and collector are not built yet; \`make run\` will start them once they are.)
+kubetrail — what exists so far: the audit event codec, the audit Policy engine, the event
+store and the aggregator, \`kubetrail convert\`, \`kubetrail policy\`, \`kubetrail query\` and the
+load generator. (The collector comes with issue #6.)
 
   generated   $DEMO/events.jsonl        $(wc -l < "$DEMO/events.jsonl") events as kube-apiserver's log backend writes them
   webhook     $DEMO/webhook-body.json   the same events as one EventList (a webhook POST body)
@@ -77,10 +107,21 @@ $(printf '%s\n' "$errors" | sed 's/^/  /')
 What $DEMO/policy.yaml would keep of the generated events (kubetrail policy simulate):
 $(printf '%s\n' "$simulation" | sed 's/^/  /')
 
-Try next:
+A local aggregator is running (pid $AGG_PID; log $STATE_DIR/aggregator.log; store $STATE_DIR/aggregator):
+  gRPC $GRPC (plaintext, --dev)    metrics http://$HTTP/metrics
+  shipped the generated events:   $sent
+  queried back:                   $stored events, $stored_same the generated ones ($DEMO/stored.jsonl)
+
+Try next (in another terminal; Ctrl-C here stops the aggregator):
+  $BIN/kubetrail --dev --server $GRPC query --cluster demo --user '$first_user' --limit 3
+  $BIN/kubetrail --dev --server $GRPC query --verb delete --order desc -o json --limit 2
+  $BIN/kubetrail-loadgen --send grpc://$GRPC --cluster load --count 100000 --streams 4
+  curl -s http://$HTTP/metrics | grep kubetrail_ingest_stored_events_total
   $BIN/kubetrail-loadgen --count 5 --seed 42
   $BIN/kubetrail convert $DEMO/webhook-body.json | head -3
   $BIN/kubetrail convert --skip-invalid /var/log/kubernetes/audit/audit.log > canonical.jsonl
   $BIN/kubetrail policy eval --policy $DEMO/policy.yaml $DEMO/events.jsonl | head -3
   $BIN/kubetrail convert --help
 MSG
+
+wait $AGG_PID
