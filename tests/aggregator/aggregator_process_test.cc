@@ -16,13 +16,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/tls.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "kubetrail/v1/query.grpc.pb.h"
+#include "reflection_v1alpha.grpc.pb.h"
 #include "services/aggregator/testing/ingest_client.h"
 #include "tests/testing/background_process.h"
+#include "tests/testing/certs.h"
 #include "tests/testing/paths.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
@@ -47,18 +50,17 @@ struct Running {
   std::shared_ptr<grpc::Channel> channel;
 };
 
-Running StartAggregator(const std::string& data_dir, std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv = {testing::BinDir() + "/kubetrail-aggregator",
-                                   "--dev",
-                                   "--listen",
-                                   "127.0.0.1:0",
-                                   "--http-listen",
-                                   "127.0.0.1:0",
-                                   "--data-dir",
-                                   data_dir,
-                                   "--drain-timeout",
-                                   "10s"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
+// Starts kubetrail-aggregator with `args` (by default --dev on 127.0.0.1:0 with DATA_DIR);
+// `channel` is plaintext unless `credentials` are given.
+Running StartAggregator(const std::string& data_dir, std::vector<std::string> args = {},
+                        std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) {
+  if (args.empty()) {
+    args = {"--dev",         "--listen",        "127.0.0.1:0",
+            "--http-listen", "127.0.0.1:0",     "--data-dir",
+            data_dir,        "--drain-timeout", "10s"};
+  }
+  std::vector<std::string> argv = {testing::BinDir() + "/kubetrail-aggregator"};
+  argv.insert(argv.end(), args.begin(), args.end());
   Running r;
   auto process = BackgroundProcess::Start(argv);
   EXPECT_TRUE(process.ok()) << process.status();
@@ -76,8 +78,9 @@ Running StartAggregator(const std::string& data_dir, std::vector<std::string> ex
       EXPECT_TRUE(absl::SimpleAtoi(word.substr(word.rfind(':') + 1), out));
     }
   }
-  r.channel =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", r.port), grpc::InsecureChannelCredentials());
+  r.channel = grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", r.port),
+      credentials != nullptr ? credentials : grpc::InsecureChannelCredentials());
   return r;
 }
 
@@ -199,6 +202,29 @@ TEST(AggregatorProcessTest, SigtermDrainsInFlightBatchesAndExitsZero) {
   }
 }
 
+TEST(AggregatorProcessTest, ServesReflection) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok()) << dir.error();
+  Running agg = StartAggregator(dir.path());
+  ASSERT_NE(agg.port, 0);
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(agg.channel);
+  auto ctx = Ctx();
+  auto stream = stub->ServerReflectionInfo(ctx.get());
+  grpc::reflection::v1alpha::ServerReflectionRequest req;
+  req.set_list_services("");
+  ASSERT_TRUE(stream->Write(req));
+  stream->WritesDone();
+  grpc::reflection::v1alpha::ServerReflectionResponse resp;
+  ASSERT_TRUE(stream->Read(&resp));
+  std::set<std::string> services;
+  for (const auto& s : resp.list_services_response().service()) services.insert(s.name());
+  EXPECT_TRUE(stream->Finish().ok());
+  for (const char* name : {"kubetrail.v1.Ingest", "kubetrail.v1.Query", "kubetrail.v1.Admin",
+                           "grpc.health.v1.Health"}) {
+    EXPECT_TRUE(services.contains(name)) << name;
+  }
+}
+
 TEST(AggregatorProcessTest, MetricsPassPromtoolAndProbesAnswer) {
   testing::TempDir dir;
   ASSERT_TRUE(dir.ok()) << dir.error();
@@ -241,6 +267,64 @@ TEST(AggregatorProcessTest, MetricsPassPromtoolAndProbesAnswer) {
   auto readyz = http.Get("/readyz");
   ASSERT_TRUE(readyz);
   EXPECT_EQ(readyz->status, 200);
+}
+
+// Outside --dev: TLS from the config file, collectors bound to clusters by certificate;
+// SIGHUP applies a changed config without a restart, and a broken one leaves the running
+// rules in place.
+TEST(AggregatorProcessTest, SighupReloadsAccessRulesFromTheConfigFile) {
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok()) << dir.error();
+  auto ca = testing::TestCa::Create("kubetrail test CA", dir.path());
+  ASSERT_TRUE(ca.ok()) << ca.status();
+  auto server = ca->IssueServer("server");
+  auto client = ca->IssueClient("collector", {.common_name = "collector-a"});
+  ASSERT_TRUE(server.ok() && client.ok());
+  const std::string config = dir.path() + "/aggregator.yaml";
+  auto write_config = [&](const std::string& clusters) {
+    std::ofstream out(config);
+    out << "listen: 127.0.0.1:0\n"
+        << "data_dir: " << dir.path() << "/data\n"
+        << "tls:\n  cert_file: " << server->cert_file << "\n  key_file: " << server->key_file
+        << "\n  client_ca_file: " << ca->cert_file() << "\n"
+        << "collectors:\n  - identity: collector-a\n    clusters: " << clusters << "\n";
+  };
+  write_config("[prod-a]");
+  auto credentials = MakeClientCredentials(
+      {.ca_file = ca->cert_file(), .cert_file = client->cert_file, .key_file = client->key_file});
+  ASSERT_TRUE(credentials.ok()) << credentials.status();
+  Running agg = StartAggregator(dir.path(), {"--config", config}, *credentials);
+  ASSERT_NE(agg.port, 0);
+  auto welcome = [&](const std::string& cluster) {
+    IngestClient c(agg.channel, cluster, "node-1");
+    const bool ok = c.Welcome().has_value();
+    grpc::Status end = ok ? c.Close() : c.Finish();
+    return ok ? grpc::StatusCode::OK : end.error_code();
+  };
+  EXPECT_EQ(welcome("prod-a"), grpc::StatusCode::OK);
+  EXPECT_EQ(welcome("prod-b"), grpc::StatusCode::PERMISSION_DENIED);
+
+  write_config("[prod-a, prod-b]");
+  ASSERT_TRUE(agg.process->Signal(SIGHUP).ok());
+  ASSERT_TRUE(
+      agg.process
+          ->WaitForLine("SIGHUP: reloaded", absl::Seconds(30), BackgroundProcess::Stream::kStderr)
+          .ok());
+  EXPECT_EQ(welcome("prod-b"), grpc::StatusCode::OK);
+
+  {
+    std::ofstream out(config);
+    out << "collectors: [broken\n";
+  }
+  ASSERT_TRUE(agg.process->Signal(SIGHUP).ok());
+  auto failed = agg.process->WaitForLine("reload failed", absl::Seconds(30),
+                                         BackgroundProcess::Stream::kStderr);
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  EXPECT_THAT(*failed, HasSubstr("aggregator.yaml"));
+  EXPECT_EQ(welcome("prod-b"), grpc::StatusCode::OK);
+
+  ASSERT_TRUE(agg.process->Signal(SIGTERM).ok());
+  EXPECT_EQ(*agg.process->Wait(absl::Seconds(60)), 0) << agg.process->stderr_data();
 }
 
 TEST(AggregatorProcessTest, BadFlagsAndConfigExitTwoWithOneClearLine) {
