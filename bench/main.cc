@@ -1,19 +1,25 @@
 // kubetrail-bench's entry point: `kubetrail-bench store ...` runs the store bench
-// (store_bench.h); every other invocation is Google Benchmark's own main, unchanged, over the
-// benchmarks registered in codec_bench.cc and policy_bench.cc.
+// (store_bench.h), `kubetrail-bench aggregator ...` the end-to-end aggregator bench
+// (aggregator_bench.h); every other invocation is Google Benchmark's own main, unchanged, over
+// the benchmarks registered in codec_bench.cc and policy_bench.cc.
 //
 //   kubetrail-bench --benchmark_format=json                 (make bench)
 //   kubetrail-bench store --input events.jsonl --dir /tmp/store --json
+//   kubetrail-bench aggregator --input events.jsonl --dir /tmp/agg --json
 #include <benchmark/benchmark.h>
 
 #include <string_view>
 
+#include "bench/aggregator_bench.h"
 #include "bench/store_bench.h"
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "store") {
     // The subcommand sees itself as argv[0], so its --help reads "store ...".
     return kubetrail::bench::RunStoreBench(argc - 1, argv + 1);
+  }
+  if (argc >= 2 && std::string_view(argv[1]) == "aggregator") {
+    return kubetrail::bench::RunAggregatorBench(argc - 1, argv + 1);
   }
   // What BENCHMARK_MAIN() expands to.
   char arg0_default[] = "benchmark";

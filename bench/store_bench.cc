@@ -10,6 +10,8 @@
 //   4. ingest (timed): the batches into a new store in DIR, N writers, synced group commits;
 //   5. disk bytes of DIR; CompactAll; disk bytes again;
 //   6. the query mix (timed), warm: one warm-up run, then --query-runs runs of each query.
+// The input, the raw put, the choice of query parameters and the query timing are shared with
+// the aggregator bench (bench_common.h).
 #include "bench/store_bench.h"
 
 #include <simdjson.h>
@@ -17,43 +19,32 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
-#include "audit/codec.h"
 #include "audit/microtime.h"
+#include "bench/bench_common.h"
 #include "bench/loadgen/json_writer.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "kubetrail/v1/event.pb.h"
-#include "rocksdb/db.h"
-#include "rocksdb/options.h"
-#include "rocksdb/write_batch.h"
 #include "storage/event_store.h"
 #include "storage/filter.h"
 #include "storage/memory_event_store.h"
@@ -69,16 +60,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kProgram = "kubetrail-bench store";
 constexpr std::string_view kLogComponent = "store-bench";
 
-// Events per Write, and per WriteBatch of the raw put: what a collector ships at a time.
-constexpr size_t kBatchEvents = 400;
-// The envelope every input event gets.
-constexpr std::string_view kCluster = "bench";
-constexpr std::string_view kSource = "apiserver-1";
-constexpr int64_t kReceiveDelayUs = 1'000'000;  // receive_time_us = event time + 1 s
-
-constexpr int64_t kHourUs = 3'600'000'000;
-constexpr int64_t kDayUs = 24 * kHourUs;
-
 struct Options {
   std::string input;
   std::string dir;
@@ -88,153 +69,6 @@ struct Options {
   bool json = false;    // stdout holds only the result line
   bool memory = false;  // hidden: the in-memory store instead of RocksDB (no disk figures)
 };
-
-// The input, decoded. `lines[i]` is the JSON of `events[i]`; both point into / live as long as
-// the Input.
-struct Input {
-  std::string text;
-  std::vector<std::string_view> lines;
-  std::vector<kubetrail::v1::EnvelopedEvent> events;
-  std::vector<int64_t> times_us;  // EventTimeMicros(events[i])
-
-  size_t batch_count() const { return (events.size() + kBatchEvents - 1) / kBatchEvents; }
-  absl::Span<const kubetrail::v1::EnvelopedEvent> batch(size_t b) const {
-    const size_t begin = b * kBatchEvents;
-    return absl::MakeConstSpan(events).subspan(begin, kBatchEvents);
-  }
-};
-
-// What the queries ask for (bench/README.md lists the queries).
-struct QueryParams {
-  std::string user;
-  int64_t from_us = 0;
-  std::string audit_id;
-  std::string namespace_name;
-};
-
-// Values fixed by --params; the others are chosen from the data.
-struct ParamOverrides {
-  std::optional<std::string> user;
-  std::optional<int64_t> from_us;
-  std::optional<std::string> audit_id;
-  std::optional<std::string> namespace_name;
-};
-
-struct QueryStats {
-  double p50_ms = 0;
-  double p99_ms = 0;
-  uint64_t results = 0;  // results of the warm-up run
-  int runs = 0;
-};
-
-// `v` with `decimals` digits after the point; "null" when not finite (a JSON value).
-std::string Fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "null";
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-  return buf;
-}
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Keeps the first error that any of several threads reports, and lets the others see that
-// one happened so they stop early. Thread-safe.
-class FirstError {
- public:
-  void Set(absl::Status status) {
-    absl::MutexLock lock(&mu_);
-    if (status_.ok()) status_ = std::move(status);
-    failed_.store(true, std::memory_order_relaxed);
-  }
-  bool failed() const { return failed_.load(std::memory_order_relaxed); }
-  absl::Status Get() {
-    absl::MutexLock lock(&mu_);
-    return status_;
-  }
-
- private:
-  absl::Mutex mu_;
-  absl::Status status_ ABSL_GUARDED_BY(mu_);
-  std::atomic<bool> failed_{false};
-};
-
-// Runs `write(b)` for every batch b in [0, batches) on `writers` threads, each taking the
-// next batch from a shared index, and returns the wall time from the first start to the last
-// finish. Stops at the first error and returns it.
-absl::StatusOr<double> RunWriters(int writers, size_t batches,
-                                  const std::function<absl::Status(size_t)>& write) {
-  std::atomic<size_t> next{0};
-  FirstError error;
-  std::vector<std::thread> threads;
-  threads.reserve(static_cast<size_t>(writers));
-  const Clock::time_point start = Clock::now();
-  for (int t = 0; t < writers; ++t) {
-    threads.emplace_back([&] {
-      while (!error.failed()) {
-        const size_t b = next.fetch_add(1, std::memory_order_relaxed);
-        if (b >= batches) return;
-        absl::Status status = write(b);
-        if (!status.ok()) error.Set(std::move(status));
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  const double seconds = Seconds(Clock::now() - start);
-  KT_RETURN_IF_ERROR(error.Get());
-  return seconds;
-}
-
-absl::Status FromRocks(const rocksdb::Status& status, std::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  const std::string message = Cat(what, ": ", status.ToString());
-  if (status.IsNoSpace()) return absl::ResourceExhaustedError(message);
-  return absl::InternalError(message);
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(Cat(path, ": ", std::strerror(errno)));
-  std::ostringstream content;
-  content << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(Cat(path, ": read failed"));
-  return std::move(content).str();
-}
-
-// Reads `path` (JSON lines, one Event per line; blank lines skipped) and wraps every event
-// in the bench's envelope.
-absl::StatusOr<Input> LoadInput(const std::string& path) {
-  Input input;
-  KT_ASSIGN_OR_RETURN(input.text, ReadFile(path));
-  std::string_view rest = input.text;
-  while (!rest.empty()) {
-    const size_t end = rest.find('\n');
-    std::string_view line = rest.substr(0, end);
-    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
-    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    input.lines.push_back(line);
-  }
-  if (input.lines.empty()) return absl::InvalidArgumentError(Cat(path, ": no events"));
-
-  audit::EventDecoder decoder;
-  input.events.resize(input.lines.size());
-  input.times_us.resize(input.lines.size());
-  for (size_t i = 0; i < input.lines.size(); ++i) {
-    kubetrail::v1::EnvelopedEvent& enveloped = input.events[i];
-    absl::Status status = decoder.Decode(input.lines[i], enveloped.mutable_event());
-    if (!status.ok()) {
-      // Line numbers count non-blank lines, which is every line of a loadgen file.
-      return absl::InvalidArgumentError(
-          Cat(path, ": event ", i + 1, ": ", ToStd(status.message())));
-    }
-    kubetrail::v1::Envelope* envelope = enveloped.mutable_envelope();
-    envelope->set_cluster(std::string(kCluster));
-    envelope->set_source(std::string(kSource));
-    // Envelope time is the fallback of EventTimeMicros, so read the event's own time first.
-    input.times_us[i] = storage::EventTimeMicros(enveloped);
-    envelope->set_receive_time_us(input.times_us[i] + kReceiveDelayUs);
-  }
-  return input;
-}
 
 // Size of `data` compressed by zstd at level 3 (one frame, as `zstd -3 FILE` writes it).
 absl::StatusOr<uint64_t> Zstd3Bytes(std::string_view data) {
@@ -271,69 +105,6 @@ absl::StatusOr<uint64_t> DirBytes(const fs::path& dir) {
   }
   if (ec) return absl::InternalError(Cat(dir.string(), ": ", ec.message()));
   return total;
-}
-
-std::string BigEndian64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    out[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  return out;
-}
-
-// Removes a directory tree when it goes out of scope (errors are logged).
-class RemoveOnExit {
- public:
-  explicit RemoveOnExit(fs::path path) : path_(std::move(path)) {}
-  ~RemoveOnExit() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-    if (ec) {
-      KT_LOG(kWarning, kLogComponent) << "cannot remove " << path_ << ": " << ec.message();
-    }
-  }
-  RemoveOnExit(const RemoveOnExit&) = delete;
-  RemoveOnExit& operator=(const RemoveOnExit&) = delete;
-
- private:
-  fs::path path_;
-};
-
-// The raw put: every input line into a plain RocksDB database at `path` (which must not
-// exist; it is removed afterwards), key = big-endian event time + big-endian line index,
-// value = the line; the store bench's batches, writers and sync. Returns events/s.
-absl::StatusOr<double> RawPut(const fs::path& path, const Input& input, int writers) {
-  std::error_code ec;
-  if (fs::exists(path, ec)) {
-    return absl::AlreadyExistsError(
-        Cat(path.string(), " already exists (left from an interrupted run?); remove it"));
-  }
-  RemoveOnExit remove(path);
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  rocksdb::DB* raw_db = nullptr;
-  KT_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, path.string(), &raw_db),
-                               Cat("raw put: open ", path.string())));
-  std::unique_ptr<rocksdb::DB> db(raw_db);
-  rocksdb::WriteOptions write_options;
-  write_options.sync = true;
-  KT_ASSIGN_OR_RETURN(
-      const double seconds, RunWriters(writers, input.batch_count(), [&](size_t b) -> absl::Status {
-        rocksdb::WriteBatch batch;
-        const size_t end = std::min(input.events.size(), (b + 1) * kBatchEvents);
-        for (size_t i = b * kBatchEvents; i < end; ++i) {
-          const std::string key = BigEndian64(static_cast<uint64_t>(input.times_us[i])) +
-                                  BigEndian64(static_cast<uint64_t>(i));
-          const std::string_view line = input.lines[i];
-          rocksdb::Status status =
-              batch.Put(rocksdb::Slice(key), rocksdb::Slice(line.data(), line.size()));
-          if (!status.ok()) return FromRocks(status, "raw put: batch");
-        }
-        return FromRocks(db->Write(write_options, &batch), "raw put: write");
-      }));
-  KT_RETURN_IF_ERROR(FromRocks(db->Close(), "raw put: close"));
-  return static_cast<double>(input.events.size()) / seconds;
 }
 
 struct IngestResult {
@@ -406,124 +177,6 @@ absl::StatusOr<ParamOverrides> LoadParams(const std::string& path) {
     return absl::InvalidArgumentError(Cat(path, ": \"user\" must not be empty"));
   }
   return params;
-}
-
-// The key with the largest count; ties go to the smallest key. nullopt when `counts` is empty.
-std::optional<std::string> MostFrequent(const std::map<std::string_view, uint64_t>& counts) {
-  std::optional<std::string> best;
-  uint64_t best_count = 0;
-  for (const auto& [key, count] : counts) {  // key order: the first maximum wins ties
-    if (count > best_count) {
-      best = std::string(key);
-      best_count = count;
-    }
-  }
-  return best;
-}
-
-bool IsRead(std::string_view verb) { return verb == "get" || verb == "list" || verb == "watch"; }
-
-// Fills whatever `overrides` leaves open from the data (see README.md for the rules).
-absl::StatusOr<QueryParams> ChooseParams(const Input& input, const ParamOverrides& overrides) {
-  QueryParams params;
-
-  if (overrides.user) {
-    params.user = *overrides.user;
-  } else {
-    std::map<std::string_view, uint64_t> writers;
-    std::map<std::string_view, uint64_t> everyone;
-    for (const kubetrail::v1::EnvelopedEvent& e : input.events) {
-      const std::string_view user = e.event().user().username();
-      if (user.empty()) continue;
-      ++everyone[user];
-      if (!IsRead(e.event().verb())) ++writers[user];
-    }
-    std::optional<std::string> user = MostFrequent(writers);
-    if (!user) {
-      KT_LOG(kWarning, kLogComponent)
-          << "no event changes anything; user_window queries the most frequent user";
-      user = MostFrequent(everyone);
-    }
-    if (!user) {
-      return absl::InvalidArgumentError(
-          "no event has a username; give the query parameters with --params");
-    }
-    params.user = *std::move(user);
-  }
-
-  if (overrides.from_us) {
-    params.from_us = *overrides.from_us;
-  } else {
-    std::optional<int64_t> first_of_user;
-    int64_t first = INT64_MAX;
-    for (size_t i = 0; i < input.events.size(); ++i) {
-      first = std::min(first, input.times_us[i]);
-      if (input.events[i].event().user().username() == params.user) {
-        first_of_user = std::min(first_of_user.value_or(INT64_MAX), input.times_us[i]);
-      }
-    }
-    params.from_us = first_of_user.value_or(first);
-  }
-
-  params.audit_id =
-      overrides.audit_id.value_or(input.events[input.events.size() / 2].event().audit_id());
-
-  if (overrides.namespace_name) {
-    params.namespace_name = *overrides.namespace_name;
-  } else {
-    std::map<std::string_view, uint64_t> counts;
-    std::map<std::string_view, uint64_t> changed;  // namespaces with delete or patch events
-    for (const kubetrail::v1::EnvelopedEvent& e : input.events) {
-      const std::string_view ns = e.event().object_ref().namespace_();
-      if (ns.empty()) continue;
-      ++counts[ns];
-      const std::string_view verb = e.event().verb();
-      if (verb == "delete" || verb == "patch") changed[ns] = 0;
-    }
-    for (auto& [ns, count] : changed) count = counts[ns];
-    std::optional<std::string> ns = MostFrequent(changed);
-    if (!ns) {
-      KT_LOG(kWarning, kLogComponent)
-          << "no delete or patch event has a namespace; ns_verbs queries the most frequent one";
-      ns = MostFrequent(counts);
-    }
-    // With no namespaced event at all, "" (events without a namespace) is still a valid query.
-    params.namespace_name = ns.value_or("");
-  }
-  return params;
-}
-
-// Nearest-rank percentile of sorted `values`.
-double Percentile(const std::vector<double>& sorted, double p) {
-  const size_t rank = static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  return sorted[std::max<size_t>(rank, 1) - 1];
-}
-
-// Runs `query` (returning its number of results) once to warm up and `runs` times timed.
-absl::StatusOr<QueryStats> TimeQuery(std::string_view name, int runs,
-                                     const std::function<absl::StatusOr<uint64_t>()>& query) {
-  auto run = [&]() -> absl::StatusOr<uint64_t> {
-    absl::StatusOr<uint64_t> results = query();
-    if (!results.ok()) {
-      return absl::Status(results.status().code(),
-                          Cat("query ", name, ": ", ToStd(results.status().message())));
-    }
-    return results;
-  };
-  QueryStats stats;
-  KT_ASSIGN_OR_RETURN(stats.results, run());
-  std::vector<double> ms;
-  ms.reserve(static_cast<size_t>(runs));
-  for (int i = 0; i < runs; ++i) {
-    const Clock::time_point start = Clock::now();
-    KT_RETURN_IF_ERROR(run().status());
-    ms.push_back(Seconds(Clock::now() - start) * 1e3);
-  }
-  std::sort(ms.begin(), ms.end());
-  stats.p50_ms = Percentile(ms, 0.50);
-  stats.p99_ms = Percentile(ms, 0.99);
-  stats.runs = runs;
-  return stats;
 }
 
 using QueryResults = std::vector<std::pair<std::string_view, QueryStats>>;
@@ -669,36 +322,10 @@ std::string ResultText(const Report& r) {
   return out.str();
 }
 
-// DIR without a trailing separator, absolute.
-fs::path NormalizeDir(const std::string& dir) {
-  fs::path path = fs::absolute(fs::path(dir)).lexically_normal();
-  if (!path.has_filename() && path.has_parent_path()) path = path.parent_path();
-  return path;
-}
-
-// The store must go into a new directory: measuring into an existing store would mix runs.
-absl::Status CheckNewDir(const fs::path& dir) {
-  std::error_code ec;
-  const fs::file_status status = fs::status(dir, ec);
-  if (status.type() == fs::file_type::not_found) return absl::OkStatus();
-  if (ec) return absl::InternalError(Cat(dir.string(), ": ", ec.message()));
-  if (!fs::is_directory(status)) {
-    return absl::FailedPreconditionError(Cat("--dir ", dir.string(), " is not a directory"));
-  }
-  const bool empty = fs::is_empty(dir, ec);
-  if (ec) return absl::InternalError(Cat(dir.string(), ": ", ec.message()));
-  if (!empty) {
-    return absl::FailedPreconditionError(
-        Cat("--dir ", dir.string(),
-            " already holds files; the store bench needs a new or empty directory"));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<Report> Run(const Options& options) {
   const fs::path dir = NormalizeDir(options.dir);
   const fs::path raw_dir = fs::path(dir.string() + ".rawput");
-  KT_RETURN_IF_ERROR(CheckNewDir(dir));
+  KT_RETURN_IF_ERROR(CheckNewDir(dir, "store bench"));
   std::optional<ParamOverrides> overrides;
   if (!options.params_file.empty()) {
     KT_ASSIGN_OR_RETURN(overrides, LoadParams(options.params_file));
@@ -716,12 +343,14 @@ absl::StatusOr<Report> Run(const Options& options) {
                                << " bytes) in " << Fixed(Seconds(Clock::now() - start), 2) << " s";
 
   KT_ASSIGN_OR_RETURN(report.zstd3_bytes, Zstd3Bytes(input.text));
-  KT_ASSIGN_OR_RETURN(report.params, ChooseParams(input, overrides.value_or(ParamOverrides{})));
+  KT_ASSIGN_OR_RETURN(report.params,
+                      ChooseParams(input, overrides.value_or(ParamOverrides{}), kLogComponent));
 
   std::error_code ec;
   fs::create_directories(dir.parent_path(), ec);
   if (ec) return absl::InternalError(Cat(dir.parent_path().string(), ": ", ec.message()));
-  KT_ASSIGN_OR_RETURN(report.raw_put_events_per_s, RawPut(raw_dir, input, options.writers));
+  KT_ASSIGN_OR_RETURN(report.raw_put_events_per_s,
+                      RawPut(raw_dir, input, options.writers, kLogComponent));
   KT_LOG(kInfo, kLogComponent) << "raw put: " << Fixed(report.raw_put_events_per_s, 0)
                                << " events/s";
 

@@ -346,9 +346,12 @@ bool Shipper::RunStream(Stream& stream) {
   bool welcomed = false;
   absl::MutexLock lock(&mu_);
   while (true) {
+    // The welcome wakes the wait too: it replaces the connect deadline by the close one.
+    const bool welcomed_before = stream.welcomed;
     auto wake = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return stream.done ||
-             (!cancelled && (stream.cancel_requested || (shutdown_ && !shutdown_seen)));
+             (!cancelled && (stream.cancel_requested || (shutdown_ && !shutdown_seen) ||
+                             stream.welcomed != welcomed_before));
     };
     absl::Time deadline = absl::InfiniteFuture();
     if (!cancelled) deadline = stream.welcomed ? close_deadline : connect_deadline;

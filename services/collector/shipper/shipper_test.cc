@@ -340,6 +340,27 @@ TEST(ShipperTest, ReconnectWaitsForInjectedClock) {
   EXPECT_EQ(store.size(), static_cast<uint64_t>(kEventsPerBatch));
 }
 
+// The connect timeout bounds the wait for the welcome only: a welcomed stream stays up past
+// it (regression: the wait kept the connect deadline and cancelled healthy streams).
+TEST(ShipperTest, WelcomedStreamOutlivesTheConnectTimeout) {
+  FakeEventStore store;
+  auto server = StartServer(store);
+  ASSERT_NE(server, nullptr);
+  FakeClock clock;
+  auto shipper = MakeShipper(TestConfig(*server), clock);
+  ASSERT_NE(shipper, nullptr);
+  ASSERT_TRUE(shipper->Submit(MakeBatch(1)).ok());
+  ASSERT_TRUE(shipper->WaitForAcks(kWait).ok());
+  clock.Advance(absl::Minutes(1));  // far past connect_timeout (5 s)
+  absl::SleepFor(absl::Milliseconds(300));  // time for a wrongful cancel to happen
+  ASSERT_TRUE(shipper->Submit(MakeBatch(2)).ok());
+  ASSERT_TRUE(shipper->WaitForAcks(kWait).ok());
+  const ShipperStats stats = shipper->Stats();
+  EXPECT_EQ(stats.streams, 1u);
+  EXPECT_EQ(stats.reconnects, 0u);
+  EXPECT_EQ(stats.duplicates, 0u);
+}
+
 TEST(ShipperTest, ShutdownWithPendingBatchesReturnsPromptly) {
   FakeEventStore store;
   auto server = StartServer(store);
