@@ -44,6 +44,7 @@
 #include "kubetrail/v1/query.pb.h"
 #include "services/aggregator/config.h"
 #include "services/aggregator/server.h"
+#include "storage/rocksdb_event_store.h"
 
 namespace kubetrail::bench {
 namespace {
@@ -85,8 +86,12 @@ struct Report {
   uint64_t duplicates = 0;
   uint64_t reconnects = 0;
   QueryParams params;
+  // Right after ingest (RocksDB still compacting), then after a full compaction and a
+  // restart of the aggregator on the same store (as the store bench measures).
   QueryStats user_window;
   QueryStats get;
+  QueryStats user_window_compacted;
+  QueryStats get_compacted;
 
   double e2e_events_per_s() const { return static_cast<double>(events) / e2e_seconds; }
   double ratio() const { return e2e_events_per_s() / raw_put_events_per_s; }
@@ -133,7 +138,7 @@ absl::StatusOr<loadgen::SendResult> Ship(int port, const Options& options,
 
 // The store bench's user_window and get queries, each a whole RPC over `channel`.
 absl::Status RunQueries(const std::shared_ptr<grpc::Channel>& channel, const QueryParams& params,
-                        int runs, Report& report) {
+                        int runs, QueryStats& user_window_stats, QueryStats& get_stats) {
   std::unique_ptr<kubetrail::v1::Query::Stub> stub = kubetrail::v1::Query::NewStub(channel);
   auto log = [](std::string_view name, const QueryStats& stats) {
     KT_LOG(kInfo, kLogComponent) << "query " << name << ": p50 " << Fixed(stats.p50_ms, 3)
@@ -147,7 +152,7 @@ absl::Status RunQueries(const std::shared_ptr<grpc::Channel>& channel, const Que
   user_window.mutable_filter()->set_to_us(params.from_us + kHourUs);
   user_window.set_limit(100);
   user_window.set_order(kubetrail::v1::ORDER_ASCENDING);
-  KT_ASSIGN_OR_RETURN(report.user_window,
+  KT_ASSIGN_OR_RETURN(user_window_stats,
                       TimeQuery("user_window", runs, [&]() -> absl::StatusOr<uint64_t> {
                         grpc::ClientContext context;
                         SetDeadline(context);
@@ -160,11 +165,11 @@ absl::Status RunQueries(const std::shared_ptr<grpc::Channel>& channel, const Que
                         KT_RETURN_IF_ERROR(FromGrpc(reader->Finish(), "Search"));
                         return results;
                       }));
-  log("user_window", report.user_window);
+  log("user_window", user_window_stats);
 
   kubetrail::v1::GetRequest get;
   get.set_audit_id(params.audit_id);
-  KT_ASSIGN_OR_RETURN(report.get, TimeQuery("get", runs, [&]() -> absl::StatusOr<uint64_t> {
+  KT_ASSIGN_OR_RETURN(get_stats, TimeQuery("get", runs, [&]() -> absl::StatusOr<uint64_t> {
                         grpc::ClientContext context;
                         SetDeadline(context);
                         kubetrail::v1::GetResponse response;
@@ -174,7 +179,7 @@ absl::Status RunQueries(const std::shared_ptr<grpc::Channel>& channel, const Que
                         KT_RETURN_IF_ERROR(FromGrpc(status, "Get"));
                         return static_cast<uint64_t>(response.events_size());
                       }));
-  log("get", report.get);
+  log("get", get_stats);
   return absl::OkStatus();
 }
 
@@ -242,12 +247,26 @@ absl::StatusOr<Report> Run(const Options& options) {
                                << report.reconnects << " reconnects; " << Fixed(report.ratio(), 3)
                                << " x raw put";
 
-  {
+  auto queries = [&](QueryStats& user_window, QueryStats& get) {
     const std::shared_ptr<grpc::Channel> channel =
         grpc::CreateChannel(Cat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials());
-    KT_RETURN_IF_ERROR(RunQueries(channel, report.params, options.query_runs, report));
-  }
+    return RunQueries(channel, report.params, options.query_runs, user_window, get);
+  };
+  KT_RETURN_IF_ERROR(queries(report.user_window, report.get));
+  KT_RETURN_IF_ERROR(server->Shutdown());
+  server.reset();
 
+  // Compacted: what a store that ingest has settled looks like (the store bench's state).
+  {
+    storage::RocksDbOptions store_options;
+    store_options.path = config.StorePath();
+    KT_ASSIGN_OR_RETURN(std::unique_ptr<storage::RocksDbEventStore> store,
+                        storage::RocksDbEventStore::Open(store_options));
+    KT_RETURN_IF_ERROR(store->CompactAll());
+    KT_RETURN_IF_ERROR(store->Close());
+  }
+  KT_ASSIGN_OR_RETURN(server, aggregator::Aggregator::Start(config, Clock::Real()));
+  KT_RETURN_IF_ERROR(queries(report.user_window_compacted, report.get_compacted));
   KT_RETURN_IF_ERROR(server->Shutdown());
   return report;
 }
@@ -276,7 +295,9 @@ std::string ResultJson(const Report& r) {
   w.Obj("queries");
   for (const auto& [name, stats] :
        {std::pair<std::string_view, const QueryStats&>{"user_window", r.user_window},
-        {"get", r.get}}) {
+        {"get", r.get},
+        {"user_window_compacted", r.user_window_compacted},
+        {"get_compacted", r.get_compacted}}) {
     w.Obj(name);
     w.Key("p50_ms").Raw(Fixed(stats.p50_ms, 3));
     w.Key("p99_ms").Raw(Fixed(stats.p99_ms, 3));
@@ -304,9 +325,12 @@ std::string ResultText(const Report& r) {
       << " from=" << audit::FormatMicroTime(r.params.from_us) << " audit_id=" << r.params.audit_id
       << "\n";
   for (const auto& [name, stats] :
-       {std::pair<const char*, const QueryStats&>{"user_window", r.user_window}, {"get", r.get}}) {
+       {std::pair<const char*, const QueryStats&>{"user_window", r.user_window},
+        {"get", r.get},
+        {"user_window_compacted", r.user_window_compacted},
+        {"get_compacted", r.get_compacted}}) {
     char line[160];
-    std::snprintf(line, sizeof(line), "  %-12s p50 %9.3f ms  p99 %9.3f ms  %6llu results\n", name,
+    std::snprintf(line, sizeof(line), "  %-22s p50 %9.3f ms  p99 %9.3f ms  %6llu results\n", name,
                   stats.p50_ms, stats.p99_ms, static_cast<unsigned long long>(stats.results));
     out << line;
   }

@@ -13,7 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/metrics.h"
+#include "common/strings.h"
 #include "gtest/gtest.h"
 
 namespace kubetrail {
@@ -26,9 +28,9 @@ std::optional<std::string> FindPromtool() {
   std::string_view rest(path);
   while (true) {
     const size_t colon = rest.find(':');
-    std::string dir(rest.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/promtool";
+    const std::string_view dir = rest.substr(0, colon);
+    // (absl::StrCat, not std::string operators: GCC 12's -O3 -Wrestrict false positive.)
+    const std::string candidate = absl::StrCat(dir.empty() ? "." : ToAbsl(dir), "/promtool");
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
     if (colon == std::string_view::npos) return std::nullopt;
     rest.remove_prefix(colon + 1);
