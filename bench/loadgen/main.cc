@@ -35,6 +35,7 @@
 #include "audit/microtime.h"
 #include "bench/loadgen/generator.h"
 #include "bench/loadgen/send.h"
+#include "common/tls.h"
 #include "grpcpp/security/credentials.h"
 #include "kubetrail/v1/event.pb.h"
 
@@ -180,17 +181,13 @@ int Send(const SendFlags& flags, uint64_t count, uint64_t seed, int64_t start_us
     if (flags.tls_cert.empty() != flags.tls_key.empty()) {
       return Fail(2, "--tls-cert and --tls-key go together");
     }
-    grpc::SslCredentialsOptions ssl;  // empty root certificates: the system's
-    const std::pair<const std::string*, std::string*> files[] = {
-        {&flags.tls_ca, &ssl.pem_root_certs},
-        {&flags.tls_cert, &ssl.pem_cert_chain},
-        {&flags.tls_key, &ssl.pem_private_key}};
-    for (const auto& [path, pem] : files) {
-      if (!path->empty() && !ReadWholeFile(*path, pem)) {
-        return Fail(1, "cannot read " + *path + ": " + std::strerror(errno));
-      }
-    }
-    options.shipper.credentials = grpc::SslCredentials(ssl);
+    // The same validation as every kubetrail client (common/tls.h): errors name the file.
+    // An empty --tls-ca means gRPC's default roots.
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+        kubetrail::MakeClientCredentials(
+            {.ca_file = flags.tls_ca, .cert_file = flags.tls_cert, .key_file = flags.tls_key});
+    if (!credentials.ok()) return Fail(1, std::string(credentials.status().message()));
+    options.shipper.credentials = *std::move(credentials);
     options.shipper.tls_server_name = flags.tls_server_name;
   }
 

@@ -312,6 +312,16 @@ TEST(AggregatorProcessTest, SighupReloadsAccessRulesFromTheConfigFile) {
           .ok());
   EXPECT_EQ(welcome("prod-b"), grpc::StatusCode::OK);
 
+  // kubetrail-loadgen over TLS with the collector's certificate, as a collector ships.
+  auto sent =
+      testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
+                              absl::StrCat("grpcs://127.0.0.1:", agg.port), "--cluster", "prod-b",
+                              "--count", "100", "--tls-ca", ca->cert_file(), "--tls-cert",
+                              client->cert_file, "--tls-key", client->key_file, "--timeout", "60"});
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  EXPECT_EQ(sent->exit_code, 0) << sent->stderr_data;
+  EXPECT_THAT(sent->stdout_data, HasSubstr("\"stored\":100"));
+
   {
     std::ofstream out(config);
     out << "collectors: [broken\n";
