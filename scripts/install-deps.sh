@@ -11,6 +11,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libyaml-cpp-dev libsimdjson-dev
   libssl-dev libcpp-httplib-dev libcli11-dev zlib1g-dev
+  # jemalloc: the aggregator's allocator (README "Stack": +25% end-to-end ingest)
+  libjemalloc-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3
   # promtool checks the metrics exposition in tests
