@@ -380,22 +380,9 @@ int RunAggregatorBench(int argc, char** argv) {
   app.add_option("--max-line-bytes", options.max_line_bytes, "Skip input lines longer than this")
       ->option_text("MAX (default: no limit)");
   app.add_flag("--json", options.json, "Print only the result JSON line on stdout");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::cerr << kProgram << ": " << e.what() << " (see --help)\n";
-    return 1;
-  }
-
-  absl::StatusOr<Report> report = Run(options);
-  if (!report.ok()) {
-    std::cerr << kProgram << ": " << report.status().message() << "\n";
-    return 1;
-  }
-  if (!options.json) std::cout << ResultText(*report);
-  std::cout << ResultJson(*report) << std::endl;
-  return std::cout.good() ? 0 : 1;
+  return RunBenchCommand<Report>(
+      app, argc, argv, kProgram, options.json, [&] { return Run(options); }, ResultText,
+      ResultJson);
 }
 
 }  // namespace kubetrail::bench

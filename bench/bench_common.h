@@ -17,12 +17,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "CLI/CLI.hpp"
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -153,6 +155,31 @@ std::filesystem::path NormalizeDir(const std::string& dir);
 // FailedPrecondition when `dir` is a file or holds files (the message names `bench`, e.g.
 // "the store bench needs a new or empty directory").
 absl::Status CheckNewDir(const std::filesystem::path& dir, std::string_view bench);
+
+// The end of every bench command: parses `argv` with `app` (--help exits 0), runs `run`, and
+// prints the report: `text(report)` first unless `json_only`, then `json(report)` as the last
+// line of stdout. Errors are one line on stderr prefixed with `program`, exit code 1.
+template <typename Report>
+int RunBenchCommand(CLI::App& app, int argc, char** argv, std::string_view program,
+                    const bool& json_only, const std::function<absl::StatusOr<Report>()>& run,
+                    const std::function<std::string(const Report&)>& text,
+                    const std::function<std::string(const Report&)>& json) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::cerr << program << ": " << e.what() << " (see --help)\n";
+    return 1;
+  }
+  absl::StatusOr<Report> report = run();
+  if (!report.ok()) {
+    std::cerr << program << ": " << report.status().message() << "\n";
+    return 1;
+  }
+  if (!json_only) std::cout << text(*report);
+  std::cout << json(*report) << std::endl;
+  return std::cout.good() ? 0 : 1;
+}
 
 }  // namespace kubetrail::bench
 

@@ -439,22 +439,9 @@ int RunStoreBench(int argc, char** argv) {
   app.add_flag("--json", options.json, "Print only the result JSON line on stdout");
   // Hidden: the in-memory store, to check the bench itself without RocksDB.
   app.add_flag("--memory", options.memory, "Use the in-memory store")->group("");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::cerr << kProgram << ": " << e.what() << " (see --help)\n";
-    return 1;
-  }
-
-  absl::StatusOr<Report> report = Run(options);
-  if (!report.ok()) {
-    std::cerr << kProgram << ": " << report.status().message() << "\n";
-    return 1;
-  }
-  if (!options.json) std::cout << ResultText(*report);
-  std::cout << ResultJson(*report) << std::endl;
-  return std::cout.good() ? 0 : 1;
+  return RunBenchCommand<Report>(
+      app, argc, argv, kProgram, options.json, [&] { return Run(options); }, ResultText,
+      ResultJson);
 }
 
 }  // namespace kubetrail::bench

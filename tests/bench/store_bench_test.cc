@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/bench/bench_process_test.h"
 #include "tests/testing/paths.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
@@ -32,100 +33,14 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
+using bench_test::CountLines;
+using bench_test::LastLine;
+using bench_test::Number;
+using bench_test::String;
+
 constexpr int kEvents = 3000;
 
-// The last line of `text` (which ends in '\n'), without it.
-std::string LastLine(std::string_view text) {
-  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
-  const size_t start = text.rfind('\n');
-  return std::string(start == std::string_view::npos ? text : text.substr(start + 1));
-}
-
-size_t CountLines(std::string_view text) {
-  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-}
-
-class StoreBenchTest : public ::testing::Test {
- protected:
-  // The loadgen file is shared by every test of the suite (generating it is the slow part).
-  static void SetUpTestSuite() {
-    data_ = new TempDir;
-    if (!data_->ok()) return;
-    events_ = data_->File("events.jsonl");
-    SubprocessOptions options;
-    options.timeout = absl::Seconds(60);
-    absl::StatusOr<SubprocessResult> r =
-        RunSubprocess({BinDir() + "/kubetrail-loadgen", "--count", std::to_string(kEvents),
-                       "--seed", "1", "--output", events_},
-                      options);
-    if (!r.ok() || r->exit_code != 0) events_.clear();
-  }
-  static void TearDownTestSuite() {
-    delete data_;
-    data_ = nullptr;
-  }
-
-  void SetUp() override {
-    binary_ = BinDir() + "/kubetrail-bench";
-    ASSERT_TRUE(std::filesystem::exists(binary_)) << binary_ << " is missing; build it first";
-    ASSERT_TRUE(data_->ok()) << data_->error();
-    ASSERT_FALSE(events_.empty()) << "kubetrail-loadgen failed to write " << kEvents << " events";
-    ASSERT_TRUE(temp_.ok()) << temp_.error();
-  }
-
-  // Runs `kubetrail-bench args...`; fails the test if it cannot run at all.
-  SubprocessResult Run(std::vector<std::string> args) {
-    args.insert(args.begin(), binary_);
-    SubprocessOptions options;
-    options.timeout = absl::Seconds(60);
-    absl::StatusOr<SubprocessResult> result = RunSubprocess(args, options);
-    EXPECT_TRUE(result.ok()) << result.status();
-    if (!result.ok()) return SubprocessResult();
-    return *std::move(result);
-  }
-
-  static TempDir* data_;
-  static std::string events_;
-  TempDir temp_;  // this test's store directories; removed after the test
-  std::string binary_;
-};
-
-TempDir* StoreBenchTest::data_ = nullptr;
-std::string StoreBenchTest::events_;
-
-// The JSON pointer of `path`. (Appending, not "/" + path: GCC 12 warns falsely there.)
-std::string Pointer(std::string_view path) {
-  std::string pointer(1, '/');
-  pointer.append(path);
-  return pointer;
-}
-
-// A number at `path` ("queries/get/results") of `doc`; nullopt (with a test failure) when it
-// is missing or not a number.
-std::optional<double> Number(simdjson::dom::element doc, std::string_view path) {
-  int64_t integer = 0;
-  double value = 0;
-  const std::string pointer = Pointer(path);
-  simdjson::dom::element element;
-  if (doc.at_pointer(pointer).get(element) != simdjson::SUCCESS) {
-    ADD_FAILURE() << "missing " << path;
-    return std::nullopt;
-  }
-  if (element.get_int64().get(integer) == simdjson::SUCCESS) return static_cast<double>(integer);
-  if (element.get_double().get(value) != simdjson::SUCCESS) {
-    ADD_FAILURE() << path << " is not a number";
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::string String(simdjson::dom::element doc, std::string_view path) {
-  std::string_view value;
-  if (doc.at_pointer(Pointer(path)).get_string().get(value) != simdjson::SUCCESS) {
-    ADD_FAILURE() << path << " is missing or not a string";
-  }
-  return std::string(value);
-}
+class StoreBenchTest : public bench_test::BenchProcessTest<kEvents, 60> {};
 
 TEST_F(StoreBenchTest, RocksDbRunReportsEveryFigureAndLeavesTheStore) {
   const std::string dir = temp_.File("store");
