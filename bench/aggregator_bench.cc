@@ -298,12 +298,7 @@ std::string ResultJson(const Report& r) {
         {"get", r.get},
         {"user_window_compacted", r.user_window_compacted},
         {"get_compacted", r.get_compacted}}) {
-    w.Obj(name);
-    w.Key("p50_ms").Raw(Fixed(stats.p50_ms, 3));
-    w.Key("p99_ms").Raw(Fixed(stats.p99_ms, 3));
-    w.Num("results", static_cast<int64_t>(stats.results));
-    w.Num("runs", stats.runs);
-    w.EndObject();
+    WriteQueryStats(w, name, stats);
   }
   w.EndObject();
   w.EndObject();

@@ -368,4 +368,13 @@ absl::Status CheckNewDir(const fs::path& dir, std::string_view bench) {
   return absl::OkStatus();
 }
 
+void WriteQueryStats(loadgen::JsonWriter& w, std::string_view name, const QueryStats& stats) {
+  w.Obj(name);
+  w.Key("p50_ms").Raw(Fixed(stats.p50_ms, 3));
+  w.Key("p99_ms").Raw(Fixed(stats.p99_ms, 3));
+  w.Num("results", static_cast<int64_t>(stats.results));
+  w.Num("runs", stats.runs);
+  w.EndObject();
+}
+
 }  // namespace kubetrail::bench

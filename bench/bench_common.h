@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
+#include "bench/loadgen/json_writer.h"
 #include "kubetrail/v1/event.pb.h"
 
 namespace kubetrail::bench {
@@ -155,6 +156,10 @@ std::filesystem::path NormalizeDir(const std::string& dir);
 // FailedPrecondition when `dir` is a file or holds files (the message names `bench`, e.g.
 // "the store bench needs a new or empty directory").
 absl::Status CheckNewDir(const std::filesystem::path& dir, std::string_view bench);
+
+// Writes `"name":{"p50_ms":..,"p99_ms":..,"results":..,"runs":..}` into the open object of `w`:
+// one query's figures in every bench's result line.
+void WriteQueryStats(loadgen::JsonWriter& w, std::string_view name, const QueryStats& stats);
 
 // The end of every bench command: parses `argv` with `app` (--help exits 0), runs `run`, and
 // prints the report: `text(report)` first unless `json_only`, then `json(report)` as the last

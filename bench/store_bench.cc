@@ -282,12 +282,7 @@ std::string ResultJson(const Report& r) {
       .EndObject();
   w.Obj("queries");
   for (const auto& [name, stats] : r.queries) {
-    w.Obj(name);
-    w.Key("p50_ms").Raw(Fixed(stats.p50_ms, 3));
-    w.Key("p99_ms").Raw(Fixed(stats.p99_ms, 3));
-    w.Num("results", static_cast<int64_t>(stats.results));
-    w.Num("runs", stats.runs);
-    w.EndObject();
+    WriteQueryStats(w, name, stats);
   }
   w.EndObject();
   w.EndObject();
