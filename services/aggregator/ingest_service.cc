@@ -166,7 +166,9 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     uint64_t bytes = 0;
     for (int i = 0; i < batch.events_size(); ++i) {
       v1::EnvelopedEvent& e = *batch.mutable_events(i);
-      std::string reason = CheckEvent(e);
+      // One size computation per event (ByteSizeLong walks the whole message).
+      const size_t size = e.event().ByteSizeLong();
+      std::string reason = CheckEvent(e, size);
       if (!reason.empty()) {
         v1::RejectedEvent* r = pending.ack.add_rejected();
         r->set_index(i);
@@ -178,7 +180,7 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
       if (env->cluster().empty()) env->set_cluster(cluster_);
       if (env->source().empty()) env->set_source(source_);
       if (env->receive_time_us() == 0) env->set_receive_time_us(now_us);
-      bytes += e.event().ByteSizeLong();
+      bytes += size;
       job.events.push_back(std::move(e));
     }
     service_.metrics_.BatchReceived(cluster_, batch.events_size(), bytes,
@@ -204,11 +206,11 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     return absl::OkStatus();
   }
 
-  // Why the store must not see `e`, or "" when it may.
-  std::string CheckEvent(const v1::EnvelopedEvent& e) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // Why the store must not see `e`, whose event serializes to `size` bytes, or "" when it may.
+  std::string CheckEvent(const v1::EnvelopedEvent& e, size_t size) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (e.event().audit_id().empty()) return "auditID is empty";
     if (e.event().stage().empty()) return "stage is empty";
-    const size_t size = e.event().ByteSizeLong();
     if (size > service_.options_.max_event_bytes) {
       return absl::StrCat("event is ", size, " bytes, over the limit of ",
                           service_.options_.max_event_bytes);
