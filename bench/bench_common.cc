@@ -15,6 +15,7 @@
 
 #include "audit/codec.h"
 #include "common/logging.h"
+#include "common/rocksdb_status.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "rocksdb/db.h"
@@ -28,13 +29,6 @@ namespace {
 namespace fs = std::filesystem;
 
 using SteadyClock = std::chrono::steady_clock;
-
-absl::Status FromRocks(const rocksdb::Status& status, std::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  const std::string message = Cat(what, ": ", status.ToString());
-  if (status.IsNoSpace()) return absl::ResourceExhaustedError(message);
-  return absl::InternalError(message);
-}
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -32,14 +32,14 @@
 #include "rocksdb/options.h"
 #include "rocksdb/status.h"
 #include "rocksdb/utilities/backup_engine.h"
-#include "storage/internal/rocksdb_status.h"
+#include "common/rocksdb_status.h"
 
 namespace kubetrail::storage {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Converts a filesystem error (an errno value) as internal::FromRocks converts RocksDB's.
+// Converts a filesystem error (an errno value) as FromRocks converts RocksDB's.
 absl::Status FromErrorCode(const std::error_code& ec, std::string_view what) {
   const std::string message = Cat(what, ": ", ec.message());
   switch (ec.value()) {
@@ -107,7 +107,7 @@ class StoreLock {
   static absl::StatusOr<std::unique_ptr<StoreLock>> Acquire(const std::string& data_dir) {
     rocksdb::FileLock* lock = nullptr;
     rocksdb::Status s = rocksdb::Env::Default()->LockFile(data_dir + "/LOCK", &lock);
-    if (!s.ok()) return internal::FromRocks(s, data_dir);
+    if (!s.ok()) return FromRocks(s, data_dir);
     return std::unique_ptr<StoreLock>(new StoreLock(lock));
   }
 
@@ -132,7 +132,7 @@ class ReadOnlyDb {
     options.info_log = SharedNullLogger();
     std::vector<std::string> names;
     rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, data_dir, &names);
-    if (!s.ok()) return internal::FromRocks(s, Cat("listing the column families of ", data_dir));
+    if (!s.ok()) return FromRocks(s, Cat("listing the column families of ", data_dir));
     std::vector<rocksdb::ColumnFamilyDescriptor> families;
     families.reserve(names.size());
     for (const std::string& name : names) {
@@ -148,7 +148,7 @@ class ReadOnlyDb {
     auto db = std::unique_ptr<ReadOnlyDb>(new ReadOnlyDb);
     rocksdb::DB* raw = nullptr;
     s = rocksdb::DB::OpenForReadOnly(options, data_dir, families, &db->handles_, &raw);
-    if (!s.ok()) return internal::FromRocks(s, Cat("opening ", data_dir));
+    if (!s.ok()) return FromRocks(s, Cat("opening ", data_dir));
     db->db_.reset(raw);
     return db;
   }
@@ -199,7 +199,7 @@ absl::StatusOr<std::unique_ptr<rocksdb::BackupEngineReadOnly>> OpenReadOnlyEngin
   rocksdb::BackupEngineReadOnly* raw = nullptr;
   rocksdb::IOStatus s =
       rocksdb::BackupEngineReadOnly::Open(EngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!s.ok()) return internal::FromRocks(s, Cat("opening backup directory ", backup_dir));
+  if (!s.ok()) return FromRocks(s, Cat("opening backup directory ", backup_dir));
   return std::unique_ptr<rocksdb::BackupEngineReadOnly>(raw);
 }
 
@@ -255,7 +255,7 @@ absl::Status BackupStore(const std::string& data_dir, const std::string& backup_
   rocksdb::BackupEngine* raw = nullptr;
   rocksdb::IOStatus s =
       rocksdb::BackupEngine::Open(EngineOptions(backup_dir), rocksdb::Env::Default(), &raw);
-  if (!s.ok()) return internal::FromRocks(s, Cat("opening backup directory ", backup_dir));
+  if (!s.ok()) return FromRocks(s, Cat("opening backup directory ", backup_dir));
   std::unique_ptr<rocksdb::BackupEngine> engine(raw);
 
   rocksdb::CreateBackupOptions options;
@@ -268,7 +268,7 @@ absl::Status BackupStore(const std::string& data_dir, const std::string& backup_
     // Removes the files of the failed backup now rather than at the next backup.
     rocksdb::IOStatus ignored = engine->GarbageCollect();
     (void)ignored;
-    return internal::FromRocks(s, Cat("backing up ", data_dir, " to ", backup_dir));
+    return FromRocks(s, Cat("backing up ", data_dir, " to ", backup_dir));
   }
   return absl::OkStatus();
 }
@@ -329,7 +329,7 @@ absl::Status RestoreStore(const std::string& backup_dir, const std::string& data
 
   rocksdb::IOStatus s = engine->VerifyBackup(id, /*verify_with_checksum=*/true);
   if (!s.ok()) {
-    absl::Status converted = internal::FromRocks(s, Cat("backup ", id, " in ", backup_dir));
+    absl::Status converted = FromRocks(s, Cat("backup ", id, " in ", backup_dir));
     // The backup exists (checked above): a missing or mismatching file means it is damaged.
     if (absl::IsNotFound(converted) || absl::IsInvalidArgument(converted) ||
         absl::IsDataLoss(converted)) {
@@ -362,7 +362,7 @@ absl::Status RestoreStore(const std::string& backup_dir, const std::string& data
   s = engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), id, temp_dir, temp_dir);
   if (!s.ok()) {
     return fail(
-        internal::FromRocks(s, Cat("restoring backup ", id, " of ", backup_dir, " to ", data_dir)));
+        FromRocks(s, Cat("restoring backup ", id, " of ", backup_dir, " to ", data_dir)));
   }
   // rename(2) replaces an empty directory; it fails (ENOTEMPTY) if the target filled
   // meanwhile.

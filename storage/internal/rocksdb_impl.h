@@ -27,7 +27,7 @@
 #include "rocksdb/write_batch.h"
 #include "storage/internal/cursor.h"
 #include "storage/internal/format.h"
-#include "storage/internal/rocksdb_status.h"
+#include "common/rocksdb_status.h"
 #include "storage/rocksdb_event_store.h"
 
 namespace kubetrail::storage::internal {

@@ -1,13 +1,14 @@
-// The one conversion of rocksdb::Status into absl::Status for everything in storage/.
-#ifndef KUBETRAIL_STORAGE_INTERNAL_ROCKSDB_STATUS_H_
-#define KUBETRAIL_STORAGE_INTERNAL_ROCKSDB_STATUS_H_
+// The one conversion of rocksdb::Status into absl::Status, for every RocksDB user (storage/,
+// the collector's spool).
+#ifndef KUBETRAIL_COMMON_ROCKSDB_STATUS_H_
+#define KUBETRAIL_COMMON_ROCKSDB_STATUS_H_
 
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "rocksdb/status.h"
 
-namespace kubetrail::storage::internal {
+namespace kubetrail {
 
 // Converts a RocksDB error into the most specific canonical code; `what` says what was being
 // done and names the directory ("opening store /var/lib/kubetrail"). A full disk is
@@ -15,6 +16,6 @@ namespace kubetrail::storage::internal {
 // FailedPrecondition, a transient I/O error Unavailable.
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what);
 
-}  // namespace kubetrail::storage::internal
+}  // namespace kubetrail
 
-#endif  // KUBETRAIL_STORAGE_INTERNAL_ROCKSDB_STATUS_H_
+#endif  // KUBETRAIL_COMMON_ROCKSDB_STATUS_H_

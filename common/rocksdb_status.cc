@@ -1,10 +1,10 @@
-#include "storage/internal/rocksdb_status.h"
+#include "common/rocksdb_status.h"
 
 #include <string>
 
 #include "common/strings.h"
 
-namespace kubetrail::storage::internal {
+namespace kubetrail {
 namespace {
 
 bool Contains(const rocksdb::Status& s, std::string_view needle) {
@@ -45,4 +45,4 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return absl::InternalError(message);
 }
 
-}  // namespace kubetrail::storage::internal
+}  // namespace kubetrail
