@@ -1,114 +1,31 @@
 #include "services/aggregator/config.h"
 
-#include <fstream>
-#include <functional>
-#include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
-#include "yaml-cpp/yaml.h"
+#include "common/yaml_config.h"
 
 namespace kubetrail::aggregator {
 
 namespace {
 
-// Errors carry the line (1-based) and the dotted key path.
-absl::Status Bad(const YAML::Node& node, const std::string& path, std::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("line ", node.Mark().line + 1, ": ", path, ": ", ToAbsl(what)));
-}
-
-std::string Text(const YAML::Node& node) {
-  return node.IsScalar() ? absl::StrCat("\"", node.Scalar(), "\"") : "a non-scalar value";
-}
-
-absl::Status String(const YAML::Node& n, const std::string& path, std::string& out) {
-  if (!n.IsScalar()) return Bad(n, path, "want a string");
-  out = n.Scalar();
-  return absl::OkStatus();
-}
-
-absl::Status Bool(const YAML::Node& n, const std::string& path, bool& out) {
-  if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false")) {
-    out = n.Scalar() == "true";
-    return absl::OkStatus();
-  }
-  return Bad(n, path, absl::StrCat("want true or false, got ", Text(n)));
-}
-
-template <typename T>
-absl::Status Unsigned(const YAML::Node& n, const std::string& path, T& out, bool positive) {
-  uint64_t v = 0;
-  if (!n.IsScalar() || !absl::SimpleAtoi(n.Scalar(), &v) || (positive && v == 0) ||
-      v > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
-    return Bad(
-        n, path,
-        absl::StrCat("want a ", positive ? "positive" : "non-negative", " integer, got ", Text(n)));
-  }
-  out = static_cast<T>(v);
-  return absl::OkStatus();
-}
-
-absl::Status Duration(const YAML::Node& n, const std::string& path, absl::Duration& out) {
-  if (!n.IsScalar() || !absl::ParseDuration(n.Scalar(), &out) || out < absl::ZeroDuration()) {
-    return Bad(n, path, absl::StrCat("want a duration such as 30s, 5m or 1h, got ", Text(n)));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Strings(const YAML::Node& n, const std::string& path, std::vector<std::string>& out) {
-  if (!n.IsSequence()) return Bad(n, path, "want a list of strings");
-  out.clear();
-  for (size_t i = 0; i < n.size(); ++i) {
-    KT_RETURN_IF_ERROR(String(n[i], absl::StrCat(path, "[", i, "]"), out.emplace_back()));
-  }
-  return absl::OkStatus();
-}
-
-using Handler = std::function<absl::Status(const YAML::Node&, const std::string&)>;
-
-// Walks the map `n`, calling the handler of each key; unknown keys are errors.
-absl::Status Map(const YAML::Node& n, const std::string& path,
-                 const std::map<std::string, Handler>& handlers) {
-  if (!n.IsMap()) return Bad(n, path.empty() ? "config" : path, "want a mapping");
-  for (const auto& kv : n) {
-    const std::string key = kv.first.Scalar();
-    const std::string child = path.empty() ? key : absl::StrCat(path, ".", key);
-    auto it = handlers.find(key);
-    if (it == handlers.end()) {
-      std::vector<std::string> known;
-      for (const auto& [name, h] : handlers) known.push_back(name);
-      return Bad(kv.first, child,
-                 absl::StrCat("unknown key (known: ", absl::StrJoin(known, ", "), ")"));
-    }
-    KT_RETURN_IF_ERROR(it->second(kv.second, child));
-  }
-  return absl::OkStatus();
-}
-
-bool IsLoopback(const std::string& listen) {
-  return listen.rfind("127.", 0) == 0 || listen.rfind("[::1]:", 0) == 0 ||
-         listen.rfind("localhost:", 0) == 0;
-}
+using yaml::Bad;
+using yaml::Bool;
+using yaml::Duration;
+using yaml::Map;
+using yaml::String;
+using yaml::Strings;
+using yaml::Unsigned;
 
 }  // namespace
 
 std::string Config::StorePath() const { return absl::StrCat(data_dir, "/store"); }
 
 absl::Status ParseConfig(std::string_view yaml, Config& c) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("line ", e.mark.line + 1, ": not valid YAML: ", e.msg));
-  }
+  KT_ASSIGN_OR_RETURN(YAML::Node root, yaml::Parse(yaml));
   if (root.IsNull()) return absl::OkStatus();  // an empty file
   using N = const YAML::Node&;
   using P = const std::string&;
@@ -197,14 +114,8 @@ absl::Status ParseConfig(std::string_view yaml, Config& c) {
 }
 
 absl::Status LoadConfigFile(const std::string& path, Config& config) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("config ", path, ": cannot read: ", std::strerror(errno)));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::Status s = ParseConfig(text.str(), config);
+  KT_ASSIGN_OR_RETURN(const std::string text, yaml::ReadConfigFile(path));
+  absl::Status s = ParseConfig(text, config);
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("config ", path, ": ", s.message()));
   return absl::OkStatus();
 }
@@ -214,13 +125,13 @@ absl::Status ValidateConfig(Config& c) {
   if (c.backup_dir.empty()) c.backup_dir = absl::StrCat(c.data_dir, "/backups");
   if (c.listen.empty()) return absl::InvalidArgumentError("listen is empty");
   if (c.dev) {
-    if (!IsLoopback(c.listen)) {
+    if (!yaml::IsLoopbackAddress(c.listen)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--dev serves plaintext and allows everything, so it listens on loopback only; "
           "listen is ",
           c.listen));
     }
-    if (!c.http_listen.empty() && !IsLoopback(c.http_listen)) {
+    if (!c.http_listen.empty() && !yaml::IsLoopbackAddress(c.http_listen)) {
       return absl::InvalidArgumentError(
           absl::StrCat("--dev listens on loopback only; http_listen is ", c.http_listen));
     }
