@@ -6,15 +6,21 @@
 //       [--streams K] [--rate R] [--batch N] [--timeout S]
 //       [--tls-ca F --tls-cert F --tls-key F --tls-server-name N]   (grpcs:// only)
 //       (--count N [--seed S] [--start T] | FILE.jsonl)
+//   kubetrail-loadgen --send http(s)://HOST:PORT/audit/webhook [--streams K] [--rate R]
+//       [--batch N] [--timeout S] [--gzip] [--tls-ca F --tls-cert F --tls-key F]
+//       (--count N [--seed S] [--start T] | FILE.jsonl)
 //
 // Output is one compact JSON Event per line, exactly as kube-apiserver's log backend writes
 // it, to stdout or FILE. The same flags always give the same bytes. With --send the events
 // (read from FILE.jsonl, or generated) go to the aggregator instead, and one JSON summary line
-// is printed (see send.h).
+// is printed (see send.h). With an http:// or https:// URL they are POSTed to a collector's
+// webhook as kube-apiserver does (see webhook_send.h); --streams is then the number of
+// connections.
 //
 // Exit codes: 0 success (with --send: every event acknowledged), 1 I/O error, or with --send a
 // permanent ingest error or timeout, 2 bad command line.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,6 +41,7 @@
 #include "audit/microtime.h"
 #include "bench/loadgen/generator.h"
 #include "bench/loadgen/send.h"
+#include "bench/loadgen/webhook_send.h"
 #include "common/tls.h"
 #include "grpcpp/security/credentials.h"
 #include "kubetrail/v1/event.pb.h"
@@ -92,8 +99,13 @@ struct SendFlags {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_server_name;
+  bool gzip = false;
   std::string file;
 };
+
+bool IsWebhookUrl(std::string_view url) {
+  return url.substr(0, 7) == "http://" || url.substr(0, 8) == "https://";
+}
 
 // Reads all of `path` into `*out`. Returns false with errno set on error.
 bool ReadWholeFile(const std::string& path, std::string* out) {
@@ -144,8 +156,67 @@ int WriteLines(uint64_t count, uint64_t seed, int64_t start_us, const std::strin
   return 0;
 }
 
+// The events to send: FILE's, or `count` generated ones. Returns 0, or the exit code after
+// printing the error.
+int LoadEvents(const SendFlags& flags, uint64_t count, uint64_t seed, int64_t start_us,
+               std::vector<kubetrail::v1::Event>& events) {
+  if (!flags.file.empty()) {
+    std::string input;
+    if (!ReadWholeFile(flags.file, &input)) {
+      return Fail(1, "cannot read " + flags.file + ": " + std::strerror(errno));
+    }
+    kubetrail::audit::ReserveReadPadding(input);
+    kubetrail::audit::EventReader reader(input, {}, kubetrail::audit::kReadPadding);
+    while (true) {
+      kubetrail::v1::Event event;
+      const absl::StatusOr<bool> more = reader.Next(&event);
+      if (!more.ok()) return Fail(1, flags.file + ": " + std::string(more.status().message()));
+      if (!*more) break;
+      events.push_back(std::move(event));
+    }
+  } else {
+    kubetrail::loadgen::Generator generator(seed, start_us);
+    events.resize(count);
+    for (kubetrail::v1::Event& event : events) generator.Next(&event);
+  }
+
+  return 0;
+}
+
+// --send http(s)://: posts EventList batches to a collector's webhook.
+int SendWebhook(const SendFlags& flags, uint64_t count, uint64_t seed, int64_t start_us) {
+  kubetrail::loadgen::WebhookSendOptions options;
+  options.url = flags.url;
+  options.connections = flags.streams;
+  options.batch_events = flags.batch;
+  options.rate = flags.rate;
+  options.gzip = flags.gzip;
+  if (flags.timeout_s > 0) options.timeout = absl::Seconds(flags.timeout_s);
+  const bool any_tls_flag =
+      !flags.tls_ca.empty() || !flags.tls_cert.empty() || !flags.tls_key.empty();
+  if (flags.url.rfind("http://", 0) == 0 && any_tls_flag) {
+    return Fail(2, "--tls-* flags need an https:// URL");
+  }
+  if (!flags.tls_server_name.empty()) return Fail(2, "--tls-server-name is for grpcs:// only");
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    return Fail(2, "--tls-cert and --tls-key go together");
+  }
+  options.ca_file = flags.tls_ca;
+  options.cert_file = flags.tls_cert;
+  options.key_file = flags.tls_key;
+  std::vector<kubetrail::v1::Event> events;
+  if (int code = LoadEvents(flags, count, seed, start_us, events); code != 0) return code;
+  const kubetrail::loadgen::WebhookSendResult result =
+      kubetrail::loadgen::SendWebhook(options, events);
+  std::printf("%s\n", kubetrail::loadgen::FormatWebhookSummaryJson(result).c_str());
+  std::fflush(stdout);
+  if (!result.status.ok()) return Fail(1, std::string(result.status.message()));
+  return 0;
+}
+
 // --send: prepares the events (before the clock starts), ships them, prints the summary.
 int Send(const SendFlags& flags, uint64_t count, uint64_t seed, int64_t start_us) {
+  if (IsWebhookUrl(flags.url)) return SendWebhook(flags, count, seed, start_us);
   kubetrail::loadgen::SendOptions options;
   constexpr std::string_view kPlain = "grpc://";
   constexpr std::string_view kTls = "grpcs://";
@@ -159,7 +230,8 @@ int Send(const SendFlags& flags, uint64_t count, uint64_t seed, int64_t start_us
     tls = true;
   } else {
     return Fail(
-        2, "--send: expected grpc://HOST:PORT or grpcs://HOST:PORT, got \"" + flags.url + "\"");
+        2, "--send: expected grpc://HOST:PORT, grpcs://HOST:PORT or http(s)://HOST:PORT/PATH, "
+           "got \"" + flags.url + "\"");
   }
   const size_t colon = address.rfind(':');
   if (address.empty() || colon == std::string_view::npos || colon == 0 ||
@@ -192,25 +264,7 @@ int Send(const SendFlags& flags, uint64_t count, uint64_t seed, int64_t start_us
   }
 
   std::vector<kubetrail::v1::Event> events;
-  if (!flags.file.empty()) {
-    std::string input;
-    if (!ReadWholeFile(flags.file, &input)) {
-      return Fail(1, "cannot read " + flags.file + ": " + std::strerror(errno));
-    }
-    kubetrail::audit::ReserveReadPadding(input);
-    kubetrail::audit::EventReader reader(input, {}, kubetrail::audit::kReadPadding);
-    while (true) {
-      kubetrail::v1::Event event;
-      const absl::StatusOr<bool> more = reader.Next(&event);
-      if (!more.ok()) return Fail(1, flags.file + ": " + std::string(more.status().message()));
-      if (!*more) break;
-      events.push_back(std::move(event));
-    }
-  } else {
-    kubetrail::loadgen::Generator generator(seed, start_us);
-    events.resize(count);
-    for (kubetrail::v1::Event& event : events) generator.Next(&event);
-  }
+  if (int code = LoadEvents(flags, count, seed, start_us, events); code != 0) return code;
 
   const kubetrail::loadgen::SendResult result =
       kubetrail::loadgen::SendEvents(options, std::move(events));
@@ -227,6 +281,8 @@ int Send(const SendFlags& flags, uint64_t count, uint64_t seed, int64_t start_us
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A server that hangs up while a TLS write is under way must give an error, not SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "Writes realistic Kubernetes audit events (audit.k8s.io/v1) as JSON lines, "
       "deterministically for a seed; or, with --send, ships them (generated, or read from "
@@ -250,8 +306,9 @@ int main(int argc, char** argv) {
 
   CLI::Option* send_opt =
       app.add_option("--send", send.url,
-                     "Send to an aggregator instead of writing: grpc://HOST:PORT (plaintext) or "
-                     "grpcs://HOST:PORT (TLS)");
+                     "Send instead of writing: to an aggregator, grpc://HOST:PORT (plaintext) or "
+                     "grpcs://HOST:PORT (TLS); or to a collector's webhook as kube-apiserver "
+                     "does, http(s)://HOST:PORT/PATH");
   std::vector<CLI::Option*> send_only;
   send_only.push_back(app.add_option("--cluster", send.cluster,
                                      "With --send: the cluster of the hello (required)"));
@@ -284,6 +341,8 @@ int main(int argc, char** argv) {
   send_only.push_back(app.add_option("--tls-server-name", send.tls_server_name,
                                      "With grpcs://: the name to check the aggregator's "
                                      "certificate against (default: HOST)"));
+  send_only.push_back(app.add_flag("--gzip", send.gzip,
+                                   "With --send http(s)://: Content-Encoding: gzip bodies"));
   send_only.push_back(
       app.add_option("file", send.file,
                      "With --send: JSON lines (or any kube audit JSON) to send instead of "
@@ -307,7 +366,9 @@ int main(int argc, char** argv) {
     if (count_opt->count() == 0) return Fail(2, std::string("--count is required") + kUsage);
   } else {
     if (output_opt->count() > 0) return Fail(2, std::string("--output and --send") + kUsage);
-    if (send.cluster.empty()) return Fail(2, std::string("--send needs --cluster") + kUsage);
+    if (send.cluster.empty() && !IsWebhookUrl(send.url)) {
+      return Fail(2, std::string("--send grpc(s):// needs --cluster") + kUsage);
+    }
     if (send.file.empty() == (count_opt->count() == 0)) {
       return Fail(2, std::string("--send needs either --count or FILE") + kUsage);
     }

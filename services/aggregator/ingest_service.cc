@@ -9,28 +9,12 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
+#include "common/names.h"
 #include "common/strings.h"
 
 namespace kubetrail::aggregator {
 
 namespace v1 = ::kubetrail::v1;
-
-absl::Status ValidateStreamName(std::string_view field, std::string_view value, bool allow_colon) {
-  if (value.empty() || value.size() > 253) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("hello.", ToAbsl(field), " must be 1-253 characters, got ", value.size()));
-  }
-  for (char c : value) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-' || (allow_colon && c == ':');
-    if (!ok) {
-      return absl::InvalidArgumentError(absl::StrCat("hello.", ToAbsl(field), " \"", ToAbsl(value),
-                                                     "\" has a character outside [A-Za-z0-9._-",
-                                                     allow_colon ? ":" : "", "]"));
-    }
-  }
-  return absl::OkStatus();
-}
 
 // One collector stream. Lifetime: deleted when gRPC called OnDone and no batch of it is
 // still in the Writer (`jobs_` == 0).
@@ -118,8 +102,8 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
           absl::StrCat("hello.protocol_version ", hello.protocol_version(),
                        " is not supported (this ", "aggregator speaks PROTOCOL_VERSION_1)"));
     }
-    if (absl::Status s = ValidateStreamName("cluster", hello.cluster(), false); !s.ok()) return s;
-    if (absl::Status s = ValidateStreamName("source", hello.source(), true); !s.ok()) return s;
+    if (absl::Status s = CheckClusterName("hello.cluster", hello.cluster()); !s.ok()) return s;
+    if (absl::Status s = CheckSourceName("hello.source", hello.source()); !s.ok()) return s;
     if (absl::Status s = service_.authorizer_.CheckIngest(*context_, hello.cluster()); !s.ok()) {
       service_.metrics_.StreamRefused(hello.cluster(), s);
       return s;

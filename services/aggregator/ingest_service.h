@@ -73,10 +73,6 @@ class IngestService final : public kubetrail::v1::Ingest::CallbackService {
   absl::flat_hash_set<IngestStream*> streams_ ABSL_GUARDED_BY(mu_);
 };
 
-// Checks a hello's cluster / source name: 1-253 characters of [A-Za-z0-9._-] (source: also
-// ':'). InvalidArgument naming the field otherwise.
-absl::Status ValidateStreamName(std::string_view field, std::string_view value, bool allow_colon);
-
 }  // namespace kubetrail::aggregator
 
 #endif  // KUBETRAIL_SERVICES_AGGREGATOR_INGEST_SERVICE_H_

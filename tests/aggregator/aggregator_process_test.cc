@@ -24,6 +24,7 @@
 #include "kubetrail/v1/query.grpc.pb.h"
 #include "reflection_v1alpha.grpc.pb.h"
 #include "services/aggregator/testing/ingest_client.h"
+#include "tests/testing/aggregator_process.h"
 #include "tests/testing/background_process.h"
 #include "tests/testing/certs.h"
 #include "tests/testing/paths.h"
@@ -38,70 +39,12 @@ using aggregator::testing::Ctx;
 using aggregator::testing::Events;
 using aggregator::testing::IngestClient;
 using testing::BackgroundProcess;
+using testing::RunningAggregator;
+using testing::StartAggregator;
+using testing::StoredIds;
 using ::testing::HasSubstr;
 
 constexpr int kPerBatch = 50;
-
-// A running aggregator process and a channel to it.
-struct Running {
-  std::unique_ptr<BackgroundProcess> process;
-  int port = 0;
-  int http_port = 0;
-  std::shared_ptr<grpc::Channel> channel;
-};
-
-// Starts kubetrail-aggregator with `args` (by default --dev on 127.0.0.1:0 with DATA_DIR);
-// `channel` is plaintext unless `credentials` are given.
-Running StartAggregator(const std::string& data_dir, std::vector<std::string> args = {},
-                        std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr) {
-  if (args.empty()) {
-    args = {"--dev",         "--listen",        "127.0.0.1:0",
-            "--http-listen", "127.0.0.1:0",     "--data-dir",
-            data_dir,        "--drain-timeout", "10s"};
-  }
-  std::vector<std::string> argv = {testing::BinDir() + "/kubetrail-aggregator"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  Running r;
-  auto process = BackgroundProcess::Start(argv);
-  EXPECT_TRUE(process.ok()) << process.status();
-  if (!process.ok()) return r;
-  r.process = std::move(*process);
-  absl::StatusOr<std::string> line = r.process->WaitForLine("serving grpc=", absl::Seconds(60));
-  EXPECT_TRUE(line.ok()) << line.status();
-  if (!line.ok()) return r;
-  // "kubetrail-aggregator: serving grpc=127.0.0.1:PORT http=127.0.0.1:PORT (dev: ...)"
-  for (absl::string_view word : absl::StrSplit(*line, ' ')) {
-    int* out = absl::ConsumePrefix(&word, "grpc=")   ? &r.port
-               : absl::ConsumePrefix(&word, "http=") ? &r.http_port
-                                                     : nullptr;
-    if (out != nullptr) {
-      EXPECT_TRUE(absl::SimpleAtoi(word.substr(word.rfind(':') + 1), out));
-    }
-  }
-  r.channel = grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", r.port),
-      credentials != nullptr ? credentials : grpc::InsecureChannelCredentials());
-  return r;
-}
-
-// Every (auditID, stage) stored.
-std::set<std::string> StoredIds(const std::shared_ptr<grpc::Channel>& channel) {
-  auto query = v1::Query::NewStub(channel);
-  std::set<std::string> ids;
-  v1::SearchRequest req;
-  req.set_limit(100'000);
-  auto ctx = Ctx(absl::Seconds(60));
-  auto reader = query->Search(ctx.get(), req);
-  v1::SearchResponse r;
-  while (reader->Read(&r)) {
-    for (const auto& e : r.events()) {
-      EXPECT_TRUE(ids.insert(e.event().event().audit_id() + "/" + e.event().event().stage()).second)
-          << "stored twice: " << e.event().event().audit_id();
-    }
-  }
-  EXPECT_TRUE(reader->Finish().ok());
-  return ids;
-}
 
 std::string Id(const v1::EnvelopedEvent& e) {
   return e.event().audit_id() + "/" + e.event().stage();
@@ -114,7 +57,7 @@ TEST(AggregatorProcessTest, SigkillMidStreamLosesNothingAckedAndResendStoresTheR
   std::vector<std::vector<v1::EnvelopedEvent>> batches;
   for (int b = 0; b < kBatches; ++b) batches.push_back(Events(kPerBatch, 5000 + b));
 
-  Running agg = StartAggregator(dir.path());
+  RunningAggregator agg = StartAggregator(dir.path());
   ASSERT_NE(agg.port, 0);
   std::set<uint64_t> acked;
   {
@@ -140,7 +83,7 @@ TEST(AggregatorProcessTest, SigkillMidStreamLosesNothingAckedAndResendStoresTheR
   ASSERT_LT(acked.size(), static_cast<size_t>(kBatches)) << "killed too late to matter";
 
   // Restart on the same data: every acked event is there.
-  Running again = StartAggregator(dir.path());
+  RunningAggregator again = StartAggregator(dir.path());
   ASSERT_NE(again.port, 0);
   const std::set<std::string> after_crash = StoredIds(again.channel);
   for (uint64_t seq : acked) {
@@ -172,7 +115,7 @@ TEST(AggregatorProcessTest, SigkillMidStreamLosesNothingAckedAndResendStoresTheR
 TEST(AggregatorProcessTest, SigtermDrainsInFlightBatchesAndExitsZero) {
   testing::TempDir dir;
   ASSERT_TRUE(dir.ok()) << dir.error();
-  Running agg = StartAggregator(dir.path());
+  RunningAggregator agg = StartAggregator(dir.path());
   ASSERT_NE(agg.port, 0);
   IngestClient client(agg.channel, "prod", "node-1");
   ASSERT_TRUE(client.Welcome());
@@ -194,7 +137,7 @@ TEST(AggregatorProcessTest, SigtermDrainsInFlightBatchesAndExitsZero) {
   EXPECT_GE(acked.size(), 3u) << end.error_message();
   EXPECT_TRUE(end.ok() || end.error_code() == grpc::StatusCode::UNAVAILABLE) << end.error_message();
 
-  Running again = StartAggregator(dir.path());
+  RunningAggregator again = StartAggregator(dir.path());
   const std::set<std::string> stored = StoredIds(again.channel);
   EXPECT_EQ(stored.size(), acked.size() * kPerBatch);
   for (uint64_t seq : acked) {
@@ -205,7 +148,7 @@ TEST(AggregatorProcessTest, SigtermDrainsInFlightBatchesAndExitsZero) {
 TEST(AggregatorProcessTest, ServesReflection) {
   testing::TempDir dir;
   ASSERT_TRUE(dir.ok()) << dir.error();
-  Running agg = StartAggregator(dir.path());
+  RunningAggregator agg = StartAggregator(dir.path());
   ASSERT_NE(agg.port, 0);
   auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(agg.channel);
   auto ctx = Ctx();
@@ -228,7 +171,7 @@ TEST(AggregatorProcessTest, ServesReflection) {
 TEST(AggregatorProcessTest, MetricsPassPromtoolAndProbesAnswer) {
   testing::TempDir dir;
   ASSERT_TRUE(dir.ok()) << dir.error();
-  Running agg = StartAggregator(dir.path());
+  RunningAggregator agg = StartAggregator(dir.path());
   ASSERT_NE(agg.http_port, 0);
   {
     IngestClient client(agg.channel, "prod", "node-1");
@@ -293,7 +236,7 @@ TEST(AggregatorProcessTest, SighupReloadsAccessRulesFromTheConfigFile) {
   auto credentials = MakeClientCredentials(
       {.ca_file = ca->cert_file(), .cert_file = client->cert_file, .key_file = client->key_file});
   ASSERT_TRUE(credentials.ok()) << credentials.status();
-  Running agg = StartAggregator(dir.path(), {"--config", config}, *credentials);
+  RunningAggregator agg = StartAggregator(dir.path(), {"--config", config}, *credentials);
   ASSERT_NE(agg.port, 0);
   auto welcome = [&](const std::string& cluster) {
     IngestClient c(agg.channel, cluster, "node-1");

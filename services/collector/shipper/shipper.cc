@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/logging.h"
+#include "common/names.h"
 #include "common/strings.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
@@ -41,24 +42,6 @@ bool IsPermanent(grpc::StatusCode code) {
     default:
       return false;
   }
-}
-
-bool IsNameChar(char c, std::string_view extra) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         extra.find(c) != std::string_view::npos;
-}
-
-absl::Status CheckName(std::string_view field, std::string_view value, std::string_view extra) {
-  if (value.empty() || value.size() > 253) {
-    return absl::InvalidArgumentError(Cat(field, ": must be 1-253 characters, got ", value.size()));
-  }
-  for (char c : value) {
-    if (!IsNameChar(c, extra)) {
-      return absl::InvalidArgumentError(
-          Cat(field, ": \"", value, "\" has a character outside [A-Za-z0-9", extra, "]"));
-    }
-  }
-  return absl::OkStatus();
 }
 
 int ToMillis(absl::Duration d) {
@@ -111,8 +94,8 @@ class Shipper::Stream final
 absl::StatusOr<std::unique_ptr<Shipper>> Shipper::Create(ShipperConfig config, Clock& clock,
                                                          AckCallback on_ack) {
   if (config.target.empty()) return absl::InvalidArgumentError("target: must not be empty");
-  if (absl::Status s = CheckName("cluster", config.cluster, "._-"); !s.ok()) return s;
-  if (absl::Status s = CheckName("source", config.source, "._:-"); !s.ok()) return s;
+  if (absl::Status s = CheckClusterName("cluster", config.cluster); !s.ok()) return s;
+  if (absl::Status s = CheckSourceName("source", config.source); !s.ok()) return s;
   if (config.window < 1) {
     return absl::InvalidArgumentError(Cat("window: must be at least 1, got ", config.window));
   }
@@ -146,6 +129,7 @@ absl::StatusOr<std::unique_ptr<Shipper>> Shipper::Create(ShipperConfig config, C
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, ToMillis(b.max));
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, ToMillis(config.connect_timeout));
   if (config.own_connection) args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetCompressionAlgorithm(config.compression);
   if (!config.tls_server_name.empty()) args.SetSslTargetNameOverride(config.tls_server_name);
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       config.credentials != nullptr ? config.credentials : grpc::InsecureChannelCredentials();

@@ -46,6 +46,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "grpc/compression.h"
 #include "grpcpp/security/credentials.h"
 #include "kubetrail/v1/ingest.grpc.pb.h"
 #include "kubetrail/v1/ingest.pb.h"
@@ -115,6 +116,9 @@ struct ShipperConfig {
   // aggregator's OK before cancelling it. Default: 2 s.
   absl::Duration close_timeout = absl::Seconds(2);
   KeepaliveConfig keepalive;
+  // Compression of the messages the shipper sends (GRPC_COMPRESS_GZIP, GRPC_COMPRESS_DEFLATE);
+  // the aggregator decompresses whatever it is sent. Default: none.
+  grpc_compression_algorithm compression = GRPC_COMPRESS_NONE;
   // Give this shipper a TCP connection of its own (GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL), rather
   // than sharing one with other channels to the same target. Default: true.
   bool own_connection = true;

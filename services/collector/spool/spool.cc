@@ -310,11 +310,21 @@ absl::StatusOr<uint64_t> Spool::Impl::DropForLocked(uint64_t bytes) {
 
 absl::StatusOr<AppendResult> Spool::Impl::Append(
     absl::Span<const kubetrail::v1::EnvelopedEvent> events, const SpoolPosition* position) {
-  if (events.empty()) return absl::InvalidArgumentError("spool append: no events");
+  if (events.empty() && position == nullptr) {
+    return absl::InvalidArgumentError("spool append: no events and no position");
+  }
   if (position != nullptr &&
       (position->key.empty() || position->key.size() > kMaxPositionKeyBytes)) {
     return absl::InvalidArgumentError(
         Cat("spool append: position key must be 1-", kMaxPositionKeyBytes, " bytes"));
+  }
+  if (events.empty()) {
+    // Only the position moves (every event of its lines was filtered out).
+    rocksdb::WriteBatch batch;
+    batch.Put(Cat(kPositionPrefix, position->key), position->value);
+    KT_RETURN_IF_ERROR(
+        FromRocks(db_->Write(append_options_, &batch), Cat("writing to spool ", config_.dir)));
+    return AppendResult{};
   }
   std::vector<std::string> serialized(events.size());
   uint64_t bytes = 0;
@@ -327,16 +337,17 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
   {
     absl::MutexLock lock(&mu_);
     if (bytes > config_.max_bytes) {
-      ++stats_.refused_full;
-      return absl::ResourceExhaustedError(
+      ++stats_.refused_error;
+      return absl::FailedPreconditionError(
           Cat("spool ", config_.dir, ": a batch of ", bytes, " bytes is larger than the spool (",
-              config_.max_bytes, " bytes)"));
+              config_.max_bytes, " bytes); raise spool.max_bytes"));
     }
     if (config_.when_full == WhenFull::kDropOldest) {
       KT_ASSIGN_OR_RETURN(result.dropped, DropForLocked(bytes));
     }
     if (!FitsLocked(bytes)) {
       ++stats_.refused_full;
+      stats_.full = true;
       const bool too_old = TooOldLocked();
       return absl::ResourceExhaustedError(
           Cat("spool ", config_.dir, " is full: ", held_bytes_, " of ", config_.max_bytes,
@@ -405,6 +416,12 @@ absl::StatusOr<size_t> Spool::Impl::Read(uint64_t after, size_t max_events, size
   {
     absl::MutexLock lock(&mu_);
     readable = ReadableThroughLocked();
+    // Start at the oldest held event: the deleted ones before it need not be walked.
+    for (const Run& run : runs_) {
+      if (run.empty()) continue;
+      after = std::max(after, run.first + run.head - 1);
+      break;
+    }
   }
   if (after >= readable || max_events == 0) return 0;
   const std::string upper = EventKey(readable + 1);
@@ -458,6 +475,7 @@ absl::Status Spool::Impl::Ack(uint64_t through) {
     absl::MutexLock lock(&mu_);
     through = std::min(through, ReadableThroughLocked());
     stats_.acked_events += ForgetThroughLocked(through, &removed);
+    if (!removed.empty()) stats_.full = false;
   }
   return DeleteEvents(removed, through);
 }

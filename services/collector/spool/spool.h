@@ -103,13 +103,17 @@ struct SpoolStats {
   uint64_t bytes = 0;
   // Receive time of the oldest event held (absl::InfinitePast() when empty).
   absl::Time oldest;
+  // The last append was refused for lack of room (kBlock) and nothing was acknowledged or
+  // dropped since: sources are being turned away.
+  bool full = false;
   // The highest sequence appended so far (0: none ever).
   uint64_t last_sequence = 0;
   // Since Open.
   uint64_t appended_events = 0;
   uint64_t appended_batches = 0;
   uint64_t acked_events = 0;
-  // Appends refused because the spool was full (kBlock) or the disk failed.
+  // Appends refused because the spool was full (kBlock), or for another reason (the disk
+  // failed, a batch larger than the whole spool).
   uint64_t refused_full = 0;
   uint64_t refused_error = 0;
   // Events deleted unshipped (kDropOldest): to make room, and for being older than max_age.
@@ -130,10 +134,11 @@ class Spool {
   Spool(const Spool&) = delete;
   Spool& operator=(const Spool&) = delete;
 
-  // Appends `events` (at least one; each with its envelope filled in, receive_time_us
-  // included) and `position` (may be null) in one atomic, synced write. Errors:
-  // InvalidArgument (no events, a bad position key); ResourceExhausted when the spool is full
-  // (kBlock), when the batch alone is larger than max_bytes, or when the disk is full;
+  // Appends `events` (each with its envelope filled in, receive_time_us included) and
+  // `position` (may be null) in one atomic, synced write. With no events only the position is
+  // written (AppendResult all zero); with neither it is InvalidArgument. Errors:
+  // InvalidArgument (a bad position key); ResourceExhausted when the spool is full (kBlock)
+  // or the disk is full; FailedPrecondition when the batch alone is larger than max_bytes;
   // Unavailable for another I/O error. On error nothing of the batch is spooled.
   absl::StatusOr<AppendResult> Append(absl::Span<const kubetrail::v1::EnvelopedEvent> events,
                                       const SpoolPosition* position = nullptr);

@@ -168,18 +168,20 @@ TEST_F(SpoolTest, BlockModeRefusesWhenFullUntilAcked) {
   ASSERT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted) << refused.status();
   EXPECT_NE(refused.status().message().find("is full"), std::string::npos) << refused.status();
   EXPECT_EQ(spool->Stats().refused_full, 1u);
+  EXPECT_TRUE(spool->Stats().full);
   EXPECT_EQ(spool->Stats().events, 8u);
   EXPECT_FALSE(spool->WaitForRoom(event_bytes * 3, absl::Milliseconds(1)));
 
   std::thread acker([&] { ASSERT_TRUE(spool->Ack(4).ok()); });
   EXPECT_TRUE(spool->WaitForRoom(event_bytes * 3, absl::Seconds(30)));
   acker.join();
+  EXPECT_FALSE(spool->Stats().full);
   ASSERT_TRUE(spool->Append(MakeBatch("b", 3, clock_.NowMicros())).ok());
   EXPECT_EQ(spool->Stats().events, 7u);
 
   // A batch larger than the whole spool can never fit.
   absl::StatusOr<AppendResult> huge = spool->Append(MakeBatch("h", 11, clock_.NowMicros()));
-  ASSERT_EQ(huge.status().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_EQ(huge.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(huge.status().message().find("larger than the spool"), std::string::npos);
 }
 
@@ -231,6 +233,10 @@ TEST_F(SpoolTest, RejectsBadInputAndBadConfig) {
   std::unique_ptr<Spool> spool = OpenOrDie(Config());
   ASSERT_NE(spool, nullptr);
   EXPECT_EQ(spool->Append({}).status().code(), absl::StatusCode::kInvalidArgument);
+  // A position alone moves; no event appears.
+  SpoolPosition alone{"tail:x", "p"};
+  ASSERT_TRUE(spool->Append({}, &alone).ok());
+  EXPECT_EQ(spool->Position("tail:x")->value_or(""), "p");
   SpoolPosition empty_key{"", "x"};
   EXPECT_EQ(spool->Append(MakeBatch("a", 1, 1), &empty_key).status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -1,0 +1,119 @@
+#include "services/collector/intake.h"
+
+#include <array>
+#include <string_view>
+#include <utility>
+
+namespace kubetrail::collector {
+namespace {
+
+constexpr std::array<std::string_view, 3> kLevels = {"Metadata", "Request", "RequestResponse"};
+
+Counter* Child(Family<Counter>* family, std::string_view a) {
+  return family == nullptr ? nullptr : &family->WithLabels({a});
+}
+Counter* Child(Family<Counter>* family, std::string_view a, std::string_view b) {
+  return family == nullptr ? nullptr : &family->WithLabels({a, b});
+}
+void Add(Counter* counter, uint64_t n) {
+  if (counter != nullptr && n > 0) counter->IncrementBy(n);
+}
+
+}  // namespace
+
+Intake::Intake(Spool& spool, IntakeConfig config, Clock& clock, Registry* registry)
+    : spool_(spool), config_(std::move(config)), clock_(clock) {
+  if (registry == nullptr) return;
+  Family<Counter>& received = registry->AddCounter(
+      "kubetrail_collector_events_received_total",
+      "Audit events received (decoded), by source (webhook, tail).", {"source"});
+  Family<Counter>& spooled = registry->AddCounter(
+      "kubetrail_collector_events_spooled_total",
+      "Audit events appended to the spool (after the policy), by source.", {"source"});
+  Family<Counter>& dropped = registry->AddCounter(
+      "kubetrail_collector_events_dropped_total",
+      "Audit events dropped by the collector, by source and reason (undecodable, "
+      "policy_level_none, policy_omitted_stage; the spool's drops are in "
+      "kubetrail_collector_spool_dropped_events_total).",
+      {"source", "reason"});
+  Family<Counter>& refused = registry->AddCounter(
+      "kubetrail_collector_events_refused_total",
+      "Audit events not taken because the spool refused them (full or failing); the webhook "
+      "answered 503 and the apiserver retries, the tailer waits and reads them again.",
+      {"source"});
+  kept_ = &registry->AddCounter(
+      "kubetrail_collector_events_policy_kept_total",
+      "Audit events the collector policy kept, by the level they were kept at.", {"level"});
+  for (size_t i = 0; i < kept_levels_.size(); ++i) kept_levels_[i] = &kept_->WithLabels({kLevels[i]});
+  for (auto [source, per] : {std::pair<std::string_view, PerSource*>{"webhook", &webhook_},
+                             {"tail", &tail_}}) {
+    per->received = Child(&received, source);
+    per->spooled = Child(&spooled, source);
+    per->undecodable = Child(&dropped, source, "undecodable");
+    per->refused = Child(&refused, source);
+  }
+  // The policy's drops are counted over both sources.
+  filtered_level_ = Child(&dropped, "any", "policy_level_none");
+  filtered_stage_ = Child(&dropped, "any", "policy_omitted_stage");
+}
+
+void Intake::CountKept(std::string_view level) {
+  if (kept_ == nullptr) return;
+  for (size_t i = 0; i < kept_levels_.size(); ++i) {
+    if (level == kLevels[i]) {
+      kept_levels_[i]->Increment();
+      return;
+    }
+  }
+  kept_->WithLabels({level}).Increment();  // a level the schema does not know
+}
+
+void Intake::SetPolicy(std::shared_ptr<const audit::Policy> policy) {
+  absl::MutexLock lock(&mu_);
+  policy_ = std::move(policy);
+}
+
+absl::Status Intake::Accept(Source source, std::vector<kubetrail::v1::Event>& events,
+                            size_t undecodable, const SpoolPosition* position) {
+  PerSource& per = source == Source::kWebhook ? webhook_ : tail_;
+  Add(per.received, events.size());
+  Add(per.undecodable, undecodable);
+  std::shared_ptr<const audit::Policy> policy;
+  {
+    absl::MutexLock lock(&mu_);
+    policy = policy_;
+  }
+  const int64_t now_us = clock_.NowMicros();
+  std::vector<kubetrail::v1::EnvelopedEvent> kept;
+  kept.reserve(events.size());
+  for (kubetrail::v1::Event& event : events) {
+    if (policy != nullptr) {
+      const audit::ApplyOutcome outcome = audit::ApplyDecision(policy->Evaluate(event), &event);
+      if (outcome == audit::ApplyOutcome::kDroppedNone) {
+        Add(filtered_level_, 1);
+        continue;
+      }
+      if (outcome == audit::ApplyOutcome::kDroppedStage) {
+        Add(filtered_stage_, 1);
+        continue;
+      }
+    }
+    CountKept(event.level());
+    kubetrail::v1::EnvelopedEvent& e = kept.emplace_back();
+    e.mutable_envelope()->set_cluster(config_.cluster);
+    e.mutable_envelope()->set_source(config_.source);
+    e.mutable_envelope()->set_receive_time_us(now_us);
+    *e.mutable_event() = std::move(event);
+  }
+  events.clear();
+  if (kept.empty() && position == nullptr) return absl::OkStatus();
+  absl::StatusOr<AppendResult> appended = spool_.Append(kept, position);
+  if (!appended.ok()) {
+    Add(per.refused, kept.size());
+    return appended.status();
+  }
+  Add(per.spooled, kept.size());
+  return absl::OkStatus();
+}
+
+}  // namespace kubetrail::collector
