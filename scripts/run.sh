@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: shows what kubetrail can do today: generates realistic audit events, converts
 # them between the layouts kube-apiserver writes, simulates an audit policy, then starts a
-# local aggregator (plaintext on loopback, store in ./var), ships the events to it as a
-# collector would, queries them back and keeps the aggregator running until Ctrl-C.
-# (The collector comes with issue #6.)
+# local aggregator and collector (plaintext on loopback, state in ./var), posts the events to
+# the collector's webhook as kube-apiserver does and lets it tail an audit log too, queries
+# them back and keeps both running until Ctrl-C.
 set -euo pipefail
 BUILD_DIR=${1:-build}
 BIN="$BUILD_DIR/bin"
@@ -69,7 +69,8 @@ HTTP=${KUBETRAIL_HTTP_LISTEN:-127.0.0.1:9090}
 "$BIN/kubetrail-aggregator" --dev --listen "$GRPC" --http-listen "$HTTP" \
   --data-dir "$STATE_DIR/aggregator" > "$STATE_DIR/aggregator.out" 2> "$STATE_DIR/aggregator.log" &
 AGG_PID=$!
-trap 'kill -TERM $AGG_PID 2>/dev/null; wait $AGG_PID 2>/dev/null' EXIT
+COL_PID=
+trap 'kill -TERM $COL_PID 2>/dev/null; wait $COL_PID 2>/dev/null; kill -TERM $AGG_PID 2>/dev/null; wait $AGG_PID 2>/dev/null' EXIT
 for _ in $(seq 1 100); do
   grep -q "serving grpc=" "$STATE_DIR/aggregator.out" 2>/dev/null && break
   if ! kill -0 $AGG_PID 2>/dev/null; then
@@ -80,11 +81,41 @@ for _ in $(seq 1 100); do
   fi
   sleep 0.1
 done
-sent=$("$BIN/kubetrail-loadgen" --send "grpc://$GRPC" --cluster demo --streams 2 --timeout 60 "$DEMO/events.jsonl")
+# The collector: webhook receiver and log tailer, plaintext on loopback, spool in
+# $STATE_DIR/collector-spool, shipping to the aggregator.
+WEBHOOK=${KUBETRAIL_WEBHOOK_LISTEN:-127.0.0.1:8443}
+COL_HTTP=${KUBETRAIL_COLLECTOR_HTTP_LISTEN:-127.0.0.1:9091}
+cp "$DEMO/events.jsonl" "$DEMO/audit.log"
+"$BIN/kubetrail-collector" --dev --cluster demo --source make-run --aggregator "$GRPC" \
+  --webhook-listen "$WEBHOOK" --http-listen "$COL_HTTP" --tail "$DEMO/audit.log" \
+  --policy "$DEMO/policy.yaml" --spool-dir "$STATE_DIR/collector-spool" \
+  > "$STATE_DIR/collector.out" 2> "$STATE_DIR/collector.log" &
+COL_PID=$!
+for _ in $(seq 1 100); do
+  grep -q "running cluster=" "$STATE_DIR/collector.out" 2>/dev/null && break
+  if ! kill -0 $COL_PID 2>/dev/null; then
+    echo "make run: kubetrail-collector did not start:" >&2
+    cat "$STATE_DIR/collector.log" >&2
+    echo "(is something else listening on $WEBHOOK or $COL_HTTP? set KUBETRAIL_WEBHOOK_LISTEN / KUBETRAIL_COLLECTOR_HTTP_LISTEN)" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+sent=$("$BIN/kubetrail-loadgen" --send "http://$WEBHOOK/audit/webhook" --streams 2 --timeout 60 "$DEMO/events.jsonl")
+# What the policy keeps of the events, as the collector applies it.
+"$BIN/kubetrail" policy apply --policy "$DEMO/policy.yaml" "$DEMO/events.jsonl" > "$DEMO/kept.jsonl"
+kept=$(wc -l < "$DEMO/kept.jsonl")
+# The webhook and the tailer got the same events from the same source: stored once. Wait
+# until the collector has shipped them.
+for _ in $(seq 1 300); do
+  n=$("$BIN/kubetrail" --dev --server "$GRPC" query --cluster demo --all | wc -l)
+  [ "$n" -ge "$kept" ] && break
+  sleep 0.1
+done
 # Sending the same events again stores nothing twice, so this holds on every run.
 "$BIN/kubetrail" --dev --server "$GRPC" query --cluster demo --all > "$DEMO/stored.jsonl"
 stored=$(wc -l < "$DEMO/stored.jsonl")
-if cmp -s <(sort "$DEMO/events.jsonl") <(sort "$DEMO/stored.jsonl"); then
+if cmp -s <(sort "$DEMO/kept.jsonl") <(sort "$DEMO/stored.jsonl"); then
   stored_same="identical to"
 else
   stored_same="DIFFERENT from (please report this)"
@@ -94,8 +125,8 @@ first_user=$(head -n 1 "$DEMO/events.jsonl" | sed -n 's/.*"user":{"username":"\(
 cat <<MSG
 
 kubetrail — what exists so far: the audit event codec, the audit Policy engine, the event
-store and the aggregator, \`kubetrail convert\`, \`kubetrail policy\`, \`kubetrail query\` and the
-load generator. (The collector comes with issue #6.)
+store, the aggregator, the collector, \`kubetrail convert\`, \`kubetrail policy\`,
+\`kubetrail query\` and the load generator.
 
   generated   $DEMO/events.jsonl        $(wc -l < "$DEMO/events.jsonl") events as kube-apiserver's log backend writes them
   webhook     $DEMO/webhook-body.json   the same events as one EventList (a webhook POST body)
@@ -109,13 +140,21 @@ $(printf '%s\n' "$simulation" | sed 's/^/  /')
 
 A local aggregator is running (pid $AGG_PID; log $STATE_DIR/aggregator.log; store $STATE_DIR/aggregator):
   gRPC $GRPC (plaintext, --dev)    metrics http://$HTTP/metrics
-  shipped the generated events:   $sent
-  queried back:                   $stored events, $stored_same the generated ones ($DEMO/stored.jsonl)
+A local collector is running (pid $COL_PID; log $STATE_DIR/collector.log; spool $STATE_DIR/collector-spool):
+  webhook http://$WEBHOOK/audit/webhook, tailing $DEMO/audit.log, policy $DEMO/policy.yaml
+  metrics http://$COL_HTTP/metrics
+  posted the generated events:    $sent
+  the policy keeps:               $kept of them ($DEMO/kept.jsonl)
+  queried back:                   $stored events, $stored_same what the policy keeps ($DEMO/stored.jsonl)
+  (the webhook and the tailer received the same events from one source: stored once)
 
-Try next (in another terminal; Ctrl-C here stops the aggregator):
+Try next (in another terminal; Ctrl-C here stops both):
   $BIN/kubetrail --dev --server $GRPC query --cluster demo --user '$first_user' --limit 3
   $BIN/kubetrail --dev --server $GRPC query --verb delete --order desc -o json --limit 2
+  $BIN/kubetrail-loadgen --count 5000 --seed 9 >> $DEMO/audit.log     # the tailer ships them
+  $BIN/kubetrail-loadgen --send http://$WEBHOOK/audit/webhook --count 100000 --streams 4
   $BIN/kubetrail-loadgen --send grpc://$GRPC --cluster load --count 100000 --streams 4
+  curl -s http://$COL_HTTP/metrics | grep kubetrail_collector_events
   curl -s http://$HTTP/metrics | grep kubetrail_ingest_stored_events_total
   $BIN/kubetrail-loadgen --count 5 --seed 42
   $BIN/kubetrail convert $DEMO/webhook-body.json | head -3
@@ -124,4 +163,4 @@ Try next (in another terminal; Ctrl-C here stops the aggregator):
   $BIN/kubetrail convert --help
 MSG
 
-wait $AGG_PID
+wait $COL_PID $AGG_PID
