@@ -326,11 +326,19 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
         FromRocks(db_->Write(append_options_, &batch), Cat("writing to spool ", config_.dir)));
     return AppendResult{};
   }
-  std::vector<std::string> serialized(events.size());
+  // Every event serialized into one buffer (one allocation per batch, not per event).
+  std::vector<uint32_t> sizes(events.size());
   uint64_t bytes = 0;
   for (size_t i = 0; i < events.size(); ++i) {
-    events[i].SerializeToString(&serialized[i]);
-    bytes += serialized[i].size();
+    sizes[i] = static_cast<uint32_t>(events[i].ByteSizeLong());
+    bytes += sizes[i];
+  }
+  std::string serialized(bytes, '\0');
+  {
+    uint8_t* out = reinterpret_cast<uint8_t*>(serialized.data());
+    for (const kubetrail::v1::EnvelopedEvent& event : events) {
+      out = event.SerializeWithCachedSizesToArray(out);
+    }
   }
 
   AppendResult result;
@@ -365,8 +373,7 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
     run.receive_us = events[0].envelope().receive_time_us() != 0
                          ? events[0].envelope().receive_time_us()
                          : clock_.NowMicros();
-    run.sizes.reserve(events.size());
-    for (const std::string& s : serialized) run.sizes.push_back(static_cast<uint32_t>(s.size()));
+    run.sizes = sizes;
     run.bytes = bytes;
     runs_.push_back(std::move(run));
     held_bytes_ += bytes;
@@ -374,9 +381,13 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
     writing_[result.first_sequence] = Reservation{result.last_sequence, false};
   }
 
-  rocksdb::WriteBatch batch;
-  for (size_t i = 0; i < serialized.size(); ++i) {
-    batch.Put(EventKey(result.first_sequence + i), serialized[i]);
+  // Room for every record: value, key and a few bytes of framing each.
+  rocksdb::WriteBatch batch(bytes + events.size() * 32 + 256);
+  size_t offset = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    batch.Put(EventKey(result.first_sequence + i),
+              rocksdb::Slice(serialized.data() + offset, sizes[i]));
+    offset += sizes[i];
   }
   batch.Merge(AsSlice(kNextKey), BigEndian64(result.last_sequence + 1));
   if (position != nullptr) {

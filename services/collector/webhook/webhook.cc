@@ -145,6 +145,11 @@ class WebhookServer::Impl {
   void Handle(const httplib::Request& req, httplib::Response& res,
               const httplib::ContentReader& reader) {
     std::string body;
+    // One allocation for the whole body when its length is known (plus the parser's padding).
+    const uint64_t length = req.get_header_value<uint64_t>("Content-Length");
+    if (length > 0 && length <= config_.max_body_bytes && !req.has_header("Content-Encoding")) {
+      body.reserve(length + audit::kReadPadding);
+    }
     bool too_big = false;
     const bool read = reader([&](const char* data, size_t n) {
       if (body.size() + n > config_.max_body_bytes) {
