@@ -438,6 +438,12 @@ TEST(CollectorProcessTest, PolicyIsAppliedAndReloaded) {
                                 BackgroundProcess::Stream::kStderr)
                   .ok());
   EXPECT_EQ(Sample(Metrics(collector.http_port), "kubetrail_collector_policy_last_load_ok"), 1);
+  // SIGHUP re-reads it too.
+  ASSERT_TRUE(collector.process->Signal(SIGHUP).ok());
+  ASSERT_TRUE(collector.process
+                  ->WaitForLine("SIGHUP: reloaded", absl::Seconds(30),
+                                BackgroundProcess::Stream::kStderr)
+                  .ok());
   const std::set<std::string> two = Generate(dir.File("two.jsonl"), 300, 62);
   post(dir.File("two.jsonl"));
   const std::set<std::string> stored = AwaitStored(agg, static_cast<size_t>(kept) + two.size());

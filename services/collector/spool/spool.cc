@@ -164,8 +164,10 @@ absl::Status Spool::Impl::Open() {
   options.merge_operator = std::make_shared<MaxUint64Operator>();
   // Events live briefly while the aggregator is up: most die in the memtable. LZ4 keeps an
   // outage's backlog small on disk at little CPU.
-  options.write_buffer_size = size_t{64} << 20;
-  options.max_write_buffer_number = 3;
+  // Two 32 MiB memtables bound the spool's memory (the collector's budget is 200 MB); a
+  // backlog goes to disk.
+  options.write_buffer_size = size_t{32} << 20;
+  options.max_write_buffer_number = 2;
   options.compression = rocksdb::kLZ4Compression;
   options.max_background_jobs = 2;
   options.max_total_wal_size = size_t{256} << 20;
