@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "audit/codec.h"
+#include "common/bytes.h"
 #include "common/logging.h"
 #include "common/rocksdb_status.h"
 #include "common/status_macros.h"
@@ -74,15 +75,6 @@ absl::StatusOr<std::string> ReadLines(const std::string& path, const LineFilter&
   }
   if (in.bad()) return absl::DataLossError(Cat(path, ": read failed"));
   return kept;
-}
-
-std::string BigEndian64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    out[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  return out;
 }
 
 // Removes a directory tree when it goes out of scope (errors are logged).
@@ -225,8 +217,8 @@ absl::StatusOr<double> RawPut(const fs::path& path, const Input& input, int writ
         rocksdb::WriteBatch batch;
         const size_t end = std::min(input.events.size(), (b + 1) * kBatchEvents);
         for (size_t i = b * kBatchEvents; i < end; ++i) {
-          const std::string key = BigEndian64(static_cast<uint64_t>(input.times_us[i])) +
-                                  BigEndian64(static_cast<uint64_t>(i));
+          const std::string key = Big64(static_cast<uint64_t>(input.times_us[i])) +
+                                  Big64(static_cast<uint64_t>(i));
           const std::string_view line = input.lines[i];
           rocksdb::Status status =
               batch.Put(rocksdb::Slice(key), rocksdb::Slice(line.data(), line.size()));

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/bytes.h"
 #include "kubetrail/v1/event.pb.h"
 
 namespace kubetrail::storage::internal {
@@ -119,14 +120,7 @@ inline int64_t TimeFromKey(uint64_t key) {
   return static_cast<int64_t>(key ^ 0x8000000000000000ull);
 }
 
-// Fixed-width big-endian helpers.
-void PutBig32(uint32_t v, std::string* out);
-void PutBig64(uint64_t v, std::string* out);
-uint32_t GetBig32(const char* p);
-uint64_t GetBig64(const char* p);
-void PutVarint(uint64_t v, std::string* out);
-// Reads a varint at *p (< end); false on truncation.
-bool GetVarint(const char** p, const char* end, uint64_t* v);
+// Fixed-width big-endian, fixed64 and varint helpers: common/bytes.h.
 inline uint64_t ZigZag(int64_t v) {
   return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
 }
@@ -205,8 +199,6 @@ struct RollupKey {
 };
 std::string EncodeRollupKey(const RollupKey& k);
 bool DecodeRollupKey(std::string_view key, RollupKey* k);
-void PutFixed64(uint64_t v, std::string* out);
-uint64_t GetFixed64(const char* p);
 
 // seqlog: [first sequence 8] -> [count varint] then per event, in sequence order:
 //   [cluster varint][zigzag(time - previous time) varint (first: from 0)].

@@ -20,6 +20,7 @@
 
 #include "absl/time/civil_time.h"
 #include "common/logging.h"
+#include "common/bytes.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 
@@ -42,15 +43,6 @@ constexpr int kListAttempts = 5;
 // Read waits a poll interval anyway, so that a racing rename cannot make it spin.
 constexpr int kMaxStepsWithoutOutput = 256;
 
-void PutBigEndian(uint64_t value, int bytes, std::string& out) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-}
-
-uint64_t GetBigEndian(std::string_view in, size_t at, int bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i) value = (value << 8) | static_cast<uint8_t>(in[at + i]);
-  return value;
-}
 
 absl::Status ErrnoError(int error_number, std::string_view what, std::string_view path) {
   return absl::ErrnoToStatus(error_number, ToAbsl(Cat(what, " ", path)));
@@ -528,11 +520,11 @@ std::string TailPosition::Encode() const {
   std::string out;
   out.reserve(kPositionBytes);
   out.push_back(static_cast<char>(kPositionVersion));
-  PutBigEndian(device, 8, out);
-  PutBigEndian(inode, 8, out);
-  PutBigEndian(offset, 8, out);
-  PutBigEndian(fingerprint_bytes, 4, out);
-  PutBigEndian(fingerprint, 8, out);
+  PutBig64(device, &out);
+  PutBig64(inode, &out);
+  PutBig64(offset, &out);
+  PutBig32(fingerprint_bytes, &out);
+  PutBig64(fingerprint, &out);
   return out;
 }
 
@@ -547,11 +539,11 @@ absl::StatusOr<TailPosition> TailPosition::Decode(std::string_view bytes) {
         ToAbsl(Cat("tail position: ", bytes.size(), " bytes, version 1 has ", kPositionBytes)));
   }
   TailPosition position;
-  position.device = GetBigEndian(bytes, 1, 8);
-  position.inode = GetBigEndian(bytes, 9, 8);
-  position.offset = GetBigEndian(bytes, 17, 8);
-  position.fingerprint_bytes = static_cast<uint32_t>(GetBigEndian(bytes, 25, 4));
-  position.fingerprint = GetBigEndian(bytes, 29, 8);
+  position.device = GetBig64(bytes.data() + 1);
+  position.inode = GetBig64(bytes.data() + 9);
+  position.offset = GetBig64(bytes.data() + 17);
+  position.fingerprint_bytes = GetBig32(bytes.data() + 25);
+  position.fingerprint = GetBig64(bytes.data() + 29);
   // The fingerprint covers min(offset, kFingerprintBytes) bytes when it is taken; a larger
   // kFingerprintBytes in a later version keeps old positions valid.
   if (position.fingerprint_bytes > kFingerprintBytes ||

@@ -10,6 +10,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/bytes.h"
 #include "common/rocksdb_status.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -33,27 +34,15 @@ constexpr size_t kMaxPositionKeyBytes = 1024;
 // Events of one accounting run rebuilt at Open (an Append is one run).
 constexpr size_t kRebuiltRunEvents = 1024;
 
-std::string BigEndian64(uint64_t v) {
-  std::string out(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    out[static_cast<size_t>(i)] = static_cast<char>(v & 0xff);
-    v >>= 8;
-  }
-  return out;
-}
-
-uint64_t ParseBigEndian64(std::string_view s) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < 8 && i < s.size(); ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
-  return v;
-}
+// A stored big-endian uint64 (8 bytes; anything else reads as 0).
+uint64_t ReadBig64(std::string_view s) { return s.size() == 8 ? GetBig64(s.data()) : 0; }
 
 rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 std::string_view AsView(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
 std::string EventKey(uint64_t sequence) {
   std::string key(1, kEventPrefix);
-  key += BigEndian64(sequence);
+  PutBig64(sequence, &key);
   return key;
 }
 
@@ -64,9 +53,9 @@ class MaxUint64Operator : public rocksdb::AssociativeMergeOperator {
   bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing,
              const rocksdb::Slice& value, std::string* new_value,
              rocksdb::Logger* /*logger*/) const override {
-    const uint64_t v = ParseBigEndian64(AsView(value));
-    const uint64_t e = existing == nullptr ? 0 : ParseBigEndian64(AsView(*existing));
-    *new_value = BigEndian64(std::max(v, e));
+    const uint64_t v = ReadBig64(AsView(value));
+    const uint64_t e = existing == nullptr ? 0 : ReadBig64(AsView(*existing));
+    *new_value = Big64(std::max(v, e));
     return true;
   }
   const char* Name() const override { return "kubetrail.MaxUint64"; }
@@ -198,9 +187,9 @@ absl::Status Spool::Impl::Open() {
   uint64_t next = 1;
   uint64_t acked = 0;
   s = db_->Get(rocksdb::ReadOptions(), AsSlice(kNextKey), &value);
-  if (s.ok()) next = std::max(next, ParseBigEndian64(value));
+  if (s.ok()) next = std::max(next, ReadBig64(value));
   s = db_->Get(rocksdb::ReadOptions(), AsSlice(kAckedKey), &value);
-  if (s.ok()) acked = ParseBigEndian64(value);
+  if (s.ok()) acked = ReadBig64(value);
 
   // Count what is held, starting after the acknowledged events (so their delete markers are
   // not walked).
@@ -213,7 +202,7 @@ absl::Status Spool::Impl::Open() {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
   kubetrail::v1::EnvelopedEvent event;
   for (it->Seek(EventKey(acked + 1)); it->Valid(); it->Next()) {
-    const uint64_t sequence = ParseBigEndian64(AsView(it->key()).substr(1));
+    const uint64_t sequence = GetBig64(it->key().data() + 1);
     const size_t size = it->value().size();
     if (runs_.empty() || runs_.back().sizes.size() >= kRebuiltRunEvents ||
         runs_.back().last() + 1 != sequence) {
@@ -280,7 +269,7 @@ absl::Status Spool::Impl::DeleteEvents(const std::vector<uint64_t>& sequences,
   if (sequences.empty() && acked_through == 0) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   for (uint64_t sequence : sequences) batch.Delete(EventKey(sequence));
-  if (acked_through > 0) batch.Merge(AsSlice(kAckedKey), BigEndian64(acked_through));
+  if (acked_through > 0) batch.Merge(AsSlice(kAckedKey), Big64(acked_through));
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch),
                    Cat("deleting from spool ", config_.dir));
 }
@@ -391,7 +380,7 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
               rocksdb::Slice(serialized.data() + offset, sizes[i]));
     offset += sizes[i];
   }
-  batch.Merge(AsSlice(kNextKey), BigEndian64(result.last_sequence + 1));
+  batch.Merge(AsSlice(kNextKey), Big64(result.last_sequence + 1));
   if (position != nullptr) {
     batch.Put(Cat(kPositionPrefix, position->key), position->value);
   }
@@ -447,7 +436,7 @@ absl::StatusOr<size_t> Spool::Impl::Read(uint64_t after, size_t max_events, size
   for (it->Seek(EventKey(after + 1)); it->Valid(); it->Next()) {
     const size_t size = it->value().size();
     if (count > 0 && (count >= max_events || bytes + size > max_bytes)) break;
-    out->push_back(SpooledEvent{ParseBigEndian64(AsView(it->key()).substr(1)),
+    out->push_back(SpooledEvent{GetBig64(it->key().data() + 1),
                                 std::string(it->value().data(), size)});
     ++count;
     bytes += size;
