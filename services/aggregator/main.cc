@@ -6,8 +6,6 @@
 //
 // Exit codes: 0 after a clean shutdown (SIGTERM / SIGINT), 1 when the aggregator could not
 // start or the store did not close cleanly, 2 for bad flags or config.
-#include <signal.h>
-
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -17,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/signals.h"
 #include "services/aggregator/config.h"
 #include "services/aggregator/server.h"
 
@@ -104,13 +103,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Signals are taken by sigwait on this thread only: block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are taken by WaitForShutdownSignal on this thread: blocked before any thread starts.
+  kubetrail::BlockDaemonSignals();
 
   absl::StatusOr<std::unique_ptr<kubetrail::aggregator::Aggregator>> aggregator =
       kubetrail::aggregator::Aggregator::Start(config, kubetrail::Clock::Real());
@@ -130,28 +124,23 @@ int main(int argc, char** argv) {
   std::fputs(line.c_str(), stdout);
   std::fflush(stdout);
 
-  for (;;) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      Config fresh;
-      absl::Status s = Resolve(f, fresh);
-      if (s.ok()) s = (*aggregator)->Reload(fresh);
-      if (!s.ok()) {
-        KT_LOG(kError, "aggregator") << "SIGHUP: reload failed, keeping the running "
-                                        "configuration: "
-                                     << s;
-      } else {
-        KT_LOG(kInfo, "aggregator") << "SIGHUP: reloaded certificates and access rules";
-      }
-      continue;
-    }
-    KT_LOG(kInfo, "aggregator") << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": shutting down";
-    absl::Status s = (*aggregator)->Shutdown();
+  const std::string_view why = kubetrail::WaitForShutdownSignal([&] {
+    Config fresh;
+    absl::Status s = Resolve(f, fresh);
+    if (s.ok()) s = (*aggregator)->Reload(fresh);
     if (!s.ok()) {
-      std::cerr << "kubetrail-aggregator: " << s.message() << "\n";
-      return 1;
+      KT_LOG(kError, "aggregator") << "SIGHUP: reload failed, keeping the running "
+                                      "configuration: "
+                                   << s;
+    } else {
+      KT_LOG(kInfo, "aggregator") << "SIGHUP: reloaded certificates and access rules";
     }
-    return 0;
+  });
+  KT_LOG(kInfo, "aggregator") << why << ": shutting down";
+  absl::Status s = (*aggregator)->Shutdown();
+  if (!s.ok()) {
+    std::cerr << "kubetrail-aggregator: " << s.message() << "\n";
+    return 1;
   }
+  return 0;
 }

@@ -8,8 +8,6 @@
 // Exit codes: 0 after a clean shutdown (SIGTERM / SIGINT; events still spooled then are
 // shipped after the next start, and said so on stderr), 1 when the collector could not start,
 // 2 for bad flags or config.
-#include <signal.h>
-
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -22,6 +20,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/signals.h"
 #include "services/collector/collector.h"
 #include "services/collector/config.h"
 
@@ -171,16 +170,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // A webhook client that hangs up mid-reply must not kill the collector (TLS writes raise
-  // SIGPIPE): the write fails with EPIPE instead.
-  signal(SIGPIPE, SIG_IGN);
-  // Signals are taken by sigwait on this thread only: block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Signals are taken by WaitForShutdownSignal on this thread: blocked before any thread starts
+  // (and SIGPIPE ignored: a webhook client that hangs up mid-reply must not kill the collector).
+  kubetrail::BlockDaemonSignals();
 
   absl::StatusOr<std::unique_ptr<kubetrail::collector::Collector>> collector =
       kubetrail::collector::Collector::Start(config, kubetrail::Clock::Real());
@@ -205,25 +197,20 @@ int main(int argc, char** argv) {
   std::fputs(line.c_str(), stdout);
   std::fflush(stdout);
 
-  for (;;) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      CollectorConfig fresh;
-      absl::Status s = Resolve(f, fresh);
-      if (s.ok()) s = (*collector)->Reload(fresh);
-      if (!s.ok()) {
-        KT_LOG(kError, "collector") << "SIGHUP: reload failed, keeping the running "
-                                       "configuration: "
-                                    << s;
-      } else {
-        KT_LOG(kInfo, "collector") << "SIGHUP: reloaded the policy and the client certificate";
-      }
-      continue;
+  const std::string_view why = kubetrail::WaitForShutdownSignal([&] {
+    CollectorConfig fresh;
+    absl::Status s = Resolve(f, fresh);
+    if (s.ok()) s = (*collector)->Reload(fresh);
+    if (!s.ok()) {
+      KT_LOG(kError, "collector") << "SIGHUP: reload failed, keeping the running "
+                                     "configuration: "
+                                  << s;
+    } else {
+      KT_LOG(kInfo, "collector") << "SIGHUP: reloaded the policy and the client certificate";
     }
-    KT_LOG(kInfo, "collector") << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": shutting down";
-    absl::Status s = (*collector)->Shutdown();
-    if (!s.ok()) std::cerr << kProgram << ": " << s.message() << "\n";
-    return 0;
-  }
+  });
+  KT_LOG(kInfo, "collector") << why << ": shutting down";
+  absl::Status s = (*collector)->Shutdown();
+  if (!s.ok()) std::cerr << kProgram << ": " << s.message() << "\n";
+  return 0;
 }

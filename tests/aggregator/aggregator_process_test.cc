@@ -28,6 +28,7 @@
 #include "tests/testing/background_process.h"
 #include "tests/testing/certs.h"
 #include "tests/testing/paths.h"
+#include "tests/testing/promtool.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -195,14 +196,7 @@ TEST(AggregatorProcessTest, MetricsPassPromtoolAndProbesAnswer) {
               HasSubstr("kubetrail_collector_last_seen_timestamp_seconds{cluster=\"prod\","
                         "source=\"node-1\"}"));
   EXPECT_THAT(metrics->body, HasSubstr("kubetrail_store_events{cluster=\"prod\"} 50"));
-  testing::SubprocessOptions options;
-  options.stdin_data = metrics->body;
-  auto promtool = testing::RunSubprocess({"/usr/bin/promtool", "check", "metrics"}, options);
-  ASSERT_TRUE(promtool.ok()) << promtool.status()
-                             << " (scripts/install-deps.sh installs "
-                                "promtool, package prometheus)";
-  EXPECT_EQ(promtool->exit_code, 0) << promtool->stdout_data << promtool->stderr_data;
-  EXPECT_EQ(promtool->stdout_data + promtool->stderr_data, "");
+  testing::ExpectPromtoolClean(metrics->body);
 
   auto healthz = http.Get("/healthz");
   ASSERT_TRUE(healthz);

@@ -27,6 +27,7 @@
 #include "tests/testing/background_process.h"
 #include "tests/testing/certs.h"
 #include "tests/testing/paths.h"
+#include "tests/testing/promtool.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -468,13 +469,7 @@ TEST(CollectorProcessTest, MetricsPassPromtool) {
   const std::string metrics = Metrics(collector.http_port);
   EXPECT_THAT(metrics, HasSubstr("kubetrail_collector_events_spooled_total{source=\"webhook\"} 100"));
   EXPECT_THAT(metrics, HasSubstr("kubetrail_collector_webhook_requests_total{code=\"200\"} 1"));
-  testing::SubprocessOptions options;
-  options.stdin_data = metrics;
-  auto promtool = testing::RunSubprocess({"/usr/bin/promtool", "check", "metrics"}, options);
-  ASSERT_TRUE(promtool.ok()) << promtool.status()
-                             << " (scripts/install-deps.sh installs promtool, package prometheus)";
-  EXPECT_EQ(promtool->exit_code, 0) << promtool->stdout_data << promtool->stderr_data;
-  EXPECT_EQ(promtool->stdout_data + promtool->stderr_data, "");
+  testing::ExpectPromtoolClean(metrics);
   httplib::Client http("127.0.0.1", collector.http_port);
   auto healthz = http.Get("/healthz");
   ASSERT_TRUE(healthz);
