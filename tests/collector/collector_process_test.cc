@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -199,6 +200,58 @@ TEST(CollectorProcessTest, WebhookOverTlsStoresEveryEventOnce) {
   EXPECT_EQ(AwaitStored(agg, want.size()), want);
   ASSERT_TRUE(collector.process->Signal(SIGTERM).ok());
   EXPECT_EQ(*collector.process->Wait(absl::Seconds(60)), 0) << collector.process->stderr_data();
+}
+
+// Real audit events published by other projects (../shared/corpus: v1 and v1beta1, several
+// apiserver versions), posted as EventList batches: the aggregator gives back exactly the
+// canonical JSON of every one of them.
+TEST(CollectorProcessTest, CorpusEventsComeBackExactly) {
+  const std::optional<std::string> corpus = testing::CorpusDir();
+  if (!corpus) GTEST_SKIP() << "no corpus: " << testing::CorpusSearchDescription();
+  testing::TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  std::string canonical;
+  for (const auto& entry : std::filesystem::directory_iterator(*corpus)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    auto converted = testing::RunSubprocess(
+        {testing::BinDir() + "/kubetrail", "convert", "--skip-invalid", entry.path().string()});
+    ASSERT_TRUE(converted.ok()) << converted.status();
+    canonical += converted->stdout_data;
+  }
+  {
+    std::ofstream out(dir.File("corpus.jsonl"));
+    out << canonical;
+  }
+  std::set<std::string> want;
+  for (absl::string_view line : absl::StrSplit(canonical, '\n', absl::SkipEmpty())) {
+    want.insert(std::string(line));
+  }
+  ASSERT_GT(want.size(), 900u);
+
+  RunningAggregator agg = StartAggregator(dir.File("agg"));
+  ASSERT_NE(agg.port, 0);
+  RunningCollector collector =
+      StartCollector(With(DevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0"}));
+  ASSERT_NE(collector.webhook_port, 0);
+  auto sent = testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
+                                      collector.webhook_url, "--timeout", "60",
+                                      dir.File("corpus.jsonl")});
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent->exit_code, 0) << sent->stdout_data << sent->stderr_data;
+  std::set<std::string> got;
+  for (int i = 0; i < 300 && got.size() < want.size(); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+    auto stored = testing::RunSubprocess({testing::BinDir() + "/kubetrail", "--dev", "--server",
+                                          absl::StrCat("127.0.0.1:", agg.port), "query",
+                                          "--cluster", "prod", "--all", "-o", "jsonl"});
+    ASSERT_TRUE(stored.ok());
+    got.clear();
+    for (absl::string_view line : absl::StrSplit(stored->stdout_data, '\n', absl::SkipEmpty())) {
+      got.insert(std::string(line));
+    }
+  }
+  EXPECT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want) << "stored events differ from what was posted";
 }
 
 // SIGKILL at random moments while an apiserver-like client posts (and retries what got no
