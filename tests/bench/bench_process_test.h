@@ -1,6 +1,7 @@
-// What the process tests of kubetrail-bench (store_bench_test.cc, aggregator_bench_test.cc)
-// share: the fixture that generates their loadgen file and runs the binary, and readers of the
-// result line.
+// What the process tests of kubetrail-bench (store_bench_test.cc, aggregator_bench_test.cc,
+// collector_bench_test.cc) share: the fixture that generates their loadgen file and runs the
+// binary, the check of a --json run's output, readers of the result line, and the check of
+// runs that must fail.
 #ifndef KUBETRAIL_TESTS_BENCH_BENCH_PROCESS_TEST_H_
 #define KUBETRAIL_TESTS_BENCH_BENCH_PROCESS_TEST_H_
 
@@ -17,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/paths.h"
 #include "tests/testing/subprocess.h"
@@ -117,10 +119,41 @@ class BenchProcessTest : public ::testing::Test {
     return *std::move(result);
   }
 
+  // Checks a successful --json run: the result is the only line on stdout (progress went to
+  // stderr), and it parses; `*doc` is it.
+  void ExpectJsonResult(const SubprocessResult& r, simdjson::dom::parser& parser,
+                        simdjson::dom::element* doc) {
+    ASSERT_EQ(r.exit_code, 0) << r.stderr_data;
+    EXPECT_EQ(CountLines(r.stdout_data), 1u) << r.stdout_data;
+    EXPECT_THAT(r.stderr_data, ::testing::Not(::testing::IsEmpty()));
+    line_ = simdjson::padded_string(LastLine(r.stdout_data));
+    ASSERT_EQ(parser.parse(line_).get(*doc), simdjson::SUCCESS) << r.stdout_data;
+  }
+
+  // A command line that must fail, and what its one line on stderr must say.
+  struct FailingRun {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  // Runs each and expects exit code 1, one stderr line containing its message, and nothing on
+  // stdout.
+  void ExpectEachFailsWithOneLine(const std::vector<FailingRun>& runs) {
+    for (const FailingRun& c : runs) {
+      const SubprocessResult r = Run(c.args);
+      std::string joined;
+      for (const std::string& a : c.args) joined += " " + a;
+      EXPECT_EQ(r.exit_code, 1) << "kubetrail-bench" << joined;
+      EXPECT_THAT(r.stderr_data, ::testing::HasSubstr(c.message)) << "kubetrail-bench" << joined;
+      EXPECT_EQ(CountLines(r.stderr_data), 1u) << r.stderr_data;
+      EXPECT_THAT(r.stdout_data, ::testing::IsEmpty()) << "kubetrail-bench" << joined;
+    }
+  }
+
   static inline TempDir* data_ = nullptr;
   static inline std::string events_;
   TempDir temp_;  // this test's directories; removed after the test
   std::string binary_;
+  simdjson::padded_string line_;  // the result line ExpectJsonResult parsed (doc points into it)
 };
 
 }  // namespace kubetrail::bench_test

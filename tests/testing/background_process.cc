@@ -26,7 +26,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/strings.h"
-#include "tests/testing/spawn.h"
+#include "common/spawn.h"
 
 namespace kubetrail::testing {
 namespace {
@@ -76,7 +76,7 @@ absl::StatusOr<std::unique_ptr<BackgroundProcess>> BackgroundProcess::Start(
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
   pid_t pid = -1;
-  const int spawn_error = internal::Spawn(argv, options.env, actions, &pid);
+  const int spawn_error = Spawn(argv, options.env, actions, &pid);
   posix_spawn_file_actions_destroy(&actions);
   // The child's ends belong to the child now; holding them would hide its end-of-file.
   close(out_pipe[1]);

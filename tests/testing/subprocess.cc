@@ -25,7 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "tests/testing/spawn.h"
+#include "common/spawn.h"
 
 
 namespace kubetrail::testing {
@@ -126,7 +126,7 @@ absl::StatusOr<SubprocessResult> RunSubprocess(const std::vector<std::string>& a
   posix_spawn_file_actions_adddup2(&actions, stdout_write.get(), STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, stderr_write.get(), STDERR_FILENO);
   pid_t pid = -1;
-  const int spawn_error = internal::Spawn(argv, options.env, actions, &pid);
+  const int spawn_error = Spawn(argv, options.env, actions, &pid);
   posix_spawn_file_actions_destroy(&actions);
   // The child's ends belong to the child now; holding them would hide its end-of-file.
   stdin_read.reset();

@@ -1,4 +1,4 @@
-#include "tests/testing/spawn.h"
+#include "common/spawn.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 
 extern char** environ;
 
-namespace kubetrail::testing::internal {
+namespace kubetrail {
 namespace {
 
 // The parent's environment with `extra` ("NAME=value") added, replacing same-named entries.
@@ -58,4 +58,4 @@ int Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& 
   return error;
 }
 
-}  // namespace kubetrail::testing::internal
+}  // namespace kubetrail
