@@ -30,9 +30,7 @@ inline uint32_t GetBig32(const char* p) {
   const auto* u = reinterpret_cast<const unsigned char*>(p);
   return (uint32_t{u[0]} << 24) | (uint32_t{u[1]} << 16) | (uint32_t{u[2]} << 8) | u[3];
 }
-inline uint64_t GetBig64(const char* p) {
-  return (uint64_t{GetBig32(p)} << 32) | GetBig32(p + 4);
-}
+inline uint64_t GetBig64(const char* p) { return (uint64_t{GetBig32(p)} << 32) | GetBig32(p + 4); }
 
 inline void PutFixed64(uint64_t v, std::string* out) {
   char b[8];

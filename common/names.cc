@@ -7,8 +7,7 @@ namespace {
 
 absl::Status CheckName(std::string_view field, std::string_view value, std::string_view extra) {
   if (value.empty() || value.size() > 253) {
-    return absl::InvalidArgumentError(
-        Cat(field, " must be 1-253 characters, got ", value.size()));
+    return absl::InvalidArgumentError(Cat(field, " must be 1-253 characters, got ", value.size()));
   }
   for (const char c : value) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

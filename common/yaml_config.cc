@@ -104,7 +104,8 @@ absl::Status Map(const YAML::Node& n, std::string_view path,
 
 absl::StatusOr<std::string> ReadConfigFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(Cat("config ", path, ": cannot read: ", std::strerror(errno)));
+  if (!in)
+    return absl::NotFoundError(Cat("config ", path, ": cannot read: ", std::strerror(errno)));
   std::stringstream text;
   text << in.rdbuf();
   return text.str();

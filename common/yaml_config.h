@@ -46,8 +46,8 @@ absl::Status Uint64(const YAML::Node& n, std::string_view path, uint64_t max, bo
 template <typename T>
 absl::Status Unsigned(const YAML::Node& n, std::string_view path, T& out, bool positive) {
   uint64_t v = 0;
-  absl::Status s = Uint64(n, path, static_cast<uint64_t>(std::numeric_limits<T>::max()),
-                          positive, v);
+  absl::Status s =
+      Uint64(n, path, static_cast<uint64_t>(std::numeric_limits<T>::max()), positive, v);
   if (s.ok()) out = static_cast<T>(v);
   return s;
 }

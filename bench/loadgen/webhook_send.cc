@@ -45,8 +45,7 @@ absl::StatusOr<Target> ParseUrl(std::string_view url) {
   const size_t colon = authority.rfind(':');
   int port = 0;
   if (colon == std::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(ToAbsl(authority.substr(colon + 1)), &port) || port <= 0 ||
-      port > 65535) {
+      !absl::SimpleAtoi(ToAbsl(authority.substr(colon + 1)), &port) || port <= 0 || port > 65535) {
     return absl::InvalidArgumentError(Cat("want HOST:PORT in \"", url, "\""));
   }
   t.host = std::string(authority.substr(0, colon));
@@ -80,10 +79,9 @@ struct Body {
 };
 
 std::unique_ptr<httplib::Client> MakeClient(const Target& t, const WebhookSendOptions& o) {
-  const std::string base = Cat(t.tls ? "https://" : "http://",
-                               t.host.find(':') != std::string::npos ? Cat("[", t.host, "]")
-                                                                      : t.host,
-                               ":", t.port);
+  const std::string base =
+      Cat(t.tls ? "https://" : "http://",
+          t.host.find(':') != std::string::npos ? Cat("[", t.host, "]") : t.host, ":", t.port);
   std::unique_ptr<httplib::Client> client =
       o.cert_file.empty() ? std::make_unique<httplib::Client>(base)
                           : std::make_unique<httplib::Client>(base, o.cert_file, o.key_file);
@@ -132,10 +130,9 @@ WebhookSendResult SendWebhook(const WebhookSendOptions& options,
   std::atomic<uint64_t> attempts{0}, accepted{0}, failed{0};
   absl::Status first_error;
   const SteadyClock::time_point start = SteadyClock::now();
-  const SteadyClock::time_point deadline =
-      options.timeout == absl::InfiniteDuration()
-          ? SteadyClock::time_point::max()
-          : start + absl::ToChronoNanoseconds(options.timeout);
+  const SteadyClock::time_point deadline = options.timeout == absl::InfiniteDuration()
+                                               ? SteadyClock::time_point::max()
+                                               : start + absl::ToChronoNanoseconds(options.timeout);
   // Rate: batch k (over all connections) starts no earlier than its share of the time.
   std::atomic<uint64_t> next_slot{0};
   std::vector<std::thread> workers;

@@ -51,10 +51,10 @@ struct WebhookSendOptions {
 
 struct WebhookSendResult {
   uint64_t events = 0;
-  uint64_t posts = 0;      // batches
-  uint64_t attempts = 0;   // POSTs made, retries included
-  uint64_t accepted = 0;   // events in batches answered 2xx
-  uint64_t failed = 0;     // events in batches given up on
+  uint64_t posts = 0;     // batches
+  uint64_t attempts = 0;  // POSTs made, retries included
+  uint64_t accepted = 0;  // events in batches answered 2xx
+  uint64_t failed = 0;    // events in batches given up on
   // Replies by status code ("0": no reply, e.g. connection refused or reset).
   std::vector<std::pair<int, uint64_t>> codes;
   absl::Duration elapsed;

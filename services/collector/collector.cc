@@ -130,8 +130,8 @@ absl::Status Collector::Impl::LoadPolicy() {
     KT_ASSIGN_OR_RETURN(audit::PolicySpec spec,
                         audit::LoadPolicyFile(config_.policy_file, {}, &warnings));
     for (const audit::PolicyWarning& w : warnings) {
-      KT_LOG(kWarning, "collector") << "policy " << w.path << " line " << w.line << ": "
-                                    << w.message;
+      KT_LOG(kWarning, "collector")
+          << "policy " << w.path << " line " << w.line << ": " << w.message;
     }
     KT_ASSIGN_OR_RETURN(audit::Policy policy, audit::Policy::Compile(spec));
     intake_->SetPolicy(std::make_shared<const audit::Policy>(std::move(policy)));
@@ -230,8 +230,8 @@ absl::Status Collector::Impl::Readiness() const {
     return absl::UnavailableError(Cat("the aggregator refuses this collector: ", s.message()));
   }
   if (const SpoolStats stats = spool_->Stats(); stats.full) {
-    return absl::UnavailableError(Cat("the spool is full (", stats.events, " events, ",
-                                      stats.bytes, " bytes): the aggregator is not taking them"));
+    return absl::UnavailableError(Cat("the spool is full (", stats.events, " events, ", stats.bytes,
+                                      " bytes): the aggregator is not taking them"));
   }
   return absl::OkStatus();
 }
@@ -239,17 +239,16 @@ absl::Status Collector::Impl::Readiness() const {
 void Collector::Impl::AddSpoolMetrics() {
   Spool* spool = spool_.get();
   Clock* clock = &clock_;
-  registry_.AddCallbackGauge("kubetrail_collector_spool_events", "Events held in the spool.", {},
-                             [spool] {
-                               return std::vector<Sample>{
-                                   {{}, static_cast<double>(spool->Stats().events)}};
-                             });
   registry_.AddCallbackGauge(
-      "kubetrail_collector_spool_bytes", "Serialized event bytes held in the spool.", {},
-      [spool] { return std::vector<Sample>{{{}, static_cast<double>(spool->Stats().bytes)}}; });
+      "kubetrail_collector_spool_events", "Events held in the spool.", {}, [spool] {
+        return std::vector<Sample>{{{}, static_cast<double>(spool->Stats().events)}};
+      });
   registry_.AddCallbackGauge(
-      "kubetrail_collector_spool_max_bytes", "The spool's bound (spool.max_bytes).", {},
-      [spool] {
+      "kubetrail_collector_spool_bytes", "Serialized event bytes held in the spool.", {}, [spool] {
+        return std::vector<Sample>{{{}, static_cast<double>(spool->Stats().bytes)}};
+      });
+  registry_.AddCallbackGauge(
+      "kubetrail_collector_spool_max_bytes", "The spool's bound (spool.max_bytes).", {}, [spool] {
         return std::vector<Sample>{{{}, static_cast<double>(spool->config().max_bytes)}};
       });
   registry_.AddCallbackGauge(
@@ -287,8 +286,8 @@ absl::Status Collector::Impl::Start() {
   spool_config.when_full = config_.when_full;
   KT_ASSIGN_OR_RETURN(spool_, Spool::Open(spool_config, clock_));
   AddSpoolMetrics();
-  intake_ = std::make_unique<Intake>(*spool_, IntakeConfig{config_.cluster, config_.source},
-                                     clock_, &registry_);
+  intake_ = std::make_unique<Intake>(*spool_, IntakeConfig{config_.cluster, config_.source}, clock_,
+                                     &registry_);
   Family<Counter>& reloads = registry_.AddCounter(
       "kubetrail_collector_policy_reloads_total",
       "Loads of the collector policy file, by result (ok, error: the previous policy stays).",
@@ -333,8 +332,8 @@ absl::Status Collector::Impl::Start() {
       absl::StatusOr<TailPosition> decoded = TailPosition::Decode(*stored);
       if (!decoded.ok()) {
         return absl::DataLossError(
-            Cat("tail ", path, ": the position stored in the spool is unreadable: ",
-                decoded.status().message()));
+            Cat("tail ", path,
+                ": the position stored in the spool is unreadable: ", decoded.status().message()));
       }
       resume = *decoded;
     }
@@ -384,8 +383,7 @@ absl::Status Collector::Impl::Reload(const CollectorConfig& fresh) {
   if (fresh.policy_file != config_.policy_file) {
     return absl::FailedPreconditionError("policy_file changed: restart to use another file");
   }
-  KT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
-                      CredentialsOf(fresh));
+  KT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials, CredentialsOf(fresh));
   KT_RETURN_IF_ERROR(LoadPolicy());
   if (!config_.dev) forwarder_->UpdateCredentials(std::move(credentials));
   return absl::OkStatus();

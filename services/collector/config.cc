@@ -31,12 +31,12 @@ absl::Status ParseCollectorConfig(std::string_view text, CollectorConfig& c) {
           {"aggregators", [&](N n, P p) { return Strings(n, p, c.aggregators); }},
           {"tls",
            [&](N n, P p) {
-             return Map(n, p,
-                        {{"ca_file", [&](N m, P q) { return String(m, q, c.tls_ca_file); }},
-                         {"cert_file", [&](N m, P q) { return String(m, q, c.tls_cert_file); }},
-                         {"key_file", [&](N m, P q) { return String(m, q, c.tls_key_file); }},
-                         {"server_name",
-                          [&](N m, P q) { return String(m, q, c.tls_server_name); }}});
+             return Map(
+                 n, p,
+                 {{"ca_file", [&](N m, P q) { return String(m, q, c.tls_ca_file); }},
+                  {"cert_file", [&](N m, P q) { return String(m, q, c.tls_cert_file); }},
+                  {"key_file", [&](N m, P q) { return String(m, q, c.tls_key_file); }},
+                  {"server_name", [&](N m, P q) { return String(m, q, c.tls_server_name); }}});
            }},
           {"webhook",
            [&](N n, P p) {
@@ -112,8 +112,9 @@ absl::Status ValidateCollectorConfig(CollectorConfig& c) {
   if (c.source.empty()) {
     char host[HOST_NAME_MAX + 1] = {};
     if (::gethostname(host, sizeof(host)) != 0 || host[0] == '\0') {
-      return absl::InvalidArgumentError("source is empty and the host name is unknown: set "
-                                        "source (--source)");
+      return absl::InvalidArgumentError(
+          "source is empty and the host name is unknown: set "
+          "source (--source)");
     }
     c.source = host;
   }
@@ -134,12 +135,12 @@ absl::Status ValidateCollectorConfig(CollectorConfig& c) {
         Cat("webhook.path \"", c.webhook_path, "\" must start with \"/\""));
   }
   if (c.dev) {
-    for (const auto& [name, listen] : {std::pair<std::string_view, std::string_view>{
-                                           "webhook.listen", c.webhook_listen},
-                                       {"http_listen", c.http_listen}}) {
+    for (const auto& [name, listen] :
+         {std::pair<std::string_view, std::string_view>{"webhook.listen", c.webhook_listen},
+          {"http_listen", c.http_listen}}) {
       if (!listen.empty() && !yaml::IsLoopbackAddress(listen)) {
-        return absl::InvalidArgumentError(Cat(
-            "--dev serves plaintext, so it listens on loopback only; ", name, " is ", listen));
+        return absl::InvalidArgumentError(
+            Cat("--dev serves plaintext, so it listens on loopback only; ", name, " is ", listen));
       }
     }
   } else {

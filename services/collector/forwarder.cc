@@ -115,12 +115,13 @@ void Forwarder::OnAck(BatchAck&& ack) {
     }
   }
   for (int i = 0; i < static_cast<int>(ack.rejected.size()) && i < kLoggedRejections; ++i) {
-    KT_LOG(kWarning, "collector")
-        << "the aggregator rejected event " << ack.rejected[i].audit_id() << ": "
-        << ack.rejected[i].reason()
-        << (ack.rejected.size() > kLoggedRejections && i == kLoggedRejections - 1
-                ? Cat(" (and ", ack.rejected.size() - kLoggedRejections, " more in this batch)")
-                : std::string());
+    KT_LOG(kWarning, "collector") << "the aggregator rejected event " << ack.rejected[i].audit_id()
+                                  << ": " << ack.rejected[i].reason()
+                                  << (ack.rejected.size() > kLoggedRejections &&
+                                              i == kLoggedRejections - 1
+                                          ? Cat(" (and ", ack.rejected.size() - kLoggedRejections,
+                                                " more in this batch)")
+                                          : std::string());
   }
 }
 
@@ -192,9 +193,9 @@ void Forwarder::Run() {
         health_ = s;
       }
       if (first) {
-        KT_LOG(kError, "collector") << "aggregator " << CurrentTarget()
-                                    << " refused this collector; retrying in "
-                                    << config_.backoff.max << ": " << s;
+        KT_LOG(kError, "collector")
+            << "aggregator " << CurrentTarget() << " refused this collector; retrying in "
+            << config_.backoff.max << ": " << s;
       }
       {
         absl::MutexLock lock(&mu_);
@@ -217,11 +218,10 @@ void Forwarder::Run() {
         absl::MutexLock lock(&mu_);
         ++target_index_;
       }
-      KT_LOG(kWarning, "collector") << "no ack from aggregator " << from << " for "
-                                    << config_.failover_after << " ("
-                                    << stats.pending_batches << " batches waiting; last error: "
-                                    << stats.last_stream_error << "); switching to "
-                                    << CurrentTarget();
+      KT_LOG(kWarning, "collector")
+          << "no ack from aggregator " << from << " for " << config_.failover_after << " ("
+          << stats.pending_batches << " batches waiting; last error: " << stats.last_stream_error
+          << "); switching to " << CurrentTarget();
       if (failovers_ != nullptr) failovers_->Increment();
       if (absl::Status s = NewShipper(); !s.ok()) {
         KT_LOG(kError, "collector") << "cannot start shipping: " << s;
@@ -252,8 +252,8 @@ void Forwarder::Run() {
     for (const SpooledEvent& e : events) {
       if (!batch.add_events()->ParseFromString(e.bytes)) {
         batch.mutable_events()->RemoveLast();
-        KT_LOG(kError, "collector") << "spooled event " << e.sequence
-                                    << " does not parse; it is skipped";
+        KT_LOG(kError, "collector")
+            << "spooled event " << e.sequence << " does not parse; it is skipped";
       }
     }
     if (!Throttle()) break;
@@ -284,9 +284,9 @@ absl::Status Forwarder::Drain(absl::Duration timeout) {
     const SpoolStats stats = spool_.Stats();
     if (stats.events == 0) return absl::OkStatus();
     if (clock_.Now() >= deadline) {
-      return absl::DeadlineExceededError(
-          Cat(stats.events, " events are still spooled (", stats.bytes,
-              " bytes); they are shipped after the next start"));
+      return absl::DeadlineExceededError(Cat(stats.events, " events are still spooled (",
+                                             stats.bytes,
+                                             " bytes); they are shipped after the next start"));
     }
     absl::SleepFor(absl::Milliseconds(10));
     // The forwarder thread applies acks; make sure it looks soon.

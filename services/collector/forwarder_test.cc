@@ -69,7 +69,8 @@ TEST_F(ForwarderTest, ShipsEverythingInBatchesAndEmptiesTheSpool) {
   Registry registry;
   Forwarder forwarder(Config({(*server)->target()}), *spool_, Clock::Real(), &registry);
   ASSERT_TRUE(forwarder.Start().ok());
-  for (int b = 0; b < 5; ++b) ASSERT_TRUE(spool_->Append(MakeEvents(absl::StrCat("b", b, "e"), 7)).ok());
+  for (int b = 0; b < 5; ++b)
+    ASSERT_TRUE(spool_->Append(MakeEvents(absl::StrCat("b", b, "e"), 7)).ok());
   ASSERT_TRUE(forwarder.Drain(absl::Seconds(30)).ok());
   EXPECT_EQ(store_.size(), 35u);
   EXPECT_EQ(store_.duplicates(), 0u);
@@ -147,7 +148,8 @@ TEST_F(ForwarderTest, APermanentRefusalIsReported) {
   absl::StatusOr<std::unique_ptr<testing::FakeIngestServer>> server =
       testing::FakeIngestServer::Start(store_);
   ASSERT_TRUE(server.ok());
-  (*server)->RefuseHello(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "cluster c1 is not yours"));
+  (*server)->RefuseHello(
+      grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "cluster c1 is not yours"));
   Forwarder forwarder(Config({(*server)->target()}), *spool_, Clock::Real(), nullptr);
   ASSERT_TRUE(forwarder.Start().ok());
   ASSERT_TRUE(spool_->Append(MakeEvents("e", 3)).ok());

@@ -44,9 +44,10 @@ Intake::Intake(Spool& spool, IntakeConfig config, Clock& clock, Registry* regist
   kept_ = &registry->AddCounter(
       "kubetrail_collector_events_policy_kept_total",
       "Audit events the collector policy kept, by the level they were kept at.", {"level"});
-  for (size_t i = 0; i < kept_levels_.size(); ++i) kept_levels_[i] = &kept_->WithLabels({kLevels[i]});
-  for (auto [source, per] : {std::pair<std::string_view, PerSource*>{"webhook", &webhook_},
-                             {"tail", &tail_}}) {
+  for (size_t i = 0; i < kept_levels_.size(); ++i)
+    kept_levels_[i] = &kept_->WithLabels({kLevels[i]});
+  for (auto [source, per] :
+       {std::pair<std::string_view, PerSource*>{"webhook", &webhook_}, {"tail", &tail_}}) {
     per->received = Child(&received, source);
     per->spooled = Child(&spooled, source);
     per->undecodable = Child(&dropped, source, "undecodable");

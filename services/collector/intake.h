@@ -49,8 +49,8 @@ class Intake {
   // counts events of the same input that could not be decoded (they are counted as dropped
   // here). Returns the spool's error (ResourceExhausted when full in block mode), in which case
   // nothing was appended and the source must retry or refuse.
-  absl::Status Accept(Source source, std::vector<kubetrail::v1::Event>& events,
-                      size_t undecodable, const SpoolPosition* position = nullptr);
+  absl::Status Accept(Source source, std::vector<kubetrail::v1::Event>& events, size_t undecodable,
+                      const SpoolPosition* position = nullptr);
 
  private:
   void CountKept(std::string_view level);

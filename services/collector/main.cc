@@ -56,8 +56,7 @@ bool Given(const Flags& f, const char* name) { return f.app->get_option(name)->c
 absl::Status Resolve(const Flags& f, CollectorConfig& c) {
   c = CollectorConfig();
   if (!f.config_file.empty()) {
-    if (absl::Status s = kubetrail::collector::LoadCollectorConfigFile(f.config_file, c);
-        !s.ok()) {
+    if (absl::Status s = kubetrail::collector::LoadCollectorConfigFile(f.config_file, c); !s.ok()) {
       return s;
     }
   }
@@ -135,8 +134,7 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", f.tls_key, "Its private key (PEM)");
   app.add_option("--tls-server-name", f.tls_server_name,
                  "Name expected in the aggregator's certificate (default: its host)");
-  app.add_option("--webhook-listen", f.webhook_listen,
-                 "Webhook receiver host:port (default: off)");
+  app.add_option("--webhook-listen", f.webhook_listen, "Webhook receiver host:port (default: off)");
   app.add_option("--webhook-path", f.webhook_path, "Webhook URL path (default /audit/webhook)");
   app.add_option("--webhook-tls-cert", f.webhook_tls_cert, "Webhook server certificate (PEM)");
   app.add_option("--webhook-tls-key", f.webhook_tls_key, "Webhook server key (PEM)");
@@ -181,8 +179,8 @@ int main(int argc, char** argv) {
     return collector.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   // One machine-readable line on stdout (tests and scripts read the ports from it).
-  std::string line = absl::StrCat(kProgram, ": running cluster=", config.cluster,
-                                  " source=", config.source);
+  std::string line =
+      absl::StrCat(kProgram, ": running cluster=", config.cluster, " source=", config.source);
   if ((*collector)->webhook_port() != 0) {
     absl::StrAppend(&line, " webhook=", config.dev ? "http" : "https", "://",
                     HostOf(config.webhook_listen), ":", (*collector)->webhook_port(),

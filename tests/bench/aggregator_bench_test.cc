@@ -103,14 +103,12 @@ TEST_F(AggregatorBenchTest, ErrorsAreOneLineAndExitOne) {
   std::filesystem::create_directories(not_empty);
   temp_.Write("full/file", "x");
   ExpectEachFailsWithOneLine({
-           {{"aggregator", "--dir", temp_.File("a")}, "--input"},
-           {{"aggregator", "--input", events_}, "--dir"},
-           {{"aggregator", "--input", events_, "--dir", not_empty}, "already holds files"},
-           {{"aggregator", "--input", events_, "--dir", temp_.File("b"), "--streams", "0"},
-            "--streams"},
-           {{"aggregator", "--input", events_, "--dir", temp_.File("c"), "--min-line-bytes",
-             "900000"},
-            "no events of 900000"},
+      {{"aggregator", "--dir", temp_.File("a")}, "--input"},
+      {{"aggregator", "--input", events_}, "--dir"},
+      {{"aggregator", "--input", events_, "--dir", not_empty}, "already holds files"},
+      {{"aggregator", "--input", events_, "--dir", temp_.File("b"), "--streams", "0"}, "--streams"},
+      {{"aggregator", "--input", events_, "--dir", temp_.File("c"), "--min-line-bytes", "900000"},
+       "no events of 900000"},
   });
 }
 

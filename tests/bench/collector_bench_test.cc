@@ -126,16 +126,15 @@ TEST_F(CollectorBenchTest, ErrorsAreOneLineAndExitOne) {
   std::filesystem::create_directories(not_empty);
   temp_.Write("full/file", "x");
   ExpectEachFailsWithOneLine({
-           {{"collector", "--input", temp_.File("missing.jsonl"), "--dir", temp_.File("a")},
-            "--input"},
-           {{"collector", "--input", temp_.File("garbage.jsonl"), "--dir", temp_.File("b")},
-            "garbage.jsonl: event 1"},
-           {{"collector", "--input", temp_.path(), "--dir", temp_.File("c")}, "--input"},
-           {{"collector", "--input", events_}, "--dir"},
-           {{"collector", "--input", events_, "--dir", not_empty}, "already holds files"},
-           {{"collector", "--input", events_, "--dir", temp_.File("d"), "--events", "999999"},
-            "has only 2000 events"},
-           {{"collector", "--input", events_, "--dir", temp_.File("e"), "--rate", "0"}, "--rate"},
+      {{"collector", "--input", temp_.File("missing.jsonl"), "--dir", temp_.File("a")}, "--input"},
+      {{"collector", "--input", temp_.File("garbage.jsonl"), "--dir", temp_.File("b")},
+       "garbage.jsonl: event 1"},
+      {{"collector", "--input", temp_.path(), "--dir", temp_.File("c")}, "--input"},
+      {{"collector", "--input", events_}, "--dir"},
+      {{"collector", "--input", events_, "--dir", not_empty}, "already holds files"},
+      {{"collector", "--input", events_, "--dir", temp_.File("d"), "--events", "999999"},
+       "has only 2000 events"},
+      {{"collector", "--input", events_, "--dir", temp_.File("e"), "--rate", "0"}, "--rate"},
   });
 }
 

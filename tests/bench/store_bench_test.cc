@@ -118,15 +118,14 @@ TEST_F(StoreBenchTest, ErrorsAreOneLineAndExitOne) {
   std::filesystem::create_directories(not_empty);
   temp_.Write("full/file", "x");
   ExpectEachFailsWithOneLine({
-           {{"store", "--dir", temp_.File("a")}, "--input"},
-           {{"store", "--input", events_}, "--dir"},
-           {{"store", "--input", temp_.File("missing.jsonl"), "--dir", temp_.File("b")},
-            "missing.jsonl"},
-           {{"store", "--input", events_, "--dir", temp_.File("c"), "--writers", "0"}, "--writers"},
-           {{"store", "--input", events_, "--dir", not_empty}, "already holds files"},
-           {{"store", "--input", events_, "--dir", temp_.File("d"), "--params", bad_params},
-            "\"from\""},
-           {{"store", "--input", events_, "--dir", temp_.File("e"), "--bogus"}, "--bogus"},
+      {{"store", "--dir", temp_.File("a")}, "--input"},
+      {{"store", "--input", events_}, "--dir"},
+      {{"store", "--input", temp_.File("missing.jsonl"), "--dir", temp_.File("b")},
+       "missing.jsonl"},
+      {{"store", "--input", events_, "--dir", temp_.File("c"), "--writers", "0"}, "--writers"},
+      {{"store", "--input", events_, "--dir", not_empty}, "already holds files"},
+      {{"store", "--input", events_, "--dir", temp_.File("d"), "--params", bad_params}, "\"from\""},
+      {{"store", "--input", events_, "--dir", temp_.File("e"), "--bogus"}, "--bogus"},
   });
 }
 

@@ -36,10 +36,10 @@ namespace kubetrail {
 namespace {
 
 using testing::BackgroundProcess;
+using ::testing::HasSubstr;
 using testing::RunningAggregator;
 using testing::StartAggregator;
 using testing::StoredIds;
-using ::testing::HasSubstr;
 
 // A running collector and what its ready line says.
 struct RunningCollector {
@@ -128,10 +128,21 @@ double Sample(const std::string& exposition, const std::string& series) {
 }
 
 std::vector<std::string> DevArgs(const RunningAggregator& agg, const std::string& spool) {
-  return {"--dev",          "--cluster",     "prod",        "--source",
-          "apiserver-1",    "--aggregator",  absl::StrCat("127.0.0.1:", agg.port),
-          "--spool-dir",    spool,           "--http-listen", "127.0.0.1:0",
-          "--batch-wait",   "100ms",         "--drain-timeout", "20s"};
+  return {"--dev",
+          "--cluster",
+          "prod",
+          "--source",
+          "apiserver-1",
+          "--aggregator",
+          absl::StrCat("127.0.0.1:", agg.port),
+          "--spool-dir",
+          spool,
+          "--http-listen",
+          "127.0.0.1:0",
+          "--batch-wait",
+          "100ms",
+          "--drain-timeout",
+          "20s"};
 }
 
 std::vector<std::string> With(std::vector<std::string> args, std::vector<std::string> more) {
@@ -170,14 +181,32 @@ TEST(CollectorProcessTest, WebhookOverTlsStoresEveryEventOnce) {
   RunningAggregator agg = StartAggregator(dir.path(), {"--config", config}, *query_credentials);
   ASSERT_NE(agg.port, 0);
 
-  RunningCollector collector = StartCollector(
-      {"--cluster", "prod", "--source", "apiserver-1", "--aggregator",
-       absl::StrCat("127.0.0.1:", agg.port), "--tls-ca", ca->cert_file(), "--tls-cert",
-       collector_client->cert_file, "--tls-key", collector_client->key_file,
-       "--tls-server-name", "localhost", "--webhook-listen", "127.0.0.1:0",
-       "--webhook-tls-cert", webhook_cert->cert_file, "--webhook-tls-key",
-       webhook_cert->key_file, "--webhook-tls-client-ca", ca->cert_file(), "--spool-dir",
-       dir.File("spool"), "--batch-wait", "100ms"});
+  RunningCollector collector = StartCollector({"--cluster",
+                                               "prod",
+                                               "--source",
+                                               "apiserver-1",
+                                               "--aggregator",
+                                               absl::StrCat("127.0.0.1:", agg.port),
+                                               "--tls-ca",
+                                               ca->cert_file(),
+                                               "--tls-cert",
+                                               collector_client->cert_file,
+                                               "--tls-key",
+                                               collector_client->key_file,
+                                               "--tls-server-name",
+                                               "localhost",
+                                               "--webhook-listen",
+                                               "127.0.0.1:0",
+                                               "--webhook-tls-cert",
+                                               webhook_cert->cert_file,
+                                               "--webhook-tls-key",
+                                               webhook_cert->key_file,
+                                               "--webhook-tls-client-ca",
+                                               ca->cert_file(),
+                                               "--spool-dir",
+                                               dir.File("spool"),
+                                               "--batch-wait",
+                                               "100ms"});
   ASSERT_THAT(collector.webhook_url, HasSubstr("https://127.0.0.1:"));
 
   const std::set<std::string> want = Generate(dir.File("events.jsonl"), 2000, 11);
@@ -190,9 +219,9 @@ TEST(CollectorProcessTest, WebhookOverTlsStoresEveryEventOnce) {
   EXPECT_THAT(sent->stdout_data, HasSubstr("\"accepted\":2000"));
 
   // A client without a certificate is refused by the webhook.
-  auto anonymous = testing::RunSubprocess(
-      {testing::BinDir() + "/kubetrail-loadgen", "--send", collector.webhook_url, "--tls-ca",
-       ca->cert_file(), "--count", "10", "--timeout", "2"});
+  auto anonymous = testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
+                                           collector.webhook_url, "--tls-ca", ca->cert_file(),
+                                           "--count", "10", "--timeout", "2"});
   ASSERT_TRUE(anonymous.ok());
   EXPECT_EQ(anonymous->exit_code, 1);
   EXPECT_THAT(anonymous->stdout_data, HasSubstr("\"accepted\":0"));
@@ -233,9 +262,9 @@ TEST(CollectorProcessTest, CorpusEventsComeBackExactly) {
   RunningCollector collector =
       StartCollector(With(DevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0"}));
   ASSERT_NE(collector.webhook_port, 0);
-  auto sent = testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
-                                      collector.webhook_url, "--timeout", "60",
-                                      dir.File("corpus.jsonl")});
+  auto sent =
+      testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
+                              collector.webhook_url, "--timeout", "60", dir.File("corpus.jsonl")});
   ASSERT_TRUE(sent.ok());
   EXPECT_EQ(sent->exit_code, 0) << sent->stdout_data << sent->stderr_data;
   std::set<std::string> got;
@@ -271,9 +300,9 @@ TEST(CollectorProcessTest, SigkillUnderLoadLosesNothingAndStoresOnce) {
       absl::StrCat("127.0.0.1:", collector.webhook_port);
 
   const std::set<std::string> want = Generate(dir.File("events.jsonl"), 12000, 21);
-  auto client = BackgroundProcess::Start(
-      {testing::BinDir() + "/kubetrail-loadgen", "--send", collector.webhook_url, "--streams",
-       "3", "--rate", "4000", "--timeout", "240", dir.File("events.jsonl")});
+  auto client = BackgroundProcess::Start({testing::BinDir() + "/kubetrail-loadgen", "--send",
+                                          collector.webhook_url, "--streams", "3", "--rate", "4000",
+                                          "--timeout", "240", dir.File("events.jsonl")});
   ASSERT_TRUE(client.ok()) << client.status();
 
   std::mt19937 rng(7);
@@ -312,22 +341,21 @@ TEST(CollectorProcessTest, AggregatorOutageIsRiddenOutInTheSpool) {
   ASSERT_EQ(*agg.process->Wait(absl::Seconds(60)), 0);
 
   const std::set<std::string> want = Generate(dir.File("events.jsonl"), 3000, 31);
-  auto sent = testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
-                                      collector.webhook_url, "--timeout", "60",
-                                      dir.File("events.jsonl")});
+  auto sent =
+      testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
+                              collector.webhook_url, "--timeout", "60", dir.File("events.jsonl")});
   ASSERT_TRUE(sent.ok());
   EXPECT_EQ(sent->exit_code, 0) << sent->stdout_data << sent->stderr_data;
   const std::string during = Metrics(collector.http_port);
   EXPECT_EQ(Sample(during, "kubetrail_collector_spool_events"), 3000) << during;
   EXPECT_GT(Sample(during, "kubetrail_collector_spool_bytes"), 0);
 
-  agg = StartAggregator(dir.File("agg"),
-                        {"--dev", "--listen", absl::StrCat("127.0.0.1:", agg_port), "--data-dir",
-                         dir.File("agg")});
+  agg = StartAggregator(dir.File("agg"), {"--dev", "--listen", absl::StrCat("127.0.0.1:", agg_port),
+                                          "--data-dir", dir.File("agg")});
   ASSERT_NE(agg.port, 0);
   EXPECT_EQ(AwaitStored(agg, want.size()), want);
-  for (int i = 0; i < 300 && Sample(Metrics(collector.http_port),
-                                    "kubetrail_collector_spool_events") != 0;
+  for (int i = 0;
+       i < 300 && Sample(Metrics(collector.http_port), "kubetrail_collector_spool_events") != 0;
        ++i) {
     absl::SleepFor(absl::Milliseconds(100));
   }
@@ -349,11 +377,11 @@ TEST(CollectorProcessTest, FullSpoolRefusesWith503AndPausesTheTailer) {
   const std::set<std::string> logged = Generate(dir.File("logged.jsonl"), 1500, 42);
   const std::string log = dir.File("audit.log");
   std::filesystem::copy_file(dir.File("logged.jsonl"), log);
-  RunningCollector collector = StartCollector(
-      {"--dev", "--cluster", "prod", "--source", "apiserver-1", "--aggregator",
-       absl::StrCat("127.0.0.1:", agg_port), "--spool-dir", dir.File("spool"), "--http-listen",
-       "127.0.0.1:0", "--webhook-listen", "127.0.0.1:0", "--tail", log, "--spool-max-bytes",
-       "3000000", "--batch-wait", "100ms"});
+  RunningCollector collector =
+      StartCollector({"--dev", "--cluster", "prod", "--source", "apiserver-1", "--aggregator",
+                      absl::StrCat("127.0.0.1:", agg_port), "--spool-dir", dir.File("spool"),
+                      "--http-listen", "127.0.0.1:0", "--webhook-listen", "127.0.0.1:0", "--tail",
+                      log, "--spool-max-bytes", "3000000", "--batch-wait", "100ms"});
   ASSERT_NE(collector.webhook_port, 0);
 
   auto client = BackgroundProcess::Start({testing::BinDir() + "/kubetrail-loadgen", "--send",
@@ -376,9 +404,8 @@ TEST(CollectorProcessTest, FullSpoolRefusesWith503AndPausesTheTailer) {
   const std::string full = Metrics(collector.http_port);
   EXPECT_LE(Sample(full, "kubetrail_collector_spool_bytes"), 3000000);
 
-  agg = StartAggregator(dir.File("agg"),
-                        {"--dev", "--listen", absl::StrCat("127.0.0.1:", agg_port), "--data-dir",
-                         dir.File("agg")});
+  agg = StartAggregator(dir.File("agg"), {"--dev", "--listen", absl::StrCat("127.0.0.1:", agg_port),
+                                          "--data-dir", dir.File("agg")});
   ASSERT_NE(agg.port, 0);
   absl::StatusOr<int> client_exit = (*client)->Wait(absl::Seconds(120));
   ASSERT_TRUE(client_exit.ok());
@@ -450,9 +477,8 @@ TEST(CollectorProcessTest, PolicyIsAppliedAndReloaded) {
   write_policy(
       "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n"
       "- level: None\n  verbs: [get, list, watch]\n- level: Metadata\n");
-  RunningCollector collector = StartCollector(
-      With(DevArgs(agg, dir.File("spool")),
-           {"--webhook-listen", "127.0.0.1:0", "--policy", policy}));
+  RunningCollector collector = StartCollector(With(
+      DevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0", "--policy", policy}));
   ASSERT_NE(collector.webhook_port, 0);
   auto post = [&](const std::string& file) {
     auto sent = testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
@@ -471,8 +497,10 @@ TEST(CollectorProcessTest, PolicyIsAppliedAndReloaded) {
     absl::SleepFor(absl::Milliseconds(50));
   }
   const double dropped = Sample(
-      metrics, "kubetrail_collector_events_dropped_total{source=\"any\",reason=\"policy_level_none\"}");
-  const double kept = Sample(metrics, "kubetrail_collector_events_policy_kept_total{level=\"Metadata\"}");
+      metrics,
+      "kubetrail_collector_events_dropped_total{source=\"any\",reason=\"policy_level_none\"}");
+  const double kept =
+      Sample(metrics, "kubetrail_collector_events_policy_kept_total{level=\"Metadata\"}");
   EXPECT_GT(dropped, 0) << metrics;
   EXPECT_EQ(dropped + kept, 500) << metrics;
   EXPECT_EQ(Sample(metrics, "kubetrail_collector_events_policy_kept_total{level=\"Request\"}"), 0);
@@ -487,17 +515,17 @@ TEST(CollectorProcessTest, PolicyIsAppliedAndReloaded) {
 
   // A good one is picked up: now everything is kept.
   write_policy("apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n");
-  ASSERT_TRUE(collector.process
-                  ->WaitForLine("reloaded (changed)", absl::Seconds(30),
-                                BackgroundProcess::Stream::kStderr)
-                  .ok());
+  ASSERT_TRUE(
+      collector.process
+          ->WaitForLine("reloaded (changed)", absl::Seconds(30), BackgroundProcess::Stream::kStderr)
+          .ok());
   EXPECT_EQ(Sample(Metrics(collector.http_port), "kubetrail_collector_policy_last_load_ok"), 1);
   // SIGHUP re-reads it too.
   ASSERT_TRUE(collector.process->Signal(SIGHUP).ok());
-  ASSERT_TRUE(collector.process
-                  ->WaitForLine("SIGHUP: reloaded", absl::Seconds(30),
-                                BackgroundProcess::Stream::kStderr)
-                  .ok());
+  ASSERT_TRUE(
+      collector.process
+          ->WaitForLine("SIGHUP: reloaded", absl::Seconds(30), BackgroundProcess::Stream::kStderr)
+          .ok());
   const std::set<std::string> two = Generate(dir.File("two.jsonl"), 300, 62);
   post(dir.File("two.jsonl"));
   const std::set<std::string> stored = AwaitStored(agg, static_cast<size_t>(kept) + two.size());
@@ -514,13 +542,14 @@ TEST(CollectorProcessTest, MetricsPassPromtool) {
       StartCollector(With(DevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0"}));
   ASSERT_NE(collector.http_port, 0);
   Generate(dir.File("events.jsonl"), 100, 71);
-  auto sent = testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
-                                      collector.webhook_url, "--timeout", "60",
-                                      dir.File("events.jsonl")});
+  auto sent =
+      testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
+                              collector.webhook_url, "--timeout", "60", dir.File("events.jsonl")});
   ASSERT_TRUE(sent.ok() && sent->exit_code == 0);
   AwaitStored(agg, 100);
   const std::string metrics = Metrics(collector.http_port);
-  EXPECT_THAT(metrics, HasSubstr("kubetrail_collector_events_spooled_total{source=\"webhook\"} 100"));
+  EXPECT_THAT(metrics,
+              HasSubstr("kubetrail_collector_events_spooled_total{source=\"webhook\"} 100"));
   EXPECT_THAT(metrics, HasSubstr("kubetrail_collector_webhook_requests_total{code=\"200\"} 1"));
   testing::ExpectPromtoolClean(metrics);
   httplib::Client http("127.0.0.1", collector.http_port);

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "absl/time/civil_time.h"
-#include "common/logging.h"
 #include "common/bytes.h"
+#include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 
@@ -42,7 +42,6 @@ constexpr int kListAttempts = 5;
 // Steps that change state without handing anything out (moving between empty files) before
 // Read waits a poll interval anyway, so that a racing rename cannot make it spin.
 constexpr int kMaxStepsWithoutOutput = 256;
-
 
 absl::Status ErrnoError(int error_number, std::string_view what, std::string_view path) {
   return absl::ErrnoToStatus(error_number, ToAbsl(Cat(what, " ", path)));

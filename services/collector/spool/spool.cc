@@ -166,23 +166,22 @@ absl::Status Spool::Impl::Open() {
   // A torn last record (a crash during a write whose Append never returned) is cut off.
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   rocksdb::DB* raw = nullptr;
-  KT_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(options, config_.dir, &raw),
-                               Cat("opening spool ", config_.dir)));
+  KT_RETURN_IF_ERROR(
+      FromRocks(rocksdb::DB::Open(options, config_.dir, &raw), Cat("opening spool ", config_.dir)));
   db_.reset(raw);
   append_options_.sync = config_.sync;
 
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), AsSlice(kFormatKey), &value);
   if (s.IsNotFound()) {
-    KT_RETURN_IF_ERROR(FromRocks(db_->Put(rocksdb::WriteOptions(), AsSlice(kFormatKey),
-                                          std::to_string(kFormatVersion)),
-                                 Cat("writing the format version of spool ", config_.dir)));
+    KT_RETURN_IF_ERROR(FromRocks(
+        db_->Put(rocksdb::WriteOptions(), AsSlice(kFormatKey), std::to_string(kFormatVersion)),
+        Cat("writing the format version of spool ", config_.dir)));
   } else if (!s.ok()) {
     return FromRocks(s, Cat("reading the format version of spool ", config_.dir));
   } else if (value != std::to_string(kFormatVersion)) {
-    return absl::FailedPreconditionError(
-        Cat("spool ", config_.dir, " has format version \"", value, "\"; this build reads version ",
-            kFormatVersion));
+    return absl::FailedPreconditionError(Cat("spool ", config_.dir, " has format version \"", value,
+                                             "\"; this build reads version ", kFormatVersion));
   }
 
   uint64_t next = 1;
@@ -437,8 +436,8 @@ absl::StatusOr<size_t> Spool::Impl::Read(uint64_t after, size_t max_events, size
   for (it->Seek(EventKey(after + 1)); it->Valid(); it->Next()) {
     const size_t size = it->value().size();
     if (count > 0 && (count >= max_events || bytes + size > max_bytes)) break;
-    out->push_back(SpooledEvent{GetBig64(it->key().data() + 1),
-                                std::string(it->value().data(), size)});
+    out->push_back(
+        SpooledEvent{GetBig64(it->key().data() + 1), std::string(it->value().data(), size)});
     ++count;
     bytes += size;
   }
@@ -485,8 +484,7 @@ absl::Status Spool::Impl::Ack(uint64_t through) {
 
 absl::StatusOr<std::optional<std::string>> Spool::Impl::Position(std::string_view key) const {
   std::string value;
-  const rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), Cat(kPositionPrefix, key), &value);
+  const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Cat(kPositionPrefix, key), &value);
   if (s.IsNotFound()) return std::nullopt;
   KT_RETURN_IF_ERROR(FromRocks(s, Cat("reading a position from spool ", config_.dir)));
   return value;
@@ -520,8 +518,8 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(SpoolConfig config, Clock& cl
 Spool::Spool(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Spool::~Spool() = default;
 
-absl::StatusOr<AppendResult> Spool::Append(
-    absl::Span<const kubetrail::v1::EnvelopedEvent> events, const SpoolPosition* position) {
+absl::StatusOr<AppendResult> Spool::Append(absl::Span<const kubetrail::v1::EnvelopedEvent> events,
+                                           const SpoolPosition* position) {
   return impl_->Append(events, position);
 }
 absl::StatusOr<size_t> Spool::Read(uint64_t after, size_t max_events, size_t max_bytes,

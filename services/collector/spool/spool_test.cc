@@ -22,8 +22,7 @@ namespace {
 
 using kubetrail::v1::EnvelopedEvent;
 
-EnvelopedEvent MakeEvent(const std::string& audit_id, int64_t receive_us,
-                         size_t padding = 100) {
+EnvelopedEvent MakeEvent(const std::string& audit_id, int64_t receive_us, size_t padding = 100) {
   EnvelopedEvent e;
   e.mutable_envelope()->set_cluster("c1");
   e.mutable_envelope()->set_source("s1");
@@ -36,7 +35,8 @@ EnvelopedEvent MakeEvent(const std::string& audit_id, int64_t receive_us,
 std::vector<EnvelopedEvent> MakeBatch(const std::string& prefix, int n, int64_t receive_us,
                                       size_t padding = 100) {
   std::vector<EnvelopedEvent> out;
-  for (int i = 0; i < n; ++i) out.push_back(MakeEvent(absl::StrCat(prefix, i), receive_us, padding));
+  for (int i = 0; i < n; ++i)
+    out.push_back(MakeEvent(absl::StrCat(prefix, i), receive_us, padding));
   return out;
 }
 
@@ -279,8 +279,10 @@ TEST_F(SpoolTest, ConcurrentAppendsAreReadExactlyOnceInOrder) {
   for (int t = 0; t < kThreads; ++t) {
     writers.emplace_back([&, t] {
       for (int b = 0; b < kBatches; ++b) {
-        ASSERT_TRUE(
-            spool->Append(MakeBatch(absl::StrCat("t", t, "b", b, "e"), kPerBatch, clock_.NowMicros(), 20)).ok());
+        ASSERT_TRUE(spool
+                        ->Append(MakeBatch(absl::StrCat("t", t, "b", b, "e"), kPerBatch,
+                                           clock_.NowMicros(), 20))
+                        .ok());
       }
     });
   }
@@ -334,8 +336,8 @@ TEST_F(SpoolTest, ConfirmedAppendsSurviveSigkill) {
       absl::StatusOr<std::unique_ptr<Spool>> spool = Spool::Open(config, Clock::Real());
       if (!spool.ok()) ::_exit(3);
       for (int b = 0;; ++b) {
-        absl::StatusOr<AppendResult> r =
-            (*spool)->Append(MakeBatch(absl::StrCat("b", b, "e"), 50, Clock::Real().NowMicros(), 2000));
+        absl::StatusOr<AppendResult> r = (*spool)->Append(
+            MakeBatch(absl::StrCat("b", b, "e"), 50, Clock::Real().NowMicros(), 2000));
         if (!r.ok()) ::_exit(4);
         const uint64_t last = r->last_sequence;
         if (::write(fds[1], &last, sizeof(last)) != sizeof(last)) ::_exit(5);

@@ -55,9 +55,9 @@ class WebhookServer::Impl {
   Impl(WebhookConfig config, WebhookSink sink, Registry* registry, Clock& clock)
       : config_(std::move(config)), sink_(std::move(sink)), clock_(clock) {
     if (registry != nullptr) {
-      requests_ = &registry->AddCounter("kubetrail_collector_webhook_requests_total",
-                                        "Webhook requests answered, by HTTP status code.",
-                                        {"code"});
+      requests_ =
+          &registry->AddCounter("kubetrail_collector_webhook_requests_total",
+                                "Webhook requests answered, by HTTP status code.", {"code"});
       duration_ = &registry
                        ->AddHistogram("kubetrail_collector_webhook_request_duration_seconds",
                                       "Time from a webhook request's headers to its reply "
@@ -90,13 +90,12 @@ class WebhookServer::Impl {
           config_.tls_cert_file.c_str(), config_.tls_key_file.c_str(),
           config_.client_ca_file.empty() ? nullptr : config_.client_ca_file.c_str());
       if (!tls->is_valid()) {
-        return absl::InvalidArgumentError(
-            Cat("webhook: cannot use TLS certificate \"", config_.tls_cert_file, "\" with key \"",
-                config_.tls_key_file, "\"",
-                config_.client_ca_file.empty() ? std::string()
-                                               : Cat(" and client CA \"", config_.client_ca_file,
-                                                     "\""),
-                ": not PEM, or the key does not match the certificate"));
+        return absl::InvalidArgumentError(Cat(
+            "webhook: cannot use TLS certificate \"", config_.tls_cert_file, "\" with key \"",
+            config_.tls_key_file, "\"",
+            config_.client_ca_file.empty() ? std::string()
+                                           : Cat(" and client CA \"", config_.client_ca_file, "\""),
+            ": not PEM, or the key does not match the certificate"));
       }
       server_ = std::move(tls);
     }
@@ -134,9 +133,8 @@ class WebhookServer::Impl {
   void Reply(httplib::Response& res, int code, std::string text) {
     res.status = code;
     if (code == 503) {
-      res.set_header("Retry-After",
-                     std::to_string(std::max<int64_t>(
-                         1, absl::ToInt64Seconds(config_.retry_after))));
+      res.set_header("Retry-After", std::to_string(std::max<int64_t>(
+                                        1, absl::ToInt64Seconds(config_.retry_after))));
     }
     if (!text.empty() && text.back() != '\n') text.push_back('\n');
     res.set_content(text, kTextType);
@@ -212,8 +210,7 @@ class WebhookServer::Impl {
       return;
     }
     res.status = 200;
-    res.set_content(Cat("{\"accepted\":", accepted, ",\"rejected\":", rejected, "}\n"),
-                    kJsonType);
+    res.set_content(Cat("{\"accepted\":", accepted, ",\"rejected\":", rejected, "}\n"), kJsonType);
   }
 
   // Readers keep their parsers and buffers between bodies.

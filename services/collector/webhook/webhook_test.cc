@@ -19,8 +19,8 @@ namespace {
 
 std::string EventJson(const std::string& audit_id, const std::string& stage = "ResponseComplete") {
   return absl::StrCat(
-      R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":")",
-      audit_id, R"(","stage":")", stage,
+      R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":")", audit_id,
+      R"(","stage":")", stage,
       R"(","requestURI":"/api/v1/pods","verb":"list","user":{"username":"alice"},)",
       R"("requestReceivedTimestamp":"2026-11-27T10:00:00.000000Z",)",
       R"("stageTimestamp":"2026-11-27T10:00:00.100000Z"})");
@@ -132,8 +132,8 @@ TEST_F(WebhookTest, GzipBodies) {
   ASSERT_NE(server, nullptr);
   httplib::Client client("127.0.0.1", server->port());
   httplib::Headers headers = {{"Content-Encoding", "gzip"}};
-  httplib::Result res = client.Post("/audit/webhook", headers, Gzip(EventList({EventJson("z")})),
-                                    "application/json");
+  httplib::Result res =
+      client.Post("/audit/webhook", headers, Gzip(EventList({EventJson("z")})), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
   EXPECT_EQ(sink_.AuditIds(), (std::vector<std::string>{"z"}));
@@ -144,9 +144,8 @@ TEST_F(WebhookTest, OneBadEventDoesNotCostItsNeighbours) {
   ASSERT_NE(server, nullptr);
   httplib::Client client("127.0.0.1", server->port());
   const std::string bad = R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"x"})";
-  httplib::Result res =
-      client.Post("/audit/webhook", EventList({EventJson("a"), bad, EventJson("b")}),
-                  "application/json");
+  httplib::Result res = client.Post(
+      "/audit/webhook", EventList({EventJson("a"), bad, EventJson("b")}), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->body, "{\"accepted\":2,\"rejected\":1}\n");
@@ -159,8 +158,8 @@ TEST_F(WebhookTest, UndecodableBodiesGet400WithTheReason) {
   std::unique_ptr<WebhookServer> server = StartPlain();
   ASSERT_NE(server, nullptr);
   httplib::Client client("127.0.0.1", server->port());
-  httplib::Result res = client.Post("/audit/webhook", "{\"kind\":\"EventList\",\"items\":[",
-                                    "application/json");
+  httplib::Result res =
+      client.Post("/audit/webhook", "{\"kind\":\"EventList\",\"items\":[", "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 400);
   EXPECT_NE(res->body.find("no event in the body could be decoded"), std::string::npos)
@@ -203,8 +202,8 @@ TEST_F(WebhookTest, SinkErrorsMapToRetryableCodes) {
   ASSERT_NE(server, nullptr);
   httplib::Client client("127.0.0.1", server->port());
   sink_.Answer(absl::ResourceExhaustedError("spool is full"));
-  httplib::Result res = client.Post("/audit/webhook", EventList({EventJson("a")}),
-                                    "application/json");
+  httplib::Result res =
+      client.Post("/audit/webhook", EventList({EventJson("a")}), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503);
   EXPECT_EQ(res->get_header_value("Retry-After"), "1");
@@ -251,8 +250,8 @@ TEST_F(WebhookTest, HttpsWithClientCertificates) {
                           client_cert->key_file);
   good.set_ca_cert_path(ca->cert_file().c_str());
   good.enable_server_certificate_verification(true);
-  httplib::Result res = good.Post("/audit/webhook", EventList({EventJson("tls")}),
-                                  "application/json");
+  httplib::Result res =
+      good.Post("/audit/webhook", EventList({EventJson("tls")}), "application/json");
   ASSERT_TRUE(res) << httplib::to_string(res.error());
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(sink_.AuditIds(), (std::vector<std::string>{"tls"}));
@@ -261,8 +260,7 @@ TEST_F(WebhookTest, HttpsWithClientCertificates) {
   httplib::SSLClient anonymous("127.0.0.1", (*server)->port());
   anonymous.set_ca_cert_path(ca->cert_file().c_str());
   EXPECT_FALSE(anonymous.Post("/audit/webhook", EventList({EventJson("x")}), "application/json"));
-  httplib::SSLClient wrong("127.0.0.1", (*server)->port(), stranger->cert_file,
-                           stranger->key_file);
+  httplib::SSLClient wrong("127.0.0.1", (*server)->port(), stranger->cert_file, stranger->key_file);
   wrong.set_ca_cert_path(ca->cert_file().c_str());
   EXPECT_FALSE(wrong.Post("/audit/webhook", EventList({EventJson("y")}), "application/json"));
   EXPECT_EQ(sink_.AuditIds().size(), 1u);
@@ -274,8 +272,7 @@ TEST_F(WebhookTest, BadConfigIsRefusedWithTheReason) {
   absl::StatusOr<std::unique_ptr<WebhookServer>> server =
       WebhookServer::Start(config, [](WebhookRequest&) { return absl::OkStatus(); });
   EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(server.status().message().find("TLS certificate file is required"),
-            std::string::npos)
+  EXPECT_NE(server.status().message().find("TLS certificate file is required"), std::string::npos)
       << server.status();
   config.tls_cert_file = "/nonexistent/cert.pem";
   config.tls_key_file = "/nonexistent/key.pem";
