@@ -120,7 +120,12 @@ TEST(SendTest, TimeoutExitsOne) {
 TEST(SendTest, BadUsageExitsTwo) {
   const std::string url = "grpc://127.0.0.1:1";
   EXPECT_EQ(RunTool({"--send", url, "--count", "1"}).exit_code, 2);  // no --cluster
-  EXPECT_EQ(RunTool({"--send", "http://127.0.0.1:1", "--cluster", "c", "-n", "1"}).exit_code, 2);
+  EXPECT_EQ(RunTool({"--send", "ftp://127.0.0.1:1", "--cluster", "c", "-n", "1"}).exit_code, 2);
+  // http(s):// posts to a webhook: --tls-* needs https://, --tls-server-name is for grpcs://.
+  EXPECT_EQ(RunTool({"--send", "http://127.0.0.1:1/h", "-n", "1", "--tls-ca", "x"}).exit_code, 2);
+  EXPECT_EQ(
+      RunTool({"--send", "https://127.0.0.1:1/h", "-n", "1", "--tls-server-name", "x"}).exit_code,
+      2);
   EXPECT_EQ(RunTool({"--send", "grpc://127.0.0.1", "--cluster", "c", "-n", "1"}).exit_code, 2);
   EXPECT_EQ(RunTool({"--send", url, "--cluster", "c"}).exit_code, 2);  // no events
   EXPECT_EQ(RunTool({"--send", url, "--cluster", "c", "-n", "1", "x.jsonl"}).exit_code, 2);

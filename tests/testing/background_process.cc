@@ -187,6 +187,12 @@ absl::StatusOr<std::string> BackgroundProcess::WaitForLine(std::string_view subs
   const absl::Time deadline = absl::Now() + timeout;
   while (!found()) {
     if (closed) {
+      // Quote everything the child wrote: its other stream closes when it exits too (a grandchild
+      // holding it open delays the message by a second at most).
+      auto both_closed = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stdout_closed_ && stderr_closed_;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&both_closed), absl::Seconds(1));
       return absl::FailedPreconditionError(
           absl::StrCat("the output closed without a line containing \"", ToAbsl(substring), "\"; ",
                        QuoteOutput()));
