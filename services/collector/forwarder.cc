@@ -72,7 +72,7 @@ absl::Status Forwarder::NewShipper() {
   sc.cluster = config_.cluster;
   sc.source = config_.source;
   sc.window = config_.window;
-  sc.max_pending_batches = static_cast<size_t>(config_.window) * 2;
+  sc.max_pending_batches = MaxPendingBatches();
   sc.reconnect_backoff = config_.backoff;
   sc.compression = config_.compression;
   absl::StatusOr<std::unique_ptr<Shipper>> shipper =
@@ -135,6 +135,8 @@ void Forwarder::ApplyAcks() {
   applied_through_ = acked;
   progress_at_ = clock_.Now();
 }
+
+size_t Forwarder::MaxPendingBatches() const { return static_cast<size_t>(config_.window) * 2; }
 
 bool Forwarder::Stopping() const {
   absl::MutexLock lock(&mu_);
@@ -229,6 +231,13 @@ void Forwarder::Run() {
       continue;
     }
 
+    // The shipper's queue is full (the aggregator is slow or unreachable): wait here rather
+    // than in Submit, so that acks, failover and stop are still looked at.
+    if (stats.pending_batches >= MaxPendingBatches()) {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stop_), kIdleWait);
+      continue;
+    }
     if (!spool_.WaitForEvents(cursor_, kIdleWait)) continue;
     // Let the batch fill up, unless a whole one is there already.
     const absl::Time fill_until = clock_.Now() + config_.batch_wait;

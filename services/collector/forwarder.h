@@ -101,6 +101,8 @@ class Forwarder {
   // Waits (interruptibly) until the throttle allows a batch.
   bool Throttle();
   bool Stopping() const;
+  // Batches the shipper holds unacknowledged at most (queued or in flight): two windows.
+  size_t MaxPendingBatches() const;
 
   const ForwarderConfig config_;
   Spool& spool_;
