@@ -136,9 +136,11 @@ TEST_F(ForwarderTest, FailsOverToTheNextAggregator) {
   config.failover_after = absl::Milliseconds(300);
   Forwarder forwarder(config, *spool_, Clock::Real(), &registry);
   ASSERT_TRUE(forwarder.Start().ok());
-  ASSERT_TRUE(spool_->Append(MakeEvents("e", 30)).ok());
+  // More batches than the shipper holds (2 windows of 8): the forwarder must not block on the
+  // dead aggregator before it fails over.
+  ASSERT_TRUE(spool_->Append(MakeEvents("e", 300)).ok());
   ASSERT_TRUE(forwarder.Drain(absl::Seconds(30)).ok());
-  EXPECT_EQ(store_.size(), 30u);
+  EXPECT_EQ(store_.size(), 300u);
   EXPECT_EQ(forwarder.CurrentTarget(), (*live)->target());
   EXPECT_NE(registry.Expose().find("kubetrail_collector_failovers_total 1"), std::string::npos)
       << registry.Expose();
