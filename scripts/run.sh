@@ -63,6 +63,21 @@ else
   same="DIFFERENT (please report this)"
 fi
 
+# wait_ready NAME PID PREFIX LINE HINT: waits until PREFIX.out has LINE (the daemon's ready
+# line); if the daemon exits first, shows PREFIX.log and HINT and stops make run.
+wait_ready() {
+  for _ in $(seq 1 100); do
+    grep -q "$4" "$3.out" 2>/dev/null && return 0
+    if ! kill -0 "$2" 2>/dev/null; then
+      echo "make run: $1 did not start:" >&2
+      cat "$3.log" >&2
+      echo "(is something else listening on $5)" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+}
+
 # The aggregator: plaintext on loopback, its store under $STATE_DIR/aggregator.
 GRPC=${KUBETRAIL_GRPC_LISTEN:-127.0.0.1:7443}
 HTTP=${KUBETRAIL_HTTP_LISTEN:-127.0.0.1:9090}
@@ -71,16 +86,8 @@ HTTP=${KUBETRAIL_HTTP_LISTEN:-127.0.0.1:9090}
 AGG_PID=$!
 COL_PID=
 trap 'kill -TERM $COL_PID 2>/dev/null; wait $COL_PID 2>/dev/null; kill -TERM $AGG_PID 2>/dev/null; wait $AGG_PID 2>/dev/null' EXIT
-for _ in $(seq 1 100); do
-  grep -q "serving grpc=" "$STATE_DIR/aggregator.out" 2>/dev/null && break
-  if ! kill -0 $AGG_PID 2>/dev/null; then
-    echo "make run: kubetrail-aggregator did not start:" >&2
-    cat "$STATE_DIR/aggregator.log" >&2
-    echo "(is something else listening on $GRPC or $HTTP? set KUBETRAIL_GRPC_LISTEN / KUBETRAIL_HTTP_LISTEN)" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
+wait_ready kubetrail-aggregator $AGG_PID "$STATE_DIR/aggregator" "serving grpc=" \
+  "$GRPC or $HTTP? set KUBETRAIL_GRPC_LISTEN / KUBETRAIL_HTTP_LISTEN"
 # The collector: webhook receiver and log tailer, plaintext on loopback, spool in
 # $STATE_DIR/collector-spool, shipping to the aggregator.
 WEBHOOK=${KUBETRAIL_WEBHOOK_LISTEN:-127.0.0.1:8443}
@@ -91,16 +98,8 @@ cp "$DEMO/events.jsonl" "$DEMO/audit.log"
   --policy "$DEMO/policy.yaml" --spool-dir "$STATE_DIR/collector-spool" \
   > "$STATE_DIR/collector.out" 2> "$STATE_DIR/collector.log" &
 COL_PID=$!
-for _ in $(seq 1 100); do
-  grep -q "running cluster=" "$STATE_DIR/collector.out" 2>/dev/null && break
-  if ! kill -0 $COL_PID 2>/dev/null; then
-    echo "make run: kubetrail-collector did not start:" >&2
-    cat "$STATE_DIR/collector.log" >&2
-    echo "(is something else listening on $WEBHOOK or $COL_HTTP? set KUBETRAIL_WEBHOOK_LISTEN / KUBETRAIL_COLLECTOR_HTTP_LISTEN)" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
+wait_ready kubetrail-collector $COL_PID "$STATE_DIR/collector" "running cluster=" \
+  "$WEBHOOK or $COL_HTTP? set KUBETRAIL_WEBHOOK_LISTEN / KUBETRAIL_COLLECTOR_HTTP_LISTEN"
 sent=$("$BIN/kubetrail-loadgen" --send "http://$WEBHOOK/audit/webhook" --streams 2 --timeout 60 "$DEMO/events.jsonl")
 # What the policy keeps of the events, as the collector applies it.
 "$BIN/kubetrail" policy apply --policy "$DEMO/policy.yaml" "$DEMO/events.jsonl" > "$DEMO/kept.jsonl"

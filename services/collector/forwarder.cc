@@ -21,11 +21,15 @@ Forwarder::Forwarder(ForwarderConfig config, Spool& spool, Clock& clock, Registr
     : config_(std::move(config)), spool_(spool), clock_(clock) {
   credentials_ = config_.credentials;
   if (registry == nullptr) return;
-  acked_ = &registry->AddCounter(
+  Family<Counter>& acked = registry->AddCounter(
       "kubetrail_collector_events_acked_total",
       "Events the aggregator acknowledged, by result: stored, duplicate (stored before), "
       "expired (older than the cluster's retention), rejected (refused; see the log).",
       {"result"});
+  acked_stored_ = &acked.WithLabels({"stored"});
+  acked_duplicate_ = &acked.WithLabels({"duplicate"});
+  acked_expired_ = &acked.WithLabels({"expired"});
+  acked_rejected_ = &acked.WithLabels({"rejected"});
   batches_ = &registry
                   ->AddCounter("kubetrail_collector_batches_acked_total",
                                "Batches the aggregator acknowledged.")
@@ -104,11 +108,11 @@ void Forwarder::OnAck(BatchAck&& ack) {
       submitted_at_.erase(submitted_at_.begin(), std::next(it));
     }
   }
-  if (acked_ != nullptr) {
-    acked_->WithLabels({"stored"}).IncrementBy(ack.stored);
-    acked_->WithLabels({"duplicate"}).IncrementBy(ack.duplicates);
-    acked_->WithLabels({"expired"}).IncrementBy(ack.expired);
-    acked_->WithLabels({"rejected"}).IncrementBy(ack.rejected.size());
+  if (acked_stored_ != nullptr) {
+    acked_stored_->IncrementBy(ack.stored);
+    acked_duplicate_->IncrementBy(ack.duplicates);
+    acked_expired_->IncrementBy(ack.expired);
+    acked_rejected_->IncrementBy(ack.rejected.size());
     batches_->Increment();
     if (submitted != absl::InfinitePast()) {
       ship_seconds_->Observe(absl::ToDoubleSeconds(clock_.Now() - submitted));

@@ -109,7 +109,11 @@ class Forwarder {
   Clock& clock_;
 
   // Metrics (null without a registry).
-  Family<Counter>* acked_ = nullptr;
+  // kubetrail_collector_events_acked_total{result}: stored, duplicate, expired, rejected.
+  Counter* acked_stored_ = nullptr;
+  Counter* acked_duplicate_ = nullptr;
+  Counter* acked_expired_ = nullptr;
+  Counter* acked_rejected_ = nullptr;
   Counter* batches_ = nullptr;
   Counter* rejected_ = nullptr;
   Counter* failovers_ = nullptr;
