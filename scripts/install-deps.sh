@@ -17,6 +17,11 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev python3
   # promtool checks the metrics exposition in tests
   prometheus
+  # the Python client (clients/python): its runtime (grpcio, protobuf), its offline build
+  # (setuptools, wheel, pip; stubs by protobuf-compiler-grpc's grpc_python_plugin), the venv
+  # its test installs it into, and openssl for that test's certificates
+  python3-grpcio python3-protobuf python3-setuptools python3-wheel python3-pip python3-venv
+  openssl
 )
 
 missing=()

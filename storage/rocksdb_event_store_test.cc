@@ -272,6 +272,14 @@ TEST_F(RocksDbStoreTest, PlannerPicksTheMostSelectiveIndex) {
   Filter ids;
   ids.audit_ids = {events[10].event().audit_id()};
   EXPECT_THAT(explain(ids), HasSubstr("search: auditID index"));
+  // An auditID that is not stored matches nothing; the stored one is still found.
+  ids.audit_ids.push_back("not-stored-anywhere");
+  auto by_id = store_->Search({ids, Order::kAscending, 10, ""});
+  ASSERT_TRUE(by_id.ok()) << by_id.status();
+  ASSERT_FALSE(by_id->events.empty());
+  for (const auto& found : by_id->events) {
+    EXPECT_EQ(found.event.event().audit_id(), events[10].event().audit_id());
+  }
 
   Filter unknown;
   unknown.users = {"nobody-at-all"};

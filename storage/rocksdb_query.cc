@@ -468,8 +468,11 @@ absl::Status RocksDbStoreImpl::ScanAuditIds(const Plan& plan, const Cursor& curs
                                             const std::function<bool(StoredEvent&&)>& emit) {
   std::vector<StoredEvent> found;
   for (const std::string& id : plan.filter.source.audit_ids) {
-    KT_ASSIGN_OR_RETURN(std::vector<StoredEvent> events, Get(id));
-    for (StoredEvent& e : events) found.push_back(std::move(e));
+    // An auditID that is not stored matches nothing; it does not fail the search.
+    absl::StatusOr<std::vector<StoredEvent>> events = Get(id);
+    if (absl::IsNotFound(events.status())) continue;
+    if (!events.ok()) return events.status();
+    for (StoredEvent& e : *events) found.push_back(std::move(e));
   }
   std::sort(found.begin(), found.end(), [&](const StoredEvent& a, const StoredEvent& b) {
     return Before(cursor.order, a.time_us, a.sequence, b.time_us, b.sequence);

@@ -1,7 +1,12 @@
 // kubetrail — the command-line client. This file only defines the command line: each verb
 // registers its flags into an options struct and runs a library function (convert.h, ...)
 // that tests can call in-process. Exit codes: exit_codes.h.
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <optional>
+#include <thread>
 #include <functional>
 #include <iostream>
 #include <memory>
@@ -17,13 +22,20 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "clients/cli/connection.h"
+#include "clients/cli/context.h"
 #include "clients/cli/convert.h"
+#include "clients/cli/events.h"
 #include "clients/cli/exit_codes.h"
+#include "clients/cli/output.h"
 #include "clients/cli/policy.h"
 #include "clients/cli/query.h"
+#include "clients/cli/reports.h"
+#include "common/signals.h"
+#include "common/strings.h"
 #include "grpc/support/log.h"
-#include "grpcpp/channel.h"
-#include "kubetrail/v1/query.grpc.pb.h"
+#include "kubetrail/client.h"
+#include "kubetrail/filter.h"
+#include "kubetrail/v1/query.pb.h"
 
 #ifndef KUBETRAIL_VERSION
 #define KUBETRAIL_VERSION "unknown"
@@ -205,11 +217,20 @@ Verb AddPolicy(CLI::App& app, PolicyOptions* options, std::string* simulate_outp
               }};
 }
 
-// The global client flags, as given; Resolve() turns them into ServerOptions.
+// The global client flags, as given; ConnectClient() turns them into a kubetrail::Client.
 struct ClientFlags {
   ServerOptions server;
   std::string timeout = "30s";
-  CLI::Option* token = nullptr;
+  std::string context;
+  // To tell which connection flags the command line gave (they win over a context).
+  CLI::Option* server_flag = nullptr;
+  CLI::Option* dev_flag = nullptr;
+  CLI::Option* ca_flag = nullptr;
+  CLI::Option* cert_flag = nullptr;
+  CLI::Option* key_flag = nullptr;
+  CLI::Option* server_name_flag = nullptr;
+  CLI::Option* token_flag = nullptr;
+  CLI::Option* timeout_flag = nullptr;
 };
 
 // A CLI11 check for a positive absl::ParseDuration value.
@@ -233,106 +254,287 @@ CLI::Validator NonEmptyValidator() {
 // Registers the global client flags on `app`: they go before the verb, and (for the verbs
 // that fall through to `app`) after it too.
 void AddClientFlags(CLI::App& app, ClientFlags* flags) {
-  app.add_flag("--dev", flags->server.dev,
-               "Plaintext, for an aggregator started with --dev (default: TLS)");
-  app.add_option("--server", flags->server.server, "The aggregator's gRPC address")
-      ->option_text("HOST:PORT (default 127.0.0.1:7443)");
-  app.add_option("--tls-ca", flags->server.tls.ca_file,
-                 "CA bundle for the server certificate (default: system roots)")
-      ->option_text("FILE");
-  app.add_option("--tls-cert", flags->server.tls.cert_file,
-                 "Client certificate chain for mutual TLS (with --tls-key)")
-      ->option_text("FILE");
-  app.add_option("--tls-key", flags->server.tls.key_file, "Client private key (with --tls-cert)")
-      ->option_text("FILE");
-  app.add_option("--tls-server-name", flags->server.tls.server_name,
-                 "Name checked against the server certificate (default: the server's host)")
+  flags->dev_flag = app.add_flag("--dev", flags->server.plaintext,
+                                 "Plaintext, for an aggregator started with --dev (default: TLS)");
+  flags->server_flag =
+      app.add_option("--server", flags->server.server, "The aggregator's gRPC address")
+          ->option_text("HOST:PORT (default 127.0.0.1:7443)");
+  flags->ca_flag = app.add_option("--tls-ca", flags->server.ca_file,
+                                  "CA bundle for the server certificate (default: system roots)")
+                       ->option_text("FILE");
+  flags->cert_flag = app.add_option("--tls-cert", flags->server.cert_file,
+                                    "Client certificate chain for mutual TLS (with --tls-key)")
+                         ->option_text("FILE");
+  flags->key_flag =
+      app.add_option("--tls-key", flags->server.key_file, "Client private key (with --tls-cert)")
+          ->option_text("FILE");
+  flags->server_name_flag =
+      app.add_option("--tls-server-name", flags->server.server_name,
+                     "Name checked against the server certificate (default: the server's host)")
+          ->option_text("NAME");
+  flags->token_flag = app.add_option("--token", flags->server.token,
+                                     "Bearer token sent on every call (default: $KUBETRAIL_TOKEN)")
+                          ->option_text("TOKEN");
+  flags->timeout_flag =
+      app.add_option("--timeout", flags->timeout, "Deadline of each call (each page of a query)")
+          ->check(PositiveDurationValidator())
+          ->option_text("DURATION (default 30s)");
+  app.add_option("--context", flags->context,
+                 "A context of the config file ($KUBETRAIL_CONFIG, else "
+                 "~/.config/kubetrail/config.yaml; default: its current-context)")
+      ->check(NonEmptyValidator())
       ->option_text("NAME");
-  flags->token = app.add_option("--token", flags->server.token,
-                                "Bearer token sent on every call (default: $KUBETRAIL_TOKEN)")
-                     ->option_text("TOKEN");
-  app.add_option("--timeout", flags->timeout, "Deadline of each call (each page of a query)")
-      ->check(PositiveDurationValidator())
-      ->option_text("DURATION (default 30s)");
 }
 
-// The ServerOptions the global flags describe; prints a usage error and returns false when
-// they describe none.
-bool ResolveClientFlags(ClientFlags* flags, std::string_view prefix) {
+// The client the global flags (and the config file's context) describe. On failure prints
+// one line and sets *code: kExitUsage for flags that describe no connection, kExitFailure
+// for an unreadable config, token or TLS file.
+std::optional<kubetrail::Client> ConnectClient(ClientFlags* flags, std::string_view prefix,
+                                               int* code) {
+  *code = kExitUsage;
   if (!absl::ParseDuration(flags->timeout, &flags->server.timeout)) {
     std::cerr << prefix << "--timeout: bad duration \"" << flags->timeout << "\"\n";
-    return false;
+    return std::nullopt;
   }
-  if (flags->token->count() == 0) {
-    if (const char* token = std::getenv("KUBETRAIL_TOKEN"); token != nullptr) {
+  ExplicitFlags given;
+  given.server = flags->server_flag->count() > 0;
+  given.plaintext = flags->dev_flag->count() > 0;
+  given.ca_file = flags->ca_flag->count() > 0;
+  given.cert_file = flags->cert_flag->count() > 0;
+  given.key_file = flags->key_flag->count() > 0;
+  given.server_name = flags->server_name_flag->count() > 0;
+  given.token = flags->token_flag->count() > 0;
+  given.timeout = flags->timeout_flag->count() > 0;
+  if (!given.token) {
+    if (const char* token = std::getenv("KUBETRAIL_TOKEN"); token != nullptr && *token != 0) {
       flags->server.token = token;
+      given.token = true;
     }
+  }
+  CliConfigEnv env;
+  for (auto [name, value] : {std::pair{"KUBETRAIL_CONFIG", &env.kubetrail_config},
+                             std::pair{"XDG_CONFIG_HOME", &env.xdg_config_home},
+                             std::pair{"HOME", &env.home}}) {
+    if (const char* v = std::getenv(name); v != nullptr) *value = v;
+  }
+  absl::StatusOr<CliConfig> config = LoadCliConfig(env);
+  if (!config.ok()) {
+    std::cerr << prefix << config.status().message() << "\n";
+    *code = kExitFailure;
+    return std::nullopt;
+  }
+  if (absl::Status s = ApplyContext(*config, flags->context, &flags->server, given); !s.ok()) {
+    std::cerr << prefix << s.message() << "\n";
+    *code = s.code() == absl::StatusCode::kNotFound && !flags->context.empty() ? kExitUsage
+                                                                              : kExitFailure;
+    return std::nullopt;
   }
   if (absl::Status s = ValidateServerOptions(flags->server); !s.ok()) {
     std::cerr << prefix << s.message() << "\n";
+    return std::nullopt;
+  }
+  absl::StatusOr<kubetrail::Client> client = kubetrail::Client::Connect(flags->server);
+  if (!client.ok()) {
+    std::cerr << prefix << client.status().message() << "\n";
+    *code = kExitFailure;
+    return std::nullopt;
+  }
+  return *std::move(client);
+}
+
+// `-o`, `--local` and `--no-headers`, as given.
+struct OutputFlags {
+  std::string format = "table";
+  bool local = false;
+  bool no_headers = false;
+};
+
+void AddOutputFlags(CLI::App* cmd, OutputFlags* flags) {
+  cmd->add_option("-o,--output", flags->format,
+                  "Output format: table, wide, json (envelope per line), jsonl (audit.k8s.io/v1 "
+                  "as kube-apiserver writes it) or yaml")
+      ->check(CLI::IsMember({"table", "wide", "json", "jsonl", "yaml"}))
+      ->option_text("FORMAT (default table)");
+  cmd->add_flag("--local", flags->local, "Times in local time instead of UTC (tables)");
+  cmd->add_flag("--no-headers", flags->no_headers, "Tables without their header line");
+}
+
+// Colour only for a terminal that wants it (https://no-color.org).
+bool ColourWanted() {
+  if (!::isatty(STDOUT_FILENO) || std::getenv("NO_COLOR") != nullptr) return false;
+  const char* term = std::getenv("TERM");
+  return term != nullptr && std::string_view(term) != "dumb";
+}
+
+bool ResolveOutput(const OutputFlags& flags, std::string_view prefix, EventFormat* format,
+                   OutputOptions* options) {
+  if (absl::Status s = ParseEventFormat(flags.format, format); !s.ok()) {
+    std::cerr << prefix << s.message() << "\n";
     return false;
   }
+  options->zone = flags.local ? absl::LocalTimeZone() : absl::UTCTimeZone();
+  options->colour = ColourWanted();
+  options->no_headers = flags.no_headers;
   return true;
 }
 
-// The flags of `query`, as given.
-struct QueryFlags {
-  QueryFilterFlags filter;
-  std::string order = "asc";
-  std::string output = "jsonl";
-  int limit = 100;
-  bool all = false;
-};
-
-// Registers `query`; its flags fill `*flags`, the global ones `*client`; both must outlive
-// the parse and the run.
-Verb AddQuery(CLI::App& app, QueryFlags* flags, ClientFlags* client) {
-  CLI::App* cmd = app.add_subcommand("query", "Search the audit events stored by an aggregator");
-  // The global flags (--dev, --server, ...) are accepted after the verb too.
-  cmd->fallthrough();
-  cmd->footer(
-      "Writes the matching events in time order (--order desc: newest first), one per line:\n"
-      "with -o jsonl (default) each audit.k8s.io/v1 Event exactly as kube-apiserver wrote it;\n"
-      "with -o json an envelope per event:\n"
-      "  "
-      "{\"cluster\":...,\"source\":...,\"event\":{...},\"receive_time\":\"...Z\",\"sequence\":N}\n"
-      "\n"
-      "Time: --since D (from now-D: 2h, 90m, 7d, 1d12h), or --from T [--to T] (T: RFC 3339\n"
-      "2026-11-27T10:00:00Z, a date 2026-11-27 (UTC midnight), now or now-D); the range is\n"
-      "[from, to) on the event's time. No time flag: all time.\n"
-      "Filter flags may be repeated or hold comma-separated alternatives (OR); different\n"
-      "flags combine with AND. --user and --impersonated-user accept a trailing '*' (prefix);\n"
-      "--resource accepts pods, pods/log, pods/*, */status, deployments.apps; --code 403 or\n"
-      "4xx; --namespace \"\" selects cluster-scoped requests.\n"
-      "\n"
-      "At most --limit events (default 100) are written; when more match, a hint goes to\n"
-      "stderr. --all pages through every match.\n"
-      "\n"
-      "Global flags (before or after the verb): --dev (plaintext), --server HOST:PORT\n"
-      "(default 127.0.0.1:7443), --tls-ca, --tls-cert, --tls-key, --tls-server-name,\n"
-      "--token (default $KUBETRAIL_TOKEN), --timeout (per call, default 30s).\n"
-      "\n"
-      "Examples:\n"
-      "  kubetrail --dev query --since 2h --user alice\n"
-      "  kubetrail --server aggregator:7443 --tls-ca ca.pem query --cluster prod \\\n"
-      "      --resource secrets --verb get,list --from 2026-11-27 --to 2026-11-28 --all\n"
-      "  kubetrail query --dev --namespace kube-system --code 4xx --order desc --limit 10 -o json\n"
-      "\n"
-      "Exit codes: 0 success, 1 server, connection or output error, 2 usage error (including a\n"
-      "filter value the server refuses).");
-  QueryFilterFlags& f = flags->filter;
+// Registers the filter flags (and, with `time`, --since/--from/--to) on `cmd`.
+void AddFilterFlags(CLI::App* cmd, FilterFlags* f, bool with_to = true) {
   CLI::Option* since =
-      cmd->add_option("--since", f.since, "Events from this long ago until now (2h, 7d)")
+      cmd->add_option("--since", f->since, "Events from this long ago (2h, 90m, 7d, 1d12h)")
           ->check(NonEmptyValidator())
           ->option_text("DURATION");
-  CLI::Option* from = cmd->add_option("--from", f.from, "Events at or after this time")
+  CLI::Option* from = cmd->add_option("--from", f->from, "Events at or after this time")
                           ->check(NonEmptyValidator())
                           ->option_text("TIME");
-  CLI::Option* to = cmd->add_option("--to", f.to, "Events before this time")
-                        ->check(NonEmptyValidator())
-                        ->option_text("TIME");
   since->excludes(from);
-  since->excludes(to);
+  if (with_to) {
+    CLI::Option* to = cmd->add_option("--to", f->to, "Events before this time")
+                          ->check(NonEmptyValidator())
+                          ->option_text("TIME");
+    since->excludes(to);
+  }
+  struct ListFlag {
+    const char* name;
+    std::vector<std::string>* values;
+    const char* help;
+  };
+  for (const ListFlag& list : {
+           ListFlag{"--cluster", &f->clusters, "Cluster name"},
+           ListFlag{"--user", &f->users, "user.username (trailing * for a prefix)"},
+           ListFlag{"--as,--impersonated-user", &f->impersonated_users,
+                    "impersonatedUser.username (trailing * for a prefix)"},
+           ListFlag{"--group", &f->groups, "One of user.groups"},
+           ListFlag{"--verb", &f->verbs, "verb (get, list, delete, ...)"},
+           ListFlag{"-n,--namespace", &f->namespaces, "objectRef.namespace (\"\": none)"},
+           ListFlag{"--resource", &f->resources,
+                    "Resource: pods (any group), pods/log, pods/*, */status, deployments.apps"},
+           ListFlag{"--api-group", &f->api_groups, "objectRef.apiGroup (\"\": core)"},
+           ListFlag{"--name", &f->names, "objectRef.name"},
+           ListFlag{"--code", &f->codes, "responseStatus.code (403) or class (4xx)"},
+           ListFlag{"--stage", &f->stages, "stage (ResponseComplete, ...)"},
+           ListFlag{"--level", &f->levels, "level (Metadata, Request, ...)"},
+           ListFlag{"--audit-id", &f->audit_ids, "auditID"},
+           ListFlag{"--source-ip", &f->source_ips, "One of sourceIPs"},
+       }) {
+    // One value per occurrence: `--user a b` is an error, not two users.
+    cmd->add_option(list.name, *list.values, list.help)
+        ->allow_extra_args(false)
+        ->option_text("VALUE[,VALUE...]");
+  }
+  cmd->add_option("--user-agent", f->user_agent, "Substring of userAgent (case-sensitive)")
+      ->option_text("TEXT");
+}
+
+// The text every verb's help shares: filters and global flags.
+constexpr std::string_view kFilterHelp =
+    "Time: --since D (from now-D: 2h, 90m, 7d, 1d12h), or --from T [--to T] (T: RFC 3339\n"
+    "2026-11-27T10:00:00Z, a date 2026-11-27 (UTC midnight), now or now-D); the range is\n"
+    "[from, to) on the event's time (requestReceivedTimestamp). No time flag: all time.\n"
+    "Filter flags may be repeated or hold comma-separated alternatives (OR); different\n"
+    "flags combine with AND. --user and --as accept a trailing '*' (prefix); --resource\n"
+    "accepts pods (any API group), pods/log, pods/*, */status, deployments.apps; --code 403\n"
+    "or 4xx; -n \"\" selects cluster-scoped requests.\n";
+constexpr std::string_view kGlobalHelp =
+    "Global flags (before or after the verb): --dev (plaintext), --server HOST:PORT\n"
+    "(default 127.0.0.1:7443), --tls-ca, --tls-cert, --tls-key, --tls-server-name,\n"
+    "--token (default $KUBETRAIL_TOKEN), --timeout (per call, default 30s), --context NAME\n"
+    "(a context of ~/.config/kubetrail/config.yaml or $KUBETRAIL_CONFIG).\n"
+    "\n"
+    "Exit codes: 0 success, 1 server, connection or output error, 2 usage error (including a\n"
+    "filter value the server refuses).";
+
+// The filter of a verb's flags; prints the problem and returns nullopt for a usage error.
+std::optional<kubetrail::v1::Filter> ResolveFilter(const FilterFlags& flags,
+                                                   std::string_view prefix) {
+  absl::StatusOr<kubetrail::v1::Filter> filter = BuildFilter(flags, absl::Now());
+  if (!filter.ok()) {
+    std::cerr << prefix << filter.status().message() << "\n";
+    return std::nullopt;
+  }
+  return *std::move(filter);
+}
+
+// Everything an aggregator verb was given on its command line.
+struct AggregatorVerbFlags {
+  FilterFlags filter;
+  OutputFlags output;
+  // query
+  std::string order = "asc";
+  int limit = 100;
+  bool all = false;
+  // get
+  std::string audit_id;
+  // top
+  std::string dimension;
+  int top_limit = 10;
+  // histogram
+  std::string by = "hour";
+  std::string split;
+  // export
+  std::string file;
+  bool resume = false;
+  std::string cursor;
+  bool quiet = false;
+};
+
+// The pieces every aggregator verb runs first: output, filter, client. Returns the exit code
+// to stop with, or nullopt to go on.
+struct Prepared {
+  EventFormat format = EventFormat::kTable;
+  OutputOptions output;
+  kubetrail::v1::Filter filter;
+  std::optional<kubetrail::Client> client;
+};
+
+std::optional<int> Prepare(AggregatorVerbFlags* flags, ClientFlags* client,
+                           std::string_view prefix, Prepared* prepared) {
+  if (!ResolveOutput(flags->output, prefix, &prepared->format, &prepared->output)) {
+    return kExitUsage;
+  }
+  std::optional<kubetrail::v1::Filter> filter = ResolveFilter(flags->filter, prefix);
+  if (!filter.has_value()) return kExitUsage;
+  prepared->filter = *std::move(filter);
+  int code = kExitOk;
+  prepared->client = ConnectClient(client, prefix, &code);
+  if (!prepared->client.has_value()) return code;
+  return std::nullopt;
+}
+
+CLI::App* AddAggregatorVerb(CLI::App& app, std::string_view name, std::string_view summary,
+                            std::string_view footer) {
+  CLI::App* cmd = app.add_subcommand(std::string(name), std::string(summary));
+  // The global flags (--dev, --server, ...) are accepted after the verb too.
+  cmd->fallthrough();
+  cmd->footer(std::string(footer));
+  return cmd;
+}
+
+Verb AddQuery(CLI::App& app, AggregatorVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "query", "Search the audit events stored by an aggregator",
+      Cat("Writes the matching events in time order (--order desc: newest first). -o table\n"
+          "(default) and wide are aligned columns; -o jsonl writes each audit.k8s.io/v1 Event\n"
+          "exactly as kube-apiserver wrote it (pipe it into jq or any audit-log tool); -o json\n"
+          "an envelope per line: {\"cluster\":...,\"source\":...,\"event\":{...},\n"
+          "\"receive_time\":\"...Z\",\"sequence\":N}; -o yaml one document per event.\n"
+          "\n",
+          kFilterHelp,
+          "\n"
+          "At most --limit events (default 100) are written; when more match, a hint goes to\n"
+          "stderr. --all pages through every match (one snapshot: nothing repeats or goes\n"
+          "missing while events arrive).\n"
+          "\n"
+          "Examples:\n"
+          "  kubetrail --dev query --since 2h --user alice\n"
+          "  kubetrail query --context prod --cluster prod --resource secrets --verb get,list \\\n"
+          "      --from 2026-11-27 --to 2026-11-28 --all -o jsonl > secrets.jsonl\n"
+          "  kubetrail query --dev -n kube-system --code 4xx --order desc --limit 10 -o wide\n"
+          "  kubetrail query --dev --user 'system:serviceaccount:kube-system:*' --verb delete\n"
+          "\n",
+          kGlobalHelp));
+  AddFilterFlags(cmd, &flags->filter);
+  AddOutputFlags(cmd, &flags->output);
   CLI::Option* limit = cmd->add_option("--limit", flags->limit, "Events to write at most")
                            ->check(CLI::Range(1, kMaxQueryLimit))
                            ->option_text("N (default 100)");
@@ -341,69 +543,274 @@ Verb AddQuery(CLI::App& app, QueryFlags* flags, ClientFlags* client) {
   cmd->add_option("--order", flags->order, "asc (oldest first) or desc (newest first)")
       ->check(CLI::IsMember({"asc", "desc"}))
       ->option_text("ORDER (default asc)");
-  cmd->add_option("-o,--output", flags->output, "Output format: jsonl or json (envelope)")
-      ->check(CLI::IsMember({"jsonl", "json"}))
-      ->option_text("FORMAT (default jsonl)");
-  struct ListFlag {
-    const char* name;
-    std::vector<std::string>* values;
-    const char* help;
-  };
-  for (const ListFlag& list : {
-           ListFlag{"--cluster", &f.clusters, "Cluster name"},
-           ListFlag{"--user", &f.users, "user.username (trailing * for a prefix)"},
-           ListFlag{"--impersonated-user", &f.impersonated_users,
-                    "impersonatedUser.username (trailing * for a prefix)"},
-           ListFlag{"--group", &f.groups, "One of user.groups"},
-           ListFlag{"--verb", &f.verbs, "verb (get, list, delete, ...)"},
-           ListFlag{"--namespace", &f.namespaces, "objectRef.namespace (\"\": none)"},
-           ListFlag{"--resource", &f.resources, "Resource pattern (pods, pods/log, */status)"},
-           ListFlag{"--api-group", &f.api_groups, "objectRef.apiGroup (\"\": core)"},
-           ListFlag{"--name", &f.names, "objectRef.name"},
-           ListFlag{"--code", &f.codes, "responseStatus.code (403) or class (4xx)"},
-           ListFlag{"--stage", &f.stages, "stage (ResponseComplete, ...)"},
-           ListFlag{"--level", &f.levels, "level (Metadata, Request, ...)"},
-           ListFlag{"--audit-id", &f.audit_ids, "auditID"},
-           ListFlag{"--source-ip", &f.source_ips, "One of sourceIPs"},
-       }) {
-    // One value per occurrence: `--user a b` is an error, not two users.
-    cmd->add_option(list.name, *list.values, list.help)
-        ->allow_extra_args(false)
-        ->option_text("VALUE[,VALUE...]");
-  }
-  cmd->add_option("--user-agent", f.user_agent, "Substring of userAgent (case-sensitive)")
-      ->option_text("TEXT");
+  return Verb{cmd, [flags, client] {
+                constexpr std::string_view kPrefix = "kubetrail query: ";
+                QueryOptions options;
+                if (absl::Status s = ParseQueryOrder(flags->order, &options.order); !s.ok()) {
+                  std::cerr << kPrefix << s.message() << "\n";
+                  return kExitUsage;
+                }
+                Prepared p;
+                if (std::optional<int> code = Prepare(flags, client, kPrefix, &p)) return *code;
+                options.filter = std::move(p.filter);
+                options.format = p.format;
+                options.output = p.output;
+                options.limit = flags->limit;
+                options.all = flags->all;
+                return RunQuery(options, *p.client, std::cout, std::cerr);
+              }};
+}
 
-  return Verb{
-      cmd, [flags, client] {
-        constexpr std::string_view kPrefix = "kubetrail query: ";
-        if (!ResolveClientFlags(client, kPrefix)) return kExitUsage;
-        QueryOptions options;
-        if (absl::Status s = ParseQueryFormat(flags->output, &options.format); !s.ok()) {
-          std::cerr << kPrefix << s.message() << "\n";
-          return kExitUsage;
-        }
-        if (absl::Status s = ParseQueryOrder(flags->order, &options.order); !s.ok()) {
-          std::cerr << kPrefix << s.message() << "\n";
-          return kExitUsage;
-        }
-        absl::StatusOr<kubetrail::v1::Filter> filter = BuildFilter(flags->filter, absl::Now());
-        if (!filter.ok()) {
-          std::cerr << kPrefix << filter.status().message() << "\n";
-          return kExitUsage;
-        }
-        options.filter = *std::move(filter);
-        options.limit = flags->limit;
-        options.all = flags->all;
-        absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-            CreateServerChannel(client->server);
-        if (!channel.ok()) {
-          std::cerr << kPrefix << channel.status().message() << "\n";
-          return kExitFailure;
-        }
-        std::unique_ptr<kubetrail::v1::Query::Stub> stub = kubetrail::v1::Query::NewStub(*channel);
-        return RunQuery(options, client->server, *stub, std::cout, std::cerr);
-      }};
+Verb AddGet(CLI::App& app, AggregatorVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "get", "Show one request: every stored stage of an auditID",
+      Cat("Fetches every stage stored for AUDIT_ID (RequestReceived, ResponseStarted,\n"
+          "ResponseComplete, Panic; from any cluster). -o table (default) and wide merge them\n"
+          "into one description: who, what, when it started and ended, the final code. -o\n"
+          "json, jsonl and yaml write the stages as events.\n"
+          "\n"
+          "Examples:\n"
+          "  kubetrail --dev get 7e1d2c3b-5b55-4f43-9d47-0b8a3c1f6e12\n"
+          "  kubetrail get --context prod 7e1d2c3b-5b55-4f43-9d47-0b8a3c1f6e12 -o jsonl\n"
+          "\n",
+          kGlobalHelp));
+  cmd->add_option("AUDIT_ID", flags->audit_id, "The request's auditID")
+      ->required()
+      ->check(NonEmptyValidator());
+  AddOutputFlags(cmd, &flags->output);
+  return Verb{cmd, [flags, client] {
+                Prepared p;
+                if (std::optional<int> code = Prepare(flags, client, "kubetrail get: ", &p)) {
+                  return *code;
+                }
+                return RunGet({.audit_id = flags->audit_id, .format = p.format,
+                               .output = p.output},
+                              *p.client, std::cout, std::cerr);
+              }};
+}
+
+// Stops `control` on SIGINT or SIGTERM (the first one). The signals must be blocked in every
+// thread (BlockDaemonSignals before gRPC starts its threads).
+void StopOnSignal(TailControl* control) {
+  std::thread([control] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int signal = 0;
+    if (sigwait(&set, &signal) == 0) control->Stop();
+  }).detach();
+}
+
+Verb AddTail(CLI::App& app, AggregatorVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "tail", "Follow the audit trail live",
+      Cat("Writes the matching events as the aggregator stores them, until Ctrl-C (exit 0).\n"
+          "With --since or --from it first writes the stored events from then on, then goes\n"
+          "on live from exactly where they ended: events that arrive late (a collector that\n"
+          "was cut off catching up) are written when they arrive, none twice. When the\n"
+          "aggregator restarts, tail says so on stderr and resumes where it was.\n"
+          "\n",
+          kFilterHelp,
+          "(--to is not accepted.)\n"
+          "\n"
+          "Examples:\n"
+          "  kubetrail --dev tail\n"
+          "  kubetrail tail --context prod --verb delete,deletecollection -o wide\n"
+          "  kubetrail tail --dev --since 10m --resource secrets -o jsonl | jq .user.username\n"
+          "\n",
+          kGlobalHelp));
+  AddFilterFlags(cmd, &flags->filter, /*with_to=*/false);
+  AddOutputFlags(cmd, &flags->output);
+  return Verb{cmd, [flags, client] {
+                // Before any gRPC thread exists, so that only the signal thread gets them.
+                BlockDaemonSignals();
+                Prepared p;
+                if (std::optional<int> code = Prepare(flags, client, "kubetrail tail: ", &p)) {
+                  return *code;
+                }
+                static TailControl control;  // outlives the detached signal thread
+                StopOnSignal(&control);
+                TailOptions options;
+                options.filter = std::move(p.filter);
+                options.format = p.format;
+                options.output = p.output;
+                return RunTail(options, *p.client, &control, std::cout, std::cerr);
+              }};
+}
+
+Verb AddCount(CLI::App& app, AggregatorVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "count", "Count the matching events",
+      Cat("Prints how many stored events match (-o json: {\"count\":N}).\n\n", kFilterHelp,
+          "\n"
+          "Examples:\n"
+          "  kubetrail --dev count --since 24h --verb delete\n"
+          "  kubetrail count --context prod --code 403 --from 2026-11-01 --to 2026-12-01\n"
+          "\n",
+          kGlobalHelp));
+  AddFilterFlags(cmd, &flags->filter);
+  AddOutputFlags(cmd, &flags->output);
+  return Verb{cmd, [flags, client] {
+                Prepared p;
+                if (std::optional<int> code = Prepare(flags, client, "kubetrail count: ", &p)) {
+                  return *code;
+                }
+                return RunCount({std::move(p.filter), p.format, p.output}, *p.client, std::cout,
+                                std::cerr);
+              }};
+}
+
+Verb AddTop(CLI::App& app, AggregatorVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "top", "The most frequent users, verbs, resources, namespaces, codes or clusters",
+      Cat("Counts the matching stored events by DIMENSION (users, verbs, resources,\n"
+          "namespaces, codes, clusters) and writes the --limit (default 10) largest, most\n"
+          "frequent first. -o json: one array [{\"key\":...,\"count\":...}, ...].\n"
+          "\n",
+          kFilterHelp,
+          "\n"
+          "Examples:\n"
+          "  kubetrail --dev top users --since 24h\n"
+          "  kubetrail top resources --context prod --verb delete --limit 20 -o json\n"
+          "  kubetrail top codes --dev --user alice\n"
+          "\n",
+          kGlobalHelp));
+  cmd->add_option("DIMENSION", flags->dimension,
+                  "users, verbs, resources, namespaces, codes or clusters")
+      ->required()
+      ->check(CLI::Validator(
+          [](std::string& value) {
+            kubetrail::v1::Dimension d;
+            absl::Status s = ParseDimension(value, &d);
+            return s.ok() ? std::string() : std::string(s.message());
+          },
+          "DIMENSION", "dimension"));
+  cmd->add_option("--limit", flags->top_limit, "Values to write")
+      ->check(CLI::Range(1, 10000))
+      ->option_text("N (default 10)");
+  AddFilterFlags(cmd, &flags->filter);
+  AddOutputFlags(cmd, &flags->output);
+  return Verb{cmd, [flags, client] {
+                kubetrail::v1::Dimension dimension = kubetrail::v1::DIMENSION_UNSPECIFIED;
+                (void)ParseDimension(flags->dimension, &dimension);  // checked by CLI11
+                Prepared p;
+                if (std::optional<int> code = Prepare(flags, client, "kubetrail top: ", &p)) {
+                  return *code;
+                }
+                return RunTop({std::move(p.filter), p.format, p.output}, dimension,
+                              flags->top_limit, *p.client, std::cout, std::cerr);
+              }};
+}
+
+Verb AddHistogram(CLI::App& app, AggregatorVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "histogram", "Matching events per hour or day",
+      Cat("Counts the matching stored events per --by bucket (hour, the default; day;\n"
+          "minute), UTC-aligned, optionally split by a dimension (--split users, verbs, ...).\n"
+          "Without --to the range ends now; without --since/--from it spans 24 h (day: 30\n"
+          "days; minute: 1 h) before its end. Only buckets with events are written.\n"
+          "\n",
+          kFilterHelp,
+          "\n"
+          "Examples:\n"
+          "  kubetrail --dev histogram --since 12h\n"
+          "  kubetrail histogram --context prod --by day --since 30d --verb delete --split users\n"
+          "\n",
+          kGlobalHelp));
+  cmd->add_option("--by", flags->by, "Bucket size: hour, day or minute")
+      ->check(CLI::IsMember({"minute", "hour", "day"}))
+      ->option_text("SIZE (default hour)");
+  cmd->add_option("--split", flags->split,
+                  "Split each bucket by users, verbs, resources, namespaces, codes or clusters")
+      ->option_text("DIMENSION");
+  AddFilterFlags(cmd, &flags->filter);
+  AddOutputFlags(cmd, &flags->output);
+  return Verb{cmd, [flags, client] {
+                constexpr std::string_view kPrefix = "kubetrail histogram: ";
+                kubetrail::v1::Granularity granularity = kubetrail::v1::GRANULARITY_HOUR;
+                kubetrail::v1::Dimension by = kubetrail::v1::DIMENSION_UNSPECIFIED;
+                absl::Status s = ParseGranularity(flags->by, &granularity);
+                if (s.ok() && !flags->split.empty()) s = ParseDimension(flags->split, &by);
+                if (!s.ok()) {
+                  std::cerr << kPrefix << s.message() << "\n";
+                  return kExitUsage;
+                }
+                Prepared p;
+                if (std::optional<int> code = Prepare(flags, client, kPrefix, &p)) return *code;
+                return RunHistogram({std::move(p.filter), p.format, p.output}, granularity, by,
+                                    absl::Now(), *p.client, std::cout, std::cerr);
+              }};
+}
+
+Verb AddExport(CLI::App& app, AggregatorVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "export", "Export matching events as audit.k8s.io/v1 JSON lines",
+      Cat("Writes every matching event, oldest first, as JSON lines exactly as kube-apiserver\n"
+          "writes its audit log, to standard output or --file. The export reads one snapshot\n"
+          "of the store page by page. With --file, after each page the file is synced and a\n"
+          "checkpoint FILE.checkpoint written; when interrupted, `--file FILE --resume` goes\n"
+          "on where it stopped (same filter, nothing repeated). Progress goes to stderr every\n"
+          "5 s (--quiet: none).\n"
+          "\n",
+          kFilterHelp,
+          "\n"
+          "Examples:\n"
+          "  kubetrail --dev export --since 24h > last-day.jsonl\n"
+          "  kubetrail export --context prod --cluster prod --from 2026-10-01 --to 2026-11-01 \\\n"
+          "      --file october.jsonl\n"
+          "  kubetrail export --context prod --file october.jsonl --resume\n"
+          "\n",
+          kGlobalHelp));
+  AddFilterFlags(cmd, &flags->filter);
+  cmd->add_option("--file", flags->file, "Write to FILE (with a checkpoint) instead of stdout")
+      ->check(NonEmptyValidator())
+      ->option_text("FILE");
+  cmd->add_flag("--resume", flags->resume,
+                "Continue the interrupted export to --file from its checkpoint");
+  cmd->add_option("--cursor", flags->cursor,
+                  "Continue after this cursor (printed by an interrupted export to stdout)")
+      ->check(NonEmptyValidator())
+      ->option_text("CURSOR");
+  cmd->add_flag("--quiet,-q", flags->quiet, "No progress lines on stderr");
+  return Verb{cmd, [flags, client] {
+                constexpr std::string_view kPrefix = "kubetrail export: ";
+                std::optional<kubetrail::v1::Filter> filter =
+                    ResolveFilter(flags->filter, kPrefix);
+                if (!filter.has_value()) return kExitUsage;
+                int code = kExitOk;
+                std::optional<kubetrail::Client> connected = ConnectClient(client, kPrefix, &code);
+                if (!connected.has_value()) return code;
+                ExportOptions options;
+                options.filter = *std::move(filter);
+                options.output_path = flags->file;
+                options.resume = flags->resume;
+                options.cursor = flags->cursor;
+                if (flags->quiet) options.progress_every = absl::ZeroDuration();
+                return RunExport(options, *connected, std::cout, std::cerr);
+              }};
+}
+
+Verb AddStatus(CLI::App& app, AggregatorVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "status", "The aggregator's health and store figures",
+      Cat("Prints the server's health (grpc.health.v1), its stored events, last ingest\n"
+          "sequence, disk use by part and events per cluster (Admin.Stats: outside --dev,\n"
+          "admin identities only). Exit 1 when the server is unreachable or not SERVING.\n"
+          "\n"
+          "Examples:\n"
+          "  kubetrail --dev status\n"
+          "  kubetrail status --context prod -o json\n"
+          "\n",
+          kGlobalHelp));
+  AddOutputFlags(cmd, &flags->output);
+  return Verb{cmd, [flags, client] {
+                Prepared p;
+                if (std::optional<int> code = Prepare(flags, client, "kubetrail status: ", &p)) {
+                  return *code;
+                }
+                return RunStatus({{}, p.format, p.output}, *p.client, std::cout, std::cerr);
+              }};
 }
 
 int Main(int argc, char** argv) {
@@ -428,14 +835,21 @@ int Main(int argc, char** argv) {
   PolicyOptions policy_options;
   std::string simulate_output = "table";
   ClientFlags client_flags;
-  QueryFlags query_flags;
+  AggregatorVerbFlags aggregator_flags;  // only one verb runs, so they can share
 
   AddClientFlags(app, &client_flags);
 
   std::vector<Verb> verbs;
   verbs.push_back(AddConvert(app, &convert_options, &convert_output));
   verbs.push_back(AddPolicy(app, &policy_options, &simulate_output));
-  verbs.push_back(AddQuery(app, &query_flags, &client_flags));
+  verbs.push_back(AddQuery(app, &aggregator_flags, &client_flags));
+  verbs.push_back(AddGet(app, &aggregator_flags, &client_flags));
+  verbs.push_back(AddTail(app, &aggregator_flags, &client_flags));
+  verbs.push_back(AddCount(app, &aggregator_flags, &client_flags));
+  verbs.push_back(AddTop(app, &aggregator_flags, &client_flags));
+  verbs.push_back(AddHistogram(app, &aggregator_flags, &client_flags));
+  verbs.push_back(AddExport(app, &aggregator_flags, &client_flags));
+  verbs.push_back(AddStatus(app, &aggregator_flags, &client_flags));
 
   try {
     app.parse(argc, argv);

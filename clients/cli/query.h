@@ -9,8 +9,8 @@
 //   QueryOptions options;
 //   options.filter = *std::move(filter);
 //   options.all = true;
-//   auto stub = kubetrail::v1::Query::NewStub(*CreateServerChannel(server));
-//   int code = RunQuery(options, server, *stub, std::cout, std::cerr);
+//   absl::StatusOr<kubetrail::Client> client = kubetrail::Client::Connect(server);
+//   int code = RunQuery(options, *client, std::cout, std::cerr);
 //
 // Behaviour (also in README.md):
 //  * One Search call per page, each with its own deadline (ServerOptions::timeout) and the
@@ -19,7 +19,8 @@
 //    `err` and the exit code stays 0. With `all`, pages of `page_size` events follow the
 //    cursor until the server says there are no more (the pages read one snapshot of the
 //    store, so nothing is repeated or skipped while events arrive).
-//  * Output is written as each chunk arrives (see AppendQueryOutput for the formats).
+//  * Output goes through an EventPrinter (output.h), written in pieces of about 1000 events
+//    (table widths are computed per piece and never shrink).
 //  * A failed call: the events received before it stay written, then one line
 //    `kubetrail: SERVER: CODE: message` on `err`; exit 2 for INVALID_ARGUMENT (the server
 //    refused a filter value such as `--code 4x`), 1 otherwise (connection, deadline,
@@ -40,7 +41,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "clients/cli/connection.h"
-#include "kubetrail/v1/query.grpc.pb.h"
+#include "clients/cli/output.h"
+#include "kubetrail/client.h"
+#include "kubetrail/filter.h"
 #include "kubetrail/v1/query.pb.h"
 
 namespace kubetrail::cli {
@@ -48,66 +51,16 @@ namespace kubetrail::cli {
 // The largest page the aggregator serves (SearchRequest.limit).
 inline constexpr int kMaxQueryLimit = 100'000;
 
-// How `kubetrail query` writes each event.
-enum class QueryFormat {
-  kJsonLines,  // the audit.k8s.io/v1 Event alone, as kube-apiserver's log backend writes it
-  kJson,       // an envelope object holding the event (see AppendQueryOutput)
-};
-
-// Parses an `-o` value: "jsonl" or "json". InvalidArgument for anything else.
-absl::Status ParseQueryFormat(std::string_view name, QueryFormat* format);
-
 // Parses an `--order` value: "asc" (oldest first) or "desc" (newest first).
 absl::Status ParseQueryOrder(std::string_view name, kubetrail::v1::Order* order);
 
-// The filter flags of `kubetrail query` as given on the command line, not yet parsed. Every
-// list flag may be repeated, and each value may hold several alternatives separated by ','.
-struct QueryFilterFlags {
-  // Time flags; empty: not given. `since` is a duration back from now ("2h", "90m", "7d",
-  // "1d12h"); `from` / `to` are times (ParseTimeFlag). `since` excludes `from` and `to`.
-  std::string since;
-  std::string from;
-  std::string to;
-  // Filter lists (see kubetrail.v1.Filter for their matching). An empty alternative is
-  // allowed only in `namespaces` (no namespace) and `api_groups` (the core group).
-  std::vector<std::string> clusters;
-  std::vector<std::string> users;
-  std::vector<std::string> impersonated_users;
-  std::vector<std::string> groups;
-  std::vector<std::string> verbs;
-  std::vector<std::string> namespaces;
-  std::vector<std::string> resources;
-  std::vector<std::string> api_groups;
-  std::vector<std::string> names;
-  std::vector<std::string> codes;
-  std::vector<std::string> stages;
-  std::vector<std::string> levels;
-  std::vector<std::string> audit_ids;
-  std::vector<std::string> source_ips;
-  // Case-sensitive substring of userAgent; one value, commas included. Empty: any.
-  std::string user_agent;
-};
-
-// Parses a `--since` duration: what absl::ParseDuration accepts ("2h", "1h30m", "90s") with
-// a leading day count allowed ("7d", "1.5d", "1d12h"; a day is 24 h). Must be positive.
-// InvalidArgument otherwise.
-absl::StatusOr<absl::Duration> ParseSince(std::string_view text);
-
-// Parses a `--from` / `--to` time into microseconds since the Unix epoch:
-//  * RFC 3339, with optional fractional seconds and a Z or numeric offset
-//    ("2026-11-27T10:00:00Z", "2026-11-27T10:00:00.5+01:00"); digits beyond microseconds
-//    are truncated;
-//  * a plain date "2026-11-27": midnight UTC;
-//  * "now", or "now-DURATION" with a ParseSince duration ("now-2h"), relative to `now`.
-// InvalidArgument otherwise.
-absl::StatusOr<int64_t> ParseTimeFlag(std::string_view text, absl::Time now);
-
-// The wire Filter for `flags`: list values split at ',' and copied in order; the time range
-// [from, to) from `since` (from = now - since) or `from` / `to`; no time flag: all time.
-// InvalidArgument, naming the flag, for an unparsable time or duration, `since` together with
-// `from` or `to`, `to` not after `from`, or an empty alternative where none is allowed.
-// Other values (codes, resource patterns) are checked by the server.
-absl::StatusOr<kubetrail::v1::Filter> BuildFilter(const QueryFilterFlags& flags, absl::Time now);
+// The filter flags as given on the command line: the C++ client library's type, so that the
+// CLI and programs build filters by the same rules (kubetrail/filter.h: BuildFilter,
+// ParseSince, ParseTimeFlag).
+using QueryFilterFlags = kubetrail::FilterFlags;
+using kubetrail::BuildFilter;
+using kubetrail::ParseSince;
+using kubetrail::ParseTimeFlag;
 
 struct QueryOptions {
   // What to select. Default: everything.
@@ -120,25 +73,16 @@ struct QueryOptions {
   bool all = false;
   // Events per Search call with `all`: 1-kMaxQueryLimit. Default: 1000.
   int page_size = 1000;
-  // Default: kJsonLines.
-  QueryFormat format = QueryFormat::kJsonLines;
+  // Default: a table, times in UTC.
+  EventFormat format = EventFormat::kTable;
+  OutputOptions output;
 };
 
-// Appends one output line for `event`, '\n' included:
-//  * kJsonLines: audit::AppendEventJson of the event: exactly the line kube-apiserver wrote.
-//  * kJson: {"cluster":"…","source":"…","event":{…},"receive_time":"…","sequence":N}, the
-//    envelope's cluster and source, the event as for kJsonLines, the time kubetrail received
-//    it (RFC 3339, UTC, microseconds: 2026-11-27T10:00:00.123456Z) and its ingest sequence
-//    number in the aggregator's store (a JSON integer; may exceed 2^53).
-void AppendQueryOutput(const kubetrail::v1::StoredEvent& event, QueryFormat format,
-                       std::string* out);
-
-// Runs `kubetrail query` against `stub` (calls carry server.timeout and server.token;
-// server.server names the aggregator in messages). Returns the exit code (exit_codes.h):
+// Runs `kubetrail query` through `client` (its options name the server in messages). Returns the exit code (exit_codes.h):
 // kExitOk, kExitFailure, or kExitUsage for options out of range or INVALID_ARGUMENT from the
 // server. Events go to `out`, diagnostics to `err`.
-int RunQuery(const QueryOptions& options, const ServerOptions& server,
-             kubetrail::v1::Query::StubInterface& stub, std::ostream& out, std::ostream& err);
+int RunQuery(const QueryOptions& options, const kubetrail::Client& client, std::ostream& out,
+             std::ostream& err);
 
 }  // namespace kubetrail::cli
 

@@ -12,17 +12,16 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "audit/codec.h"
 #include "clients/cli/connection.h"
 #include "clients/cli/exit_codes.h"
+#include "clients/cpp/testing/fake_query_service.h"
 #include "common/strings.h"
 #include "gmock/gmock.h"
 #include "grpcpp/server.h"
@@ -64,176 +63,7 @@ v1::StoredEvent MakeStored(int i) {
   return stored;
 }
 
-// ----- flags → Filter ---------------------------------------------------------------------
-
-const absl::Time kNow = absl::FromUnixSeconds(1'795'773'600);  // 2026-11-27T10:00:00Z
-
-TEST(BuildFilterTest, NoFlagsSelectsEverything) {
-  absl::StatusOr<v1::Filter> filter = BuildFilter({}, kNow);
-  ASSERT_TRUE(filter.ok()) << filter.status();
-  EXPECT_EQ(filter->ByteSizeLong(), 0u) << filter->DebugString();
-}
-
-TEST(BuildFilterTest, Since) {
-  for (const auto& [text, back] : std::vector<std::pair<std::string, absl::Duration>>{
-           {"2h", absl::Hours(2)},
-           {"90m", absl::Minutes(90)},
-           {"1h30m", absl::Minutes(90)},
-           {"7d", absl::Hours(7 * 24)},
-           {"1.5d", absl::Hours(36)},
-           {"1d12h", absl::Hours(36)},
-           {"250ms", absl::Milliseconds(250)},
-       }) {
-    QueryFilterFlags flags;
-    flags.since = text;
-    absl::StatusOr<v1::Filter> filter = BuildFilter(flags, kNow);
-    ASSERT_TRUE(filter.ok()) << text << ": " << filter.status();
-    ASSERT_TRUE(filter->has_from_us()) << text;
-    EXPECT_EQ(filter->from_us(), absl::ToUnixMicros(kNow - back)) << text;
-    EXPECT_FALSE(filter->has_to_us()) << text;
-  }
-}
-
-TEST(BuildFilterTest, BadSince) {
-  for (const std::string text : {"x", "2", "-2h", "0s", "d", "7dd", "1d-2h", "inf", "2 h", "+2h"}) {
-    QueryFilterFlags flags;
-    flags.since = text;
-    absl::StatusOr<v1::Filter> filter = BuildFilter(flags, kNow);
-    EXPECT_EQ(filter.status().code(), absl::StatusCode::kInvalidArgument) << text;
-    EXPECT_THAT(std::string(filter.status().message()), StartsWith("--since: ")) << text;
-  }
-}
-
-TEST(BuildFilterTest, FromAndTo) {
-  struct Case {
-    std::string text;
-    int64_t micros;
-  };
-  const int64_t now_us = absl::ToUnixMicros(kNow);
-  for (const Case& c : std::vector<Case>{
-           {"2026-11-27T10:00:00Z", now_us},
-           {"2026-11-27t10:00:00z", now_us},
-           {"2026-11-27T10:00:00.5Z", now_us + 500'000},
-           {"2026-11-27T10:00:00.123456789Z", now_us + 123'456},
-           {"2026-11-27T11:30:00+01:30", now_us},
-           {"2026-11-27T08:00:00-02:00", now_us},
-           {"2026-11-27", now_us - 10 * 3'600'000'000LL},
-           {"now", now_us},
-           {"now-2h", now_us - 2 * 3'600'000'000LL},
-           {"now-1d", now_us - 24 * 3'600'000'000LL},
-       }) {
-    QueryFilterFlags flags;
-    flags.from = c.text;
-    absl::StatusOr<v1::Filter> filter = BuildFilter(flags, kNow);
-    ASSERT_TRUE(filter.ok()) << c.text << ": " << filter.status();
-    EXPECT_EQ(filter->from_us(), c.micros) << c.text;
-    EXPECT_FALSE(filter->has_to_us()) << c.text;
-
-    flags.from.clear();
-    flags.to = c.text;
-    filter = BuildFilter(flags, kNow);
-    ASSERT_TRUE(filter.ok()) << c.text << ": " << filter.status();
-    EXPECT_FALSE(filter->has_from_us()) << c.text;
-    EXPECT_EQ(filter->to_us(), c.micros) << c.text;
-  }
-
-  QueryFilterFlags flags;
-  flags.from = "2026-11-27";
-  flags.to = "2026-11-28T00:00:00Z";
-  absl::StatusOr<v1::Filter> filter = BuildFilter(flags, kNow);
-  ASSERT_TRUE(filter.ok()) << filter.status();
-  EXPECT_EQ(filter->to_us() - filter->from_us(), 24 * 3'600'000'000LL);
-}
-
-TEST(BuildFilterTest, BadTimes) {
-  for (const std::string text : {"yesterday", "2026-13-01", "2026-02-30", "2026-11-27T25:00:00Z",
-                                 "2026-11-27T10:00:00", "1795773600", "now+2h", "now-", "now-x"}) {
-    QueryFilterFlags flags;
-    flags.from = text;
-    absl::StatusOr<v1::Filter> filter = BuildFilter(flags, kNow);
-    EXPECT_EQ(filter.status().code(), absl::StatusCode::kInvalidArgument) << text;
-    EXPECT_THAT(std::string(filter.status().message()), StartsWith("--from: ")) << text;
-  }
-  QueryFilterFlags flags;
-  flags.to = "soon";
-  EXPECT_THAT(std::string(BuildFilter(flags, kNow).status().message()), StartsWith("--to: "));
-}
-
-TEST(BuildFilterTest, ConflictingTimes) {
-  QueryFilterFlags flags;
-  flags.since = "2h";
-  flags.from = "2026-11-27";
-  EXPECT_THAT(std::string(BuildFilter(flags, kNow).status().message()), HasSubstr("--since"));
-  flags.from.clear();
-  flags.to = "2026-11-27";
-  EXPECT_THAT(std::string(BuildFilter(flags, kNow).status().message()), HasSubstr("--since"));
-
-  flags = {};
-  flags.from = "2026-11-27T10:00:00Z";
-  flags.to = "2026-11-27T10:00:00Z";  // [t, t) is empty
-  absl::StatusOr<v1::Filter> filter = BuildFilter(flags, kNow);
-  EXPECT_EQ(filter.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(std::string(filter.status().message()), HasSubstr("--to"));
-  flags.to = "2026-11-26";
-  EXPECT_FALSE(BuildFilter(flags, kNow).ok());
-}
-
-TEST(BuildFilterTest, ListsAreRepeatedOrCommaSeparated) {
-  QueryFilterFlags flags;
-  flags.clusters = {"prod-eu,prod-us", "staging"};
-  flags.users = {"alice", "system:serviceaccount:kube-system:*"};
-  flags.impersonated_users = {"bob"};
-  flags.groups = {"system:masters"};
-  flags.verbs = {"get,list,watch"};
-  flags.namespaces = {"", "kube-system"};  // "" = cluster-scoped
-  flags.resources = {"pods/*,*/status", "deployments.apps"};
-  flags.api_groups = {",apps"};  // core and apps
-  flags.names = {"token"};
-  flags.codes = {"403,5xx"};
-  flags.stages = {"ResponseComplete"};
-  flags.levels = {"Metadata,Request"};
-  flags.audit_ids = {"7e1d2c3b-0000-4000-8000-000000000001"};
-  flags.source_ips = {"10.0.0.1,::1"};
-  flags.user_agent = "kubectl/v1.31, linux";
-  absl::StatusOr<v1::Filter> filter = BuildFilter(flags, kNow);
-  ASSERT_TRUE(filter.ok()) << filter.status();
-  EXPECT_THAT(filter->clusters(), ElementsAre("prod-eu", "prod-us", "staging"));
-  EXPECT_THAT(filter->users(), ElementsAre("alice", "system:serviceaccount:kube-system:*"));
-  EXPECT_THAT(filter->impersonated_users(), ElementsAre("bob"));
-  EXPECT_THAT(filter->groups(), ElementsAre("system:masters"));
-  EXPECT_THAT(filter->verbs(), ElementsAre("get", "list", "watch"));
-  EXPECT_THAT(filter->namespaces(), ElementsAre("", "kube-system"));
-  EXPECT_THAT(filter->resources(), ElementsAre("pods/*", "*/status", "deployments.apps"));
-  EXPECT_THAT(filter->api_groups(), ElementsAre("", "apps"));
-  EXPECT_THAT(filter->names(), ElementsAre("token"));
-  EXPECT_THAT(filter->codes(), ElementsAre("403", "5xx"));
-  EXPECT_THAT(filter->stages(), ElementsAre("ResponseComplete"));
-  EXPECT_THAT(filter->levels(), ElementsAre("Metadata", "Request"));
-  EXPECT_THAT(filter->audit_ids(), ElementsAre("7e1d2c3b-0000-4000-8000-000000000001"));
-  EXPECT_THAT(filter->source_ips(), ElementsAre("10.0.0.1", "::1"));
-  EXPECT_EQ(filter->user_agent_substring(), "kubectl/v1.31, linux");
-  EXPECT_FALSE(filter->has_from_us());
-  EXPECT_FALSE(filter->has_to_us());
-}
-
-TEST(BuildFilterTest, EmptyAlternativesOnlyWhereTheyMeanSomething) {
-  QueryFilterFlags flags;
-  flags.verbs = {"get,"};
-  absl::StatusOr<v1::Filter> filter = BuildFilter(flags, kNow);
-  EXPECT_EQ(filter.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(filter.status().message(), "--verb: empty value in \"get,\"");
-  flags = {};
-  flags.users = {""};
-  EXPECT_THAT(std::string(BuildFilter(flags, kNow).status().message()), StartsWith("--user: "));
-}
-
-TEST(ParseTest, FormatAndOrder) {
-  QueryFormat format = QueryFormat::kJson;
-  EXPECT_TRUE(ParseQueryFormat("jsonl", &format).ok());
-  EXPECT_EQ(format, QueryFormat::kJsonLines);
-  EXPECT_TRUE(ParseQueryFormat("json", &format).ok());
-  EXPECT_EQ(format, QueryFormat::kJson);
-  EXPECT_FALSE(ParseQueryFormat("yaml", &format).ok());
+TEST(ParseTest, Order) {
   v1::Order order = v1::ORDER_ASCENDING;
   EXPECT_TRUE(ParseQueryOrder("desc", &order).ok());
   EXPECT_EQ(order, v1::ORDER_DESCENDING);
@@ -244,17 +74,29 @@ TEST(ParseTest, FormatAndOrder) {
 
 // ----- output -----------------------------------------------------------------------------
 
-TEST(AppendQueryOutputTest, JsonLinesIsTheApiserverLine) {
+// What query writes for each format (the formats themselves: output_test.cc).
+std::string Print(const std::vector<v1::StoredEvent>& events, EventFormat format) {
+  EventPrinter printer(format);
+  for (const v1::StoredEvent& event : events) printer.Add(event);
   std::string out;
-  AppendQueryOutput(MakeStored(1), QueryFormat::kJsonLines, &out);
-  AppendQueryOutput(MakeStored(2), QueryFormat::kJsonLines, &out);
+  printer.Flush(&out);
+  return out;
+}
+
+QueryOptions JsonLinesQuery() {
+  QueryOptions options;
+  options.format = EventFormat::kJsonLines;
+  return options;
+}
+
+TEST(QueryOutputTest, JsonLinesIsTheApiserverLine) {
+  const std::string out = Print({MakeStored(1), MakeStored(2)}, EventFormat::kJsonLines);
   EXPECT_EQ(out, EventLine(1) + "\n" + EventLine(2) + "\n");
 }
 
-TEST(AppendQueryOutputTest, JsonIsAnEnvelope) {
+TEST(QueryOutputTest, JsonIsAnEnvelope) {
   v1::StoredEvent stored = MakeStored(3);
-  std::string out;
-  AppendQueryOutput(stored, QueryFormat::kJson, &out);
+  std::string out = Print({stored}, EventFormat::kJson);
   EXPECT_EQ(out, R"({"cluster":"prod-eu","source":"apiserver-1","event":)" + EventLine(3) +
                      R"(,"receive_time":"2026-11-27T10:00:00.000003Z","sequence":103})"
                      "\n");
@@ -262,8 +104,7 @@ TEST(AppendQueryOutputTest, JsonIsAnEnvelope) {
   // Envelope strings are escaped as JSON.
   stored.mutable_event()->mutable_envelope()->set_cluster("a\"b<c");
   stored.set_sequence(18'446'744'073'709'551'615u);
-  out.clear();
-  AppendQueryOutput(stored, QueryFormat::kJson, &out);
+  out = Print({stored}, EventFormat::kJson);
   EXPECT_THAT(out, StartsWith(R"({"cluster":"a\"b\u003cc","source":)"));
   EXPECT_THAT(out, HasSubstr(R"("sequence":18446744073709551615})"));
 }
@@ -271,20 +112,19 @@ TEST(AppendQueryOutputTest, JsonIsAnEnvelope) {
 // ----- connection helpers -----------------------------------------------------------------
 
 TEST(ConnectionTest, ExitCodes) {
-  EXPECT_EQ(ExitCodeForRpcError(grpc::Status::OK), kExitOk);
-  EXPECT_EQ(ExitCodeForRpcError(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "x")), kExitUsage);
-  for (grpc::StatusCode code :
-       {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::DEADLINE_EXCEEDED,
-        grpc::StatusCode::UNAUTHENTICATED, grpc::StatusCode::PERMISSION_DENIED,
-        grpc::StatusCode::INTERNAL, grpc::StatusCode::RESOURCE_EXHAUSTED}) {
-    EXPECT_EQ(ExitCodeForRpcError(grpc::Status(code, "x")), kExitFailure) << code;
+  EXPECT_EQ(ExitCodeForRpcError(absl::OkStatus()), kExitOk);
+  EXPECT_EQ(ExitCodeForRpcError(absl::InvalidArgumentError("x")), kExitUsage);
+  for (const absl::Status& status :
+       {absl::UnavailableError("x"), absl::DeadlineExceededError("x"),
+        absl::UnauthenticatedError("x"), absl::PermissionDeniedError("x"),
+        absl::InternalError("x"), absl::ResourceExhaustedError("x")}) {
+    EXPECT_EQ(ExitCodeForRpcError(status), kExitFailure) << status;
   }
 }
 
 TEST(ConnectionTest, ReportIsOneLine) {
   std::ostringstream err;
-  EXPECT_EQ(ReportRpcError("127.0.0.1:7443",
-                           grpc::Status(grpc::StatusCode::UNAVAILABLE, "failed\nto connect"), err),
+  EXPECT_EQ(ReportRpcError("127.0.0.1:7443", absl::UnavailableError("failed\nto connect"), err),
             kExitFailure);
   EXPECT_EQ(err.str(), "kubetrail: 127.0.0.1:7443: UNAVAILABLE: failed to connect\n");
 }
@@ -292,13 +132,13 @@ TEST(ConnectionTest, ReportIsOneLine) {
 TEST(ConnectionTest, Validate) {
   EXPECT_TRUE(ValidateServerOptions({}).ok());
   ServerOptions options;
-  options.dev = true;
+  options.plaintext = true;
   options.token = "abc.DEF-123_~";
   EXPECT_TRUE(ValidateServerOptions(options).ok());
-  options.tls.ca_file = "ca.pem";
+  options.ca_file = "ca.pem";
   EXPECT_THAT(std::string(ValidateServerOptions(options).message()), HasSubstr("--dev"));
   options = {};
-  options.tls.cert_file = "c.pem";
+  options.cert_file = "c.pem";
   EXPECT_THAT(std::string(ValidateServerOptions(options).message()), HasSubstr("--tls-key"));
   options = {};
   options.token = "two words";
@@ -313,102 +153,16 @@ TEST(ConnectionTest, Validate) {
 
 // ----- RunQuery against a fake service ----------------------------------------------------
 
-// Serves Search from a list of stored events kept in ascending order; the cursor is the
-// offset into the (ordered) list. Sends each page in chunks of `chunk_events`. Records what
-// each call asked.
-class FakeQueryService final : public v1::Query::Service {
- public:
-  struct Call {
-    v1::SearchRequest request;
-    std::string authorization;  // "" when absent
-    absl::Duration deadline_in;
-  };
-
-  explicit FakeQueryService(std::vector<v1::StoredEvent> events) : events_(std::move(events)) {}
-
-  grpc::Status Search(grpc::ServerContext* context, const v1::SearchRequest* request,
-                      grpc::ServerWriter<v1::SearchResponse>* writer) override {
-    Call call;
-    call.request = *request;
-    call.deadline_in = absl::FromChrono(context->deadline()) - absl::Now();
-    for (const auto& [key, value] : context->client_metadata()) {
-      if (key == "authorization") call.authorization.assign(value.data(), value.size());
-    }
-    grpc::Status error;
-    bool omit_last = false;
-    bool stall = false;
-    {
-      absl::MutexLock lock(&mu_);
-      calls_.push_back(call);
-      error = error_;
-      omit_last = omit_last_;
-      stall = stall_;
-    }
-    if (!error.ok()) return error;
-    if (stall) {
-      // Until the client gives up (its deadline), at most 30 s.
-      const absl::Time give_up = absl::Now() + absl::Seconds(30);
-      while (!context->IsCancelled() && absl::Now() < give_up) {
-        absl::SleepFor(absl::Milliseconds(5));
-      }
-      return grpc::Status(grpc::StatusCode::INTERNAL, "the client did not give up");
-    }
-    std::vector<v1::StoredEvent> ordered = events_;
-    if (request->order() == v1::ORDER_DESCENDING) std::reverse(ordered.begin(), ordered.end());
-    const size_t begin = request->cursor().empty() ? 0 : std::stoul(request->cursor());
-    const size_t end = std::min(ordered.size(), begin + static_cast<size_t>(request->limit()));
-    size_t i = begin;
-    do {
-      v1::SearchResponse response;
-      for (int n = 0; n < chunk_events_ && i < end; ++n, ++i) *response.add_events() = ordered[i];
-      if (i == end && !omit_last) {
-        response.set_last(true);
-        response.set_more(end < ordered.size());
-        response.set_cursor(std::to_string(end));
-      }
-      writer->Write(response);
-    } while (i < end);
-    return grpc::Status::OK;
-  }
-
-  void FailWith(grpc::Status status) {
-    absl::MutexLock lock(&mu_);
-    error_ = std::move(status);
-  }
-  void OmitLastChunk() {
-    absl::MutexLock lock(&mu_);
-    omit_last_ = true;
-  }
-  void Stall() {
-    absl::MutexLock lock(&mu_);
-    stall_ = true;
-  }
-  std::vector<Call> calls() {
-    absl::MutexLock lock(&mu_);
-    return calls_;
-  }
-
- private:
-  const std::vector<v1::StoredEvent> events_;
-  const int chunk_events_ = 2;
-  absl::Mutex mu_;
-  std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
-  grpc::Status error_ ABSL_GUARDED_BY(mu_);
-  bool omit_last_ ABSL_GUARDED_BY(mu_) = false;
-  bool stall_ ABSL_GUARDED_BY(mu_) = false;
-};
-
 class RunQueryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::vector<v1::StoredEvent> events;
     for (int i = 0; i < 5; ++i) events.push_back(MakeStored(i));
-    service_ = std::make_unique<FakeQueryService>(std::move(events));
+    service_ = std::make_unique<client_testing::FakeQueryService>(std::move(events));
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    stub_ = v1::Query::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
     server_options_.server = "fake:7443";
   }
   void TearDown() override {
@@ -418,7 +172,9 @@ class RunQueryTest : public ::testing::Test {
   int Run(const QueryOptions& options) {
     out_.str("");
     err_.str("");
-    return RunQuery(options, server_options_, *stub_, out_, err_);
+    const kubetrail::Client client = kubetrail::Client::FromChannel(
+        server_->InProcessChannel(grpc::ChannelArguments()), server_options_);
+    return RunQuery(options, client, out_, err_);
   }
 
   static std::string Lines(std::initializer_list<int> events) {
@@ -427,22 +183,21 @@ class RunQueryTest : public ::testing::Test {
     return text;
   }
 
-  std::unique_ptr<FakeQueryService> service_;
+  std::unique_ptr<client_testing::FakeQueryService> service_;
   std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<v1::Query::Stub> stub_;
   ServerOptions server_options_;
   std::ostringstream out_;
   std::ostringstream err_;
 };
 
 TEST_F(RunQueryTest, OnePageWithinTheLimit) {
-  QueryOptions options;
+  QueryOptions options = JsonLinesQuery();
   options.filter.add_users("alice");
   options.filter.set_from_us(42);
   EXPECT_EQ(Run(options), kExitOk) << err_.str();
   EXPECT_EQ(out_.str(), Lines({0, 1, 2, 3, 4}));
   EXPECT_THAT(err_.str(), IsEmpty());
-  const std::vector<FakeQueryService::Call> calls = service_->calls();
+  const std::vector<client_testing::FakeQueryService::Call> calls = service_->calls();
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].request.limit(), 100);
   EXPECT_EQ(calls[0].request.order(), v1::ORDER_ASCENDING);
@@ -456,7 +211,7 @@ TEST_F(RunQueryTest, OnePageWithinTheLimit) {
 }
 
 TEST_F(RunQueryTest, LimitLeavesAHint) {
-  QueryOptions options;
+  QueryOptions options = JsonLinesQuery();
   options.limit = 3;
   EXPECT_EQ(Run(options), kExitOk);
   EXPECT_EQ(out_.str(), Lines({0, 1, 2}));
@@ -473,7 +228,7 @@ TEST_F(RunQueryTest, LimitLeavesAHint) {
 }
 
 TEST_F(RunQueryTest, AllFollowsTheCursor) {
-  QueryOptions options;
+  QueryOptions options = JsonLinesQuery();
   options.all = true;
   options.limit = 1;  // not used with `all`
   options.page_size = 2;
@@ -482,12 +237,12 @@ TEST_F(RunQueryTest, AllFollowsTheCursor) {
   EXPECT_EQ(Run(options), kExitOk) << err_.str();
   EXPECT_EQ(out_.str(), Lines({4, 3, 2, 1, 0}));
   EXPECT_THAT(err_.str(), IsEmpty());
-  const std::vector<FakeQueryService::Call> calls = service_->calls();
+  const std::vector<client_testing::FakeQueryService::Call> calls = service_->calls();
   ASSERT_EQ(calls.size(), 3u);
   EXPECT_EQ(calls[0].request.cursor(), "");
   EXPECT_EQ(calls[1].request.cursor(), "2");
   EXPECT_EQ(calls[2].request.cursor(), "4");
-  for (const FakeQueryService::Call& call : calls) {
+  for (const client_testing::FakeQueryService::Call& call : calls) {
     EXPECT_EQ(call.request.limit(), 2);
     EXPECT_EQ(call.request.order(), v1::ORDER_DESCENDING);
     EXPECT_THAT(call.request.filter().verbs(), ElementsAre("get"));
@@ -495,20 +250,17 @@ TEST_F(RunQueryTest, AllFollowsTheCursor) {
 }
 
 TEST_F(RunQueryTest, JsonEnvelopes) {
-  QueryOptions options;
+  QueryOptions options = JsonLinesQuery();
   options.limit = 2;
-  options.format = QueryFormat::kJson;
+  options.format = EventFormat::kJson;
   EXPECT_EQ(Run(options), kExitOk);
-  std::string expected;
-  AppendQueryOutput(MakeStored(0), QueryFormat::kJson, &expected);
-  AppendQueryOutput(MakeStored(1), QueryFormat::kJson, &expected);
-  EXPECT_EQ(out_.str(), expected);
+  EXPECT_EQ(out_.str(), Print({MakeStored(0), MakeStored(1)}, EventFormat::kJson));
 }
 
 TEST_F(RunQueryTest, TokenAndTimeout) {
   server_options_.token = "s3cret";
   server_options_.timeout = absl::Seconds(5);
-  QueryOptions options;
+  QueryOptions options = JsonLinesQuery();
   EXPECT_EQ(Run(options), kExitOk);
   ASSERT_EQ(service_->calls().size(), 1u);
   EXPECT_EQ(service_->calls()[0].authorization, "Bearer s3cret");
@@ -518,37 +270,37 @@ TEST_F(RunQueryTest, TokenAndTimeout) {
 
 TEST_F(RunQueryTest, InvalidArgumentIsAUsageError) {
   service_->FailWith(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "codes: bad value \"4x\""));
-  EXPECT_EQ(Run({}), kExitUsage);
+  EXPECT_EQ(Run(JsonLinesQuery()), kExitUsage);
   EXPECT_THAT(out_.str(), IsEmpty());
   EXPECT_EQ(err_.str(), "kubetrail: fake:7443: INVALID_ARGUMENT: codes: bad value \"4x\"\n");
 }
 
 TEST_F(RunQueryTest, OtherErrorsAreFailures) {
   service_->FailWith(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "no token"));
-  EXPECT_EQ(Run({}), kExitFailure);
+  EXPECT_EQ(Run(JsonLinesQuery()), kExitFailure);
   EXPECT_EQ(err_.str(), "kubetrail: fake:7443: UNAUTHENTICATED: no token\n");
   service_->FailWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
-  EXPECT_EQ(Run({}), kExitFailure);
+  EXPECT_EQ(Run(JsonLinesQuery()), kExitFailure);
   EXPECT_EQ(err_.str(), "kubetrail: fake:7443: UNAVAILABLE: shutting down\n");
 }
 
 TEST_F(RunQueryTest, AShortTimeoutExpires) {
   service_->Stall();
   server_options_.timeout = absl::Milliseconds(100);
-  EXPECT_EQ(Run({}), kExitFailure);
+  EXPECT_EQ(Run(JsonLinesQuery()), kExitFailure);
   EXPECT_THAT(err_.str(), StartsWith("kubetrail: fake:7443: DEADLINE_EXCEEDED: "));
 }
 
 TEST_F(RunQueryTest, APageWithoutItsLastChunkIsAnError) {
   service_->OmitLastChunk();
-  EXPECT_EQ(Run({}), kExitFailure);
+  EXPECT_EQ(Run(JsonLinesQuery()), kExitFailure);
   EXPECT_EQ(out_.str(), Lines({0, 1, 2, 3, 4}));
   EXPECT_THAT(err_.str(), StartsWith("kubetrail: fake:7443: INTERNAL: "));
 }
 
 TEST_F(RunQueryTest, LimitOutOfRange) {
   for (int limit : {0, -1, kMaxQueryLimit + 1}) {
-    QueryOptions options;
+    QueryOptions options = JsonLinesQuery();
     options.limit = limit;
     EXPECT_EQ(Run(options), kExitUsage) << limit;
     EXPECT_THAT(err_.str(), HasSubstr("--limit")) << limit;
@@ -558,7 +310,9 @@ TEST_F(RunQueryTest, LimitOutOfRange) {
 
 TEST_F(RunQueryTest, FailedWriteIsAFailure) {
   out_.setstate(std::ios::badbit);
-  EXPECT_EQ(RunQuery({}, server_options_, *stub_, out_, err_), kExitFailure);
+  const kubetrail::Client client = kubetrail::Client::FromChannel(
+      server_->InProcessChannel(grpc::ChannelArguments()), server_options_);
+  EXPECT_EQ(RunQuery(JsonLinesQuery(), client, out_, err_), kExitFailure);
   EXPECT_THAT(err_.str(), HasSubstr("cannot write output"));
 }
 

@@ -313,8 +313,12 @@ class QueryProcessTest : public ::testing::Test {
     return *std::move(result);
   }
 
-  // Runs `kubetrail --dev --server ADDRESS query ARGS...`.
+  // Runs `kubetrail --dev --server ADDRESS query ARGS...`, with `-o jsonl` unless ARGS has
+  // an `-o`.
   static SubprocessResult Query(std::vector<std::string> args) {
+    if (std::find(args.begin(), args.end(), "-o") == args.end()) {
+      args.insert(args.begin(), {"-o", "jsonl"});
+    }
     args.insert(args.begin(), {"--dev", "--server", shared_->address, "query"});
     return Run(std::move(args));
   }
@@ -464,7 +468,7 @@ TEST_F(QueryProcessTest, JsonEnvelope) {
 
 TEST_F(QueryProcessTest, GlobalFlagsAfterTheVerb) {
   const SubprocessResult r = Run({"query", "--dev", "--server", shared_->address, "--cluster", "c1",
-                                  "--limit", "2", "--timeout", "20s"});
+                                  "--limit", "2", "--timeout", "20s", "-o", "jsonl"});
   EXPECT_EQ(r.exit_code, 0) << r.stderr_data;
   std::vector<Line> first(generated().begin(), generated().begin() + 2);
   EXPECT_TRUE(SameLines(r.stdout_data, first));
@@ -492,7 +496,7 @@ TEST_F(QueryProcessTest, UsageErrors) {
            {{"--from", "yesterday"}, "--from"},
            {{"--from", "2026-11-28", "--to", "2026-11-27"}, "--to"},
            {{"--since", "soon"}, "--since"},
-           {{"-o", "yaml"}, "yaml"},
+           {{"-o", "xml"}, "xml"},
            {{"--order", "newest"}, "newest"},
            {{"--verb", "get,"}, "--verb"},
            {{"--user", "alice", "bob"}, "bob"},
