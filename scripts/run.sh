@@ -107,12 +107,12 @@ kept=$(wc -l < "$DEMO/kept.jsonl")
 # The webhook and the tailer got the same events from the same source: stored once. Wait
 # until the collector has shipped them.
 for _ in $(seq 1 300); do
-  n=$("$BIN/kubetrail" --dev --server "$GRPC" query --cluster demo --all | wc -l)
+  n=$("$BIN/kubetrail" --dev --server "$GRPC" count --cluster demo 2>/dev/null || echo 0)
   [ "$n" -ge "$kept" ] && break
   sleep 0.1
 done
 # Sending the same events again stores nothing twice, so this holds on every run.
-"$BIN/kubetrail" --dev --server "$GRPC" query --cluster demo --all > "$DEMO/stored.jsonl"
+"$BIN/kubetrail" --dev --server "$GRPC" query --cluster demo --all -o jsonl > "$DEMO/stored.jsonl"
 stored=$(wc -l < "$DEMO/stored.jsonl")
 if cmp -s <(sort "$DEMO/kept.jsonl") <(sort "$DEMO/stored.jsonl"); then
   stored_same="identical to"
@@ -120,12 +120,14 @@ else
   stored_same="DIFFERENT from (please report this)"
 fi
 first_user=$(head -n 1 "$DEMO/events.jsonl" | sed -n 's/.*"user":{"username":"\([^"]*\)".*/\1/p')
+first_id=$(head -n 1 "$DEMO/stored.jsonl" | sed -n 's/.*"auditID":"\([^"]*\)".*/\1/p')
 
 cat <<MSG
 
 kubetrail — what exists so far: the audit event codec, the audit Policy engine, the event
 store, the aggregator, the collector, \`kubetrail convert\`, \`kubetrail policy\`,
-\`kubetrail query\` and the load generator.
+\`kubetrail query|get|tail|count|top|histogram|export|status\`, the C++ and Python
+clients (clients/cpp, clients/python) and the load generator.
 
   generated   $DEMO/events.jsonl        $(wc -l < "$DEMO/events.jsonl") events as kube-apiserver's log backend writes them
   webhook     $DEMO/webhook-body.json   the same events as one EventList (a webhook POST body)
@@ -149,7 +151,10 @@ A local collector is running (pid $COL_PID; log $STATE_DIR/collector.log; spool 
 
 Try next (in another terminal; Ctrl-C here stops both):
   $BIN/kubetrail --dev --server $GRPC query --cluster demo --user '$first_user' --limit 3
-  $BIN/kubetrail --dev --server $GRPC query --verb delete --order desc -o json --limit 2
+  $BIN/kubetrail --dev --server $GRPC top users --cluster demo
+  $BIN/kubetrail --dev --server $GRPC get $first_id
+  $BIN/kubetrail --dev --server $GRPC tail -o wide        # live; Ctrl-C ends it
+  $BIN/kubetrail --dev --server $GRPC query --verb delete --order desc -o jsonl --limit 2
   $BIN/kubetrail-loadgen --count 5000 --seed 9 >> $DEMO/audit.log     # the tailer ships them
   $BIN/kubetrail-loadgen --send http://$WEBHOOK/audit/webhook --count 100000 --streams 4
   $BIN/kubetrail-loadgen --send grpc://$GRPC --cluster load --count 100000 --streams 4
