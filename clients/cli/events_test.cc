@@ -159,6 +159,34 @@ TEST_F(EventsTest, TailStopsCleanly) {
   EXPECT_EQ(out.str(), expected);
 }
 
+TEST_F(EventsTest, TailWaitsForAServerThatWentAway) {
+  const kubetrail::Client client = MakeClient();
+  TailControl control;
+  std::ostringstream out;
+  std::ostringstream err;
+  service_->FailWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "restarting"));
+  std::thread server([&] {
+    absl::SleepFor(absl::Milliseconds(200));
+    service_->FailWith(grpc::Status::OK);  // back
+    absl::SleepFor(absl::Milliseconds(200));
+    service_->AddFollowEvents({MakeStored(30)});
+    absl::SleepFor(absl::Milliseconds(300));
+    control.Stop();
+  });
+  TailOptions options;
+  options.format = EventFormat::kJsonLines;
+  options.retry = absl::Milliseconds(20);
+  EXPECT_EQ(RunTail(options, client, &control, out, err), kExitOk) << err.str();
+  server.join();
+  std::string expected;
+  audit::AppendEventJson(MakeStored(30).event().event(), &expected);
+  EXPECT_EQ(out.str(), expected + "\n");
+  // Said once, not once per attempt.
+  EXPECT_EQ(err.str(),
+            "kubetrail tail: fake:7443: restarting; retrying every 20ms\n"
+            "kubetrail tail: reconnected\n");
+}
+
 TEST_F(EventsTest, TailRefusesTo) {
   const kubetrail::Client client = MakeClient();
   TailControl control;

@@ -314,6 +314,7 @@ FollowStream::~FollowStream() {
 bool FollowStream::Next(v1::FollowResponse* response) {
   if (status_.has_value() || reader_ == nullptr) return false;
   if (!reader_->Read(response)) {
+    read_ended_ = true;
     (void)status();
     return false;
   }
@@ -327,7 +328,8 @@ absl::Status FollowStream::status() {
   if (!status_.has_value()) {
     if (reader_ == nullptr) return absl::OkStatus();
     // Finish blocks until the server has ended the call: cancel first if it is still going.
-    context_.TryCancel();
+    // Not after the reads ended: a cancel then could replace the server's own status.
+    if (!read_ended_) context_.TryCancel();
     status_ = FromGrpcStatus(reader_->Finish());
   }
   return *status_;

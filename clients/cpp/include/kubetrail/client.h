@@ -176,6 +176,7 @@ class FollowStream {
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderInterface<kubetrail::v1::FollowResponse>> reader_;
   std::optional<absl::Status> status_;
+  bool read_ended_ = false;
   uint64_t last_sequence_ = 0;
 };
 
