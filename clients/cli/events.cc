@@ -31,6 +31,7 @@
 #include "audit/codec.h"
 #include "clients/cli/connection.h"
 #include "clients/cli/exit_codes.h"
+#include "clients/cli/query.h"
 #include "common/strings.h"
 
 namespace kubetrail::cli {
@@ -101,19 +102,7 @@ int RunTail(const TailOptions& options, const kubetrail::Client& client, TailCon
   if (options.filter.has_from_us()) {
     // The stored past first, then live from exactly where that search ended.
     kubetrail::SearchIterator it = client.Search(options.filter);
-    size_t pending = 0;
-    while (it.Next()) {
-      printer.Add(it.event());
-      if (++pending == 1000) {
-        printer.Flush(&text);
-        if (!WriteOutput(text, kTailPrefix, out, err)) return kExitFailure;
-        text.clear();
-        pending = 0;
-      }
-    }
-    printer.Flush(&text);
-    if (!WriteOutput(text, kTailPrefix, out, err)) return kExitFailure;
-    text.clear();
+    if (!WriteSearchResults(it, printer, kTailPrefix, out, err)) return kExitFailure;
     if (!it.status().ok()) return ReportRpcError(server, it.status(), err);
     follow.cursor = it.cursor();
   }

@@ -222,15 +222,9 @@ struct ClientFlags {
   ServerOptions server;
   std::string timeout = "30s";
   std::string context;
-  // To tell which connection flags the command line gave (they win over a context).
-  CLI::Option* server_flag = nullptr;
-  CLI::Option* dev_flag = nullptr;
-  CLI::Option* ca_flag = nullptr;
-  CLI::Option* cert_flag = nullptr;
-  CLI::Option* key_flag = nullptr;
-  CLI::Option* server_name_flag = nullptr;
-  CLI::Option* token_flag = nullptr;
-  CLI::Option* timeout_flag = nullptr;
+  // Each connection flag and the field it sets, to tell which ones the command line gave
+  // (they win over a context).
+  std::vector<std::pair<CLI::Option*, bool ClientOptionFields::*>> given;
 };
 
 // A CLI11 check for a positive absl::ParseDuration value.
@@ -254,31 +248,41 @@ CLI::Validator NonEmptyValidator() {
 // Registers the global client flags on `app`: they go before the verb, and (for the verbs
 // that fall through to `app`) after it too.
 void AddClientFlags(CLI::App& app, ClientFlags* flags) {
-  flags->dev_flag = app.add_flag("--dev", flags->server.plaintext,
-                                 "Plaintext, for an aggregator started with --dev (default: TLS)");
-  flags->server_flag =
-      app.add_option("--server", flags->server.server, "The aggregator's gRPC address")
-          ->option_text("HOST:PORT (default 127.0.0.1:7443)");
-  flags->ca_flag = app.add_option("--tls-ca", flags->server.ca_file,
-                                  "CA bundle for the server certificate (default: system roots)")
-                       ->option_text("FILE");
-  flags->cert_flag = app.add_option("--tls-cert", flags->server.cert_file,
-                                    "Client certificate chain for mutual TLS (with --tls-key)")
-                         ->option_text("FILE");
-  flags->key_flag =
-      app.add_option("--tls-key", flags->server.key_file, "Client private key (with --tls-cert)")
-          ->option_text("FILE");
-  flags->server_name_flag =
-      app.add_option("--tls-server-name", flags->server.server_name,
-                     "Name checked against the server certificate (default: the server's host)")
-          ->option_text("NAME");
-  flags->token_flag = app.add_option("--token", flags->server.token,
-                                     "Bearer token sent on every call (default: $KUBETRAIL_TOKEN)")
-                          ->option_text("TOKEN");
-  flags->timeout_flag =
+  flags->given.emplace_back(
+      app.add_flag("--dev", flags->server.plaintext,
+                   "Plaintext, for an aggregator started with --dev (default: TLS)"),
+      &ClientOptionFields::plaintext);
+  struct StringFlag {
+    const char* name;
+    std::string* value;
+    bool ClientOptionFields::*field;
+    const char* help;
+    const char* text;
+  };
+  ServerOptions& server = flags->server;
+  for (const StringFlag& f : {
+           StringFlag{"--server", &server.server, &ClientOptionFields::server,
+                      "The aggregator's gRPC address", "HOST:PORT (default 127.0.0.1:7443)"},
+           StringFlag{"--tls-ca", &server.ca_file, &ClientOptionFields::ca_file,
+                      "CA bundle for the server certificate (default: system roots)", "FILE"},
+           StringFlag{"--tls-cert", &server.cert_file, &ClientOptionFields::cert_file,
+                      "Client certificate chain for mutual TLS (with --tls-key)", "FILE"},
+           StringFlag{"--tls-key", &server.key_file, &ClientOptionFields::key_file,
+                      "Client private key (with --tls-cert)", "FILE"},
+           StringFlag{"--tls-server-name", &server.server_name, &ClientOptionFields::server_name,
+                      "Name checked against the server certificate (default: the server's host)",
+                      "NAME"},
+           StringFlag{"--token", &server.token, &ClientOptionFields::token,
+                      "Bearer token sent on every call (default: $KUBETRAIL_TOKEN)", "TOKEN"},
+       }) {
+    flags->given.emplace_back(app.add_option(f.name, *f.value, f.help)->option_text(f.text),
+                              f.field);
+  }
+  flags->given.emplace_back(
       app.add_option("--timeout", flags->timeout, "Deadline of each call (each page of a query)")
           ->check(PositiveDurationValidator())
-          ->option_text("DURATION (default 30s)");
+          ->option_text("DURATION (default 30s)"),
+      &ClientOptionFields::timeout);
   app.add_option("--context", flags->context,
                  "A context of the config file ($KUBETRAIL_CONFIG, else "
                  "~/.config/kubetrail/config.yaml; default: its current-context)")
@@ -297,14 +301,7 @@ std::optional<kubetrail::Client> ConnectClient(ClientFlags* flags, std::string_v
     return std::nullopt;
   }
   ExplicitFlags given;
-  given.server = flags->server_flag->count() > 0;
-  given.plaintext = flags->dev_flag->count() > 0;
-  given.ca_file = flags->ca_flag->count() > 0;
-  given.cert_file = flags->cert_flag->count() > 0;
-  given.key_file = flags->key_flag->count() > 0;
-  given.server_name = flags->server_name_flag->count() > 0;
-  given.token = flags->token_flag->count() > 0;
-  given.timeout = flags->timeout_flag->count() > 0;
+  for (const auto& [option, field] : flags->given) given.*field = option->count() > 0;
   if (!given.token) {
     if (const char* token = std::getenv("KUBETRAIL_TOKEN"); token != nullptr && *token != 0) {
       flags->server.token = token;

@@ -33,6 +33,24 @@ absl::Status ParseQueryOrder(std::string_view name, kubetrail::v1::Order* order)
   return absl::OkStatus();
 }
 
+bool WriteSearchResults(kubetrail::SearchIterator& it, EventPrinter& printer,
+                        std::string_view prefix, std::ostream& out, std::ostream& err) {
+  std::string buffer;
+  size_t pending = 0;
+  while (it.Next()) {
+    printer.Add(it.event());
+    // Written in pieces, so that a long search streams.
+    if (++pending == kEventsPerWrite) {
+      printer.Flush(&buffer);
+      if (!WriteOutput(buffer, prefix, out, err)) return false;
+      buffer.clear();
+      pending = 0;
+    }
+  }
+  printer.Flush(&buffer);
+  return WriteOutput(buffer, prefix, out, err);
+}
+
 int RunQuery(const QueryOptions& options, const kubetrail::Client& client, std::ostream& out,
              std::ostream& err) {
   const int page_limit = options.all ? options.page_size : options.limit;
@@ -47,20 +65,7 @@ int RunQuery(const QueryOptions& options, const kubetrail::Client& client, std::
                                      .page_size = page_limit,
                                      .cursor = {}});
   EventPrinter printer(options.format, options.output);
-  std::string buffer;
-  size_t pending = 0;
-  while (it.Next()) {
-    printer.Add(it.event());
-    // Written in pieces, so that a long query streams.
-    if (++pending == kEventsPerWrite) {
-      printer.Flush(&buffer);
-      if (!WriteOutput(buffer, kPrefix, out, err)) return kExitFailure;
-      buffer.clear();
-      pending = 0;
-    }
-  }
-  printer.Flush(&buffer);
-  if (!WriteOutput(buffer, kPrefix, out, err)) return kExitFailure;
+  if (!WriteSearchResults(it, printer, kPrefix, out, err)) return kExitFailure;
   if (!it.status().ok()) return ReportRpcError(client.options().server, it.status(), err);
   if (it.more() && !options.all) {
     err << kPrefix << "more events match; use --all or --limit N (up to " << kMaxQueryLimit

@@ -78,6 +78,12 @@ struct QueryOptions {
   OutputOptions output;
 };
 
+// Writes every event of `it` through `printer` to `out`, in pieces of 1000 events (table
+// widths are computed per piece). False, after `PREFIXcannot write output` on `err`, when
+// `out` failed; the iterator's own status is left to the caller.
+bool WriteSearchResults(kubetrail::SearchIterator& it, EventPrinter& printer,
+                        std::string_view prefix, std::ostream& out, std::ostream& err);
+
 // Runs `kubetrail query` through `client` (its options name the server in messages). Returns the exit code (exit_codes.h):
 // kExitOk, kExitFailure, or kExitUsage for options out of range or INVALID_ARGUMENT from the
 // server. Events go to `out`, diagnostics to `err`.

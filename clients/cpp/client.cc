@@ -19,6 +19,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "google/protobuf/repeated_ptr_field.h"
 #include "grpcpp/support/channel_arguments.h"
 
 namespace kubetrail {
@@ -182,29 +183,46 @@ bool SearchIterator::Next() {
 
 // ---- unary calls ----
 
+namespace {
+
+// One unary call: a fresh context from `prepare`, `call(context, &response)`, the status
+// converted.
+template <typename Response, typename Call>
+absl::StatusOr<Response> CallUnary(const std::function<void(grpc::ClientContext*)>& prepare,
+                                   Call&& call) {
+  Response response;
+  grpc::ClientContext context;
+  prepare(&context);
+  if (absl::Status s = FromGrpcStatus(call(&context, &response)); !s.ok()) return s;
+  return response;
+}
+
+template <typename T>
+std::vector<T> TakeAll(google::protobuf::RepeatedPtrField<T>* items) {
+  return std::vector<T>(std::make_move_iterator(items->begin()),
+                        std::make_move_iterator(items->end()));
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<v1::StoredEvent>> Client::Get(const std::string& audit_id) const {
   v1::GetRequest request;
   request.set_audit_id(audit_id);
-  v1::GetResponse response;
-  grpc::ClientContext context;
-  Prepare(&context);
-  if (absl::Status s = FromGrpcStatus(query_->Get(&context, request, &response)); !s.ok()) {
-    return s;
-  }
-  return std::vector<v1::StoredEvent>(std::make_move_iterator(response.mutable_events()->begin()),
-                                      std::make_move_iterator(response.mutable_events()->end()));
+  absl::StatusOr<v1::GetResponse> response = CallUnary<v1::GetResponse>(
+      [this](grpc::ClientContext* c) { Prepare(c); },
+      [&](grpc::ClientContext* c, v1::GetResponse* r) { return query_->Get(c, request, r); });
+  if (!response.ok()) return response.status();
+  return TakeAll(response->mutable_events());
 }
 
 absl::StatusOr<uint64_t> Client::Count(const v1::Filter& filter) const {
   v1::CountRequest request;
   *request.mutable_filter() = filter;
-  v1::CountResponse response;
-  grpc::ClientContext context;
-  Prepare(&context);
-  if (absl::Status s = FromGrpcStatus(query_->Count(&context, request, &response)); !s.ok()) {
-    return s;
-  }
-  return response.count();
+  absl::StatusOr<v1::CountResponse> response = CallUnary<v1::CountResponse>(
+      [this](grpc::ClientContext* c) { Prepare(c); },
+      [&](grpc::ClientContext* c, v1::CountResponse* r) { return query_->Count(c, request, r); });
+  if (!response.ok()) return response.status();
+  return response->count();
 }
 
 absl::StatusOr<std::vector<v1::KeyCount>> Client::Top(const v1::Filter& filter,
@@ -214,14 +232,11 @@ absl::StatusOr<std::vector<v1::KeyCount>> Client::Top(const v1::Filter& filter,
   *request.mutable_filter() = filter;
   request.set_dimension(dimension);
   request.set_limit(limit);
-  v1::TopResponse response;
-  grpc::ClientContext context;
-  Prepare(&context);
-  if (absl::Status s = FromGrpcStatus(query_->Top(&context, request, &response)); !s.ok()) {
-    return s;
-  }
-  return std::vector<v1::KeyCount>(std::make_move_iterator(response.mutable_entries()->begin()),
-                                   std::make_move_iterator(response.mutable_entries()->end()));
+  absl::StatusOr<v1::TopResponse> response = CallUnary<v1::TopResponse>(
+      [this](grpc::ClientContext* c) { Prepare(c); },
+      [&](grpc::ClientContext* c, v1::TopResponse* r) { return query_->Top(c, request, r); });
+  if (!response.ok()) return response.status();
+  return TakeAll(response->mutable_entries());
 }
 
 absl::StatusOr<v1::HistogramResponse> Client::Histogram(const v1::Filter& filter,
@@ -231,39 +246,32 @@ absl::StatusOr<v1::HistogramResponse> Client::Histogram(const v1::Filter& filter
   *request.mutable_filter() = filter;
   request.set_granularity(granularity);
   request.set_by(by);
-  v1::HistogramResponse response;
-  grpc::ClientContext context;
-  Prepare(&context);
-  if (absl::Status s = FromGrpcStatus(query_->Histogram(&context, request, &response));
-      !s.ok()) {
-    return s;
-  }
-  return response;
+  return CallUnary<v1::HistogramResponse>(
+      [this](grpc::ClientContext* c) { Prepare(c); },
+      [&](grpc::ClientContext* c, v1::HistogramResponse* r) {
+        return query_->Histogram(c, request, r);
+      });
 }
 
 absl::StatusOr<v1::StatsResponse> Client::Stats() const {
-  v1::StatsResponse response;
-  grpc::ClientContext context;
-  Prepare(&context);
-  if (absl::Status s = FromGrpcStatus(admin_->Stats(&context, v1::StatsRequest(), &response));
-      !s.ok()) {
-    return s;
-  }
-  return response;
+  return CallUnary<v1::StatsResponse>(
+      [this](grpc::ClientContext* c) { Prepare(c); },
+      [&](grpc::ClientContext* c, v1::StatsResponse* r) {
+        return admin_->Stats(c, v1::StatsRequest(), r);
+      });
 }
 
 absl::StatusOr<std::string> Client::Health() const {
   std::unique_ptr<grpc::health::v1::Health::Stub> health =
       grpc::health::v1::Health::NewStub(channel_);
-  grpc::health::v1::HealthCheckResponse response;
-  grpc::ClientContext context;
-  Prepare(&context);
-  if (absl::Status s = FromGrpcStatus(
-          health->Check(&context, grpc::health::v1::HealthCheckRequest(), &response));
-      !s.ok()) {
-    return s;
-  }
-  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status());
+  absl::StatusOr<grpc::health::v1::HealthCheckResponse> response =
+      CallUnary<grpc::health::v1::HealthCheckResponse>(
+          [this](grpc::ClientContext* c) { Prepare(c); },
+          [&](grpc::ClientContext* c, grpc::health::v1::HealthCheckResponse* r) {
+            return health->Check(c, grpc::health::v1::HealthCheckRequest(), r);
+          });
+  if (!response.ok()) return response.status();
+  return grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response->status());
 }
 
 // ---- Follow ----
