@@ -22,6 +22,8 @@ PACKAGES=(
   # its test installs it into, and openssl for that test's certificates
   python3-grpcio python3-protobuf python3-setuptools python3-wheel python3-pip python3-venv
   openssl
+  # the deploy/ tests: YAML parsing of the manifests, shell script lint
+  python3-yaml shellcheck
 )
 
 missing=()
