@@ -122,7 +122,44 @@ fi
 first_user=$(head -n 1 "$DEMO/events.jsonl" | sed -n 's/.*"user":{"username":"\([^"]*\)".*/\1/p')
 first_id=$(head -n 1 "$DEMO/stored.jsonl" | sed -n 's/.*"auditID":"\([^"]*\)".*/\1/p')
 
+# The kubeconfig a kube-apiserver on this machine would use for the local (plaintext, --dev)
+# webhook; deploy/kube-apiserver/ has the TLS version and every flag.
+cat > "$DEMO/webhook-kubeconfig.yaml" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+  - name: kubetrail
+    cluster:
+      server: http://$WEBHOOK/audit/webhook
+users:
+  - name: kube-apiserver
+    user: {}
+contexts:
+  - name: default
+    context:
+      cluster: kubetrail
+      user: kube-apiserver
+current-context: default
+KUBECONFIG
+
 cat <<MSG
+
+webhook: http://$WEBHOOK/audit/webhook
+
+Point a kube-apiserver on this machine at it with these flags (deploy/kube-apiserver/ has
+the TLS setup for real clusters, kubeadm and kind):
+  --audit-policy-file=$DEMO/policy.yaml
+  --audit-webhook-config-file=$DEMO/webhook-kubeconfig.yaml
+  --audit-webhook-mode=batch
+  --audit-webhook-batch-max-size=400
+  --audit-webhook-batch-max-wait=1s
+and this webhook kubeconfig ($DEMO/webhook-kubeconfig.yaml):
+$(sed 's/^/  /' "$DEMO/webhook-kubeconfig.yaml")
+
+Try (in another terminal; Ctrl-C here stops both daemons):
+  $BIN/kubetrail --dev --server $GRPC query --cluster demo --user '$first_user' --limit 3
+  $BIN/kubetrail --dev --server $GRPC top users --cluster demo
+  $BIN/kubetrail --dev --server $GRPC tail -o wide        # live; Ctrl-C ends it
 
 kubetrail — what exists so far: the audit event codec, the audit Policy engine, the event
 store, the aggregator, the collector, \`kubetrail convert\`, \`kubetrail policy\`,
@@ -149,11 +186,8 @@ A local collector is running (pid $COL_PID; log $STATE_DIR/collector.log; spool 
   queried back:                   $stored events, $stored_same what the policy keeps ($DEMO/stored.jsonl)
   (the webhook and the tailer received the same events from one source: stored once)
 
-Try next (in another terminal; Ctrl-C here stops both):
-  $BIN/kubetrail --dev --server $GRPC query --cluster demo --user '$first_user' --limit 3
-  $BIN/kubetrail --dev --server $GRPC top users --cluster demo
+More to try:
   $BIN/kubetrail --dev --server $GRPC get $first_id
-  $BIN/kubetrail --dev --server $GRPC tail -o wide        # live; Ctrl-C ends it
   $BIN/kubetrail --dev --server $GRPC query --verb delete --order desc -o jsonl --limit 2
   $BIN/kubetrail-loadgen --count 5000 --seed 9 >> $DEMO/audit.log     # the tailer ships them
   $BIN/kubetrail-loadgen --send http://$WEBHOOK/audit/webhook --count 100000 --streams 4

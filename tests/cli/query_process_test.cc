@@ -3,9 +3,7 @@
 // queried by the real kubetrail binary. Checks that -o jsonl gives back the very bytes that
 // went in, time order both ways, time and field filters, --limit and --all paging, the -o
 // json envelope, and the exit codes and messages of usage and connection errors.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +32,7 @@
 #include "kubetrail/v1/event.pb.h"
 #include "tests/testing/background_process.h"
 #include "tests/testing/paths.h"
+#include "tests/testing/ports.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_dir.h"
 
@@ -148,23 +147,6 @@ std::optional<Envelope> ParseEnvelope(std::string_view line) {
       line.substr(sequence + kSequence.size(), line.size() - 1 - sequence - kSequence.size());
   if (!absl::SimpleAtoi(ToAbsl(digits), &e.sequence)) return std::nullopt;
   return e;
-}
-
-// A loopback port that nothing listens on (bound once, then released).
-int UnusedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t size = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
 }
 
 // What every test shares: one aggregator, loaded once.
@@ -513,7 +495,7 @@ TEST_F(QueryProcessTest, UsageErrors) {
 }
 
 TEST_F(QueryProcessTest, UnreachableServer) {
-  const int port = UnusedPort();
+  const int port = kubetrail::testing::UnusedLoopbackPort();
   ASSERT_NE(port, 0);
   const std::string address = absl::StrCat("127.0.0.1:", port);
   const SubprocessResult r = Run({"--dev", "--server", address, "query", "--timeout", "20s"});
