@@ -275,10 +275,21 @@ absl::Status AuditLogWriter::WriteAll() {
   std::mt19937_64 rng(options_.seed);
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("open", path);
-  const absl::Time start = absl::Now();
+  absl::Time start = absl::Now();
   size_t in_file = 0;  // lines in the live file
   absl::Status status;
+  bool paused = false;
   for (size_t i = 0; i < lines_.size() && status.ok() && !stop_.load();) {
+    if (options_.resume != nullptr && !paused && i >= options_.pause_after_lines) {
+      paused = true;
+      while (!stop_.load() &&
+             !options_.resume->WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
+      }
+      // The same pace from here on, not a burst to catch up.
+      if (options_.lines_per_second > 0) {
+        start = absl::Now() - absl::Seconds(static_cast<double>(i) / options_.lines_per_second);
+      }
+    }
     if (options_.lines_per_second > 0) {
       const absl::Time due =
           start + absl::Seconds(static_cast<double>(i) / options_.lines_per_second);
@@ -290,6 +301,7 @@ absl::Status AuditLogWriter::WriteAll() {
     size_t n =
         std::min<size_t>(std::uniform_int_distribution<size_t>(1, 8)(rng), lines_.size() - i);
     if (options_.rotate_every_lines > 0) n = std::min(n, options_.rotate_every_lines - in_file);
+    if (options_.resume != nullptr && !paused) n = std::min(n, options_.pause_after_lines - i);
     std::string chunk;
     for (size_t j = i; j < i + n; ++j) absl::StrAppend(&chunk, lines_[j], "\n");
     if (std::uniform_int_distribution<int>(0, 2)(rng) == 0) {

@@ -141,6 +141,11 @@ struct AuditLogOptions {
   // Seeds where writes are cut: lines are appended a few at a time, some writes end inside a
   // line and the rest follows a moment later (the tailer must wait for the newline).
   uint64_t seed = 1;
+  // With `resume` set: after `pause_after_lines` lines the writer waits until `resume` is
+  // notified (which must outlive the writer), then goes on at the same pace. Lets a test put
+  // the rest of the load after an event of its own (an outage) whatever the machine's speed.
+  size_t pause_after_lines = 0;
+  absl::Notification* resume = nullptr;
 };
 
 // Appends `lines` to an audit log on its own thread as kube-apiserver does, rotating it along
