@@ -86,6 +86,9 @@ HTTP=${KUBETRAIL_HTTP_LISTEN:-127.0.0.1:9090}
 AGG_PID=$!
 COL_PID=
 trap 'kill -TERM $COL_PID 2>/dev/null; wait $COL_PID 2>/dev/null; kill -TERM $AGG_PID 2>/dev/null; wait $AGG_PID 2>/dev/null' EXIT
+# Ctrl-C (SIGINT) or SIGTERM ends the script, and so, through the EXIT trap, both daemons.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 wait_ready kubetrail-aggregator $AGG_PID "$STATE_DIR/aggregator" "serving grpc=" \
   "$GRPC or $HTTP? set KUBETRAIL_GRPC_LISTEN / KUBETRAIL_HTTP_LISTEN"
 # The collector: webhook receiver and log tailer, plaintext on loopback, spool in

@@ -1,7 +1,7 @@
 // `make run`'s script (scripts/run.sh) as a newcomer runs it, on free loopback ports and a
 // private state directory: it must start the aggregator and the collector, print the webhook
-// URL first, round-trip the demo events through the policy byte for byte, and on Ctrl-C
-// (SIGINT to the script) stop both daemons.
+// URL first, round-trip the demo events through the policy byte for byte, and when the script
+// is stopped (SIGTERM; Ctrl-C's SIGINT takes the same trap) stop both daemons.
 #include <signal.h>
 
 #include <cerrno>
@@ -41,7 +41,7 @@ int PidAfter(const std::string& text, const std::string& marker) {
 
 bool Alive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 
-TEST(MakeRunTest, StartsBothRoundTripsThePolicyAndStopsOnCtrlC) {
+TEST(MakeRunTest, StartsBothRoundTripsThePolicyAndStopsWhenStopped) {
   testing::TempDir state;
   ASSERT_TRUE(state.ok()) << state.error();
   std::vector<std::string> env = {"KUBETRAIL_STATE_DIR=" + state.path()};
@@ -79,7 +79,9 @@ TEST(MakeRunTest, StartsBothRoundTripsThePolicyAndStopsOnCtrlC) {
   EXPECT_TRUE(Alive(aggregator)) << out;
   EXPECT_TRUE(Alive(collector)) << out;
 
-  ASSERT_TRUE((*run)->Signal(SIGINT).ok());
+  // SIGTERM, not SIGINT: a test run in the background (as CI may run it) inherits SIGINT
+  // ignored, and a shell cannot trap a signal ignored at its start. run.sh handles both alike.
+  ASSERT_TRUE((*run)->Signal(SIGTERM).ok());
   absl::StatusOr<int> code = (*run)->Wait(absl::Seconds(60));
   ASSERT_TRUE(code.ok()) << code.status();
   // Both daemons were stopped (and reaped) by the script's exit trap.
