@@ -58,6 +58,9 @@ struct StoredEvent {
   uint64_t sequence = 0;  // ingest sequence number, 1-based, unique in the store
   int64_t time_us = 0;    // EventTimeMicros(event)
   kubetrail::v1::EnvelopedEvent event;
+  // Only from a Search with `prefer_serialized`: the protobuf encoding of the
+  // kubetrail.v1.EnvelopedEvent, and then `event` is empty. Empty otherwise.
+  std::string serialized;
 };
 
 struct WriteOptions {
@@ -94,6 +97,10 @@ struct SearchRequest {
   // Empty for the first page; otherwise SearchPage::cursor of the previous page of the
   // same filter and order (InvalidArgument when malformed or from another order).
   std::string cursor;
+  // For callers that pass events on encoded (the query server): the store may return an
+  // event as StoredEvent::serialized instead of parsing it, where its indexes alone decide
+  // the match. Each returned event has exactly one of `event` and `serialized`.
+  bool prefer_serialized = false;
 };
 
 inline constexpr int kMaxSearchLimit = 100'000;

@@ -8,11 +8,15 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/merge_operator.h"
@@ -480,6 +484,9 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
   // every event per (cluster, minute).
   absl::flat_hash_map<GroupKey, std::vector<PostingEntry>> postings;
   absl::flat_hash_map<GroupKey, uint64_t> totals;
+  // (auditID key, event key) of the stored events, put in key order below: a memtable
+  // skiplist inserts keys that follow each other much faster than scattered ones.
+  std::vector<std::pair<std::string_view, std::string>> id_entries;
   std::string key, value;
   size_t index = 0;
   absl::ReaderMutexLock retention_lock(&retention_mu_);
@@ -517,7 +524,7 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
       value.clear();
       AppendEventValue(source, e.envelope().receive_time_us() - time, item.bytes, &value);
       wb.Put(events_, key, value);
-      wb.Put(ids_, item.id_key, key);
+      id_entries.emplace_back(item.id_key, key);
       seqlog.push_back({cluster, time});
 
       const int64_t minute = FloorDiv(time, GranMicros(kGranMinute));
@@ -535,22 +542,28 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
   g->stored = sequence - first_sequence;
   next_sequence_ = sequence;
   if (g->stored == 0) return;
+  std::sort(id_entries.begin(), id_entries.end());
+  for (const auto& [id_key, event_key] : id_entries) wb.Put(ids_, id_key, event_key);
 
   // Rollups: minute counts from the posting lists, then hours, days and all time.
   absl::flat_hash_map<GroupKey, uint64_t> minute_counts = std::move(totals);
+  std::vector<std::pair<std::string, std::string>> posting_entries;
+  posting_entries.reserve(postings.size());
   for (auto& [pg, entries] : postings) {
     std::sort(entries.begin(), entries.end(), [](const PostingEntry& a, const PostingEntry& b) {
       return a.time_us != b.time_us ? a.time_us < b.time_us : a.sequence < b.sequence;
     });
     PostingKey pk{pg.kind, pg.cluster, pg.term, pg.minute, first_sequence};
     pk.bucket = BucketFromKey(BucketKey(pg.minute));  // as stored: clamped
-    key = EncodePostingKey(pk);
     value.clear();
     AppendPostingValue(pk, entries, &value);
-    wb.Put(postings_, key, value);
+    posting_entries.emplace_back(EncodePostingKey(pk), value);
     minute_counts[pg] += entries.size();
   }
-  absl::flat_hash_map<std::string, uint64_t> rollups;
+  std::sort(posting_entries.begin(), posting_entries.end());
+  for (const auto& [pk, pv] : posting_entries) wb.Put(postings_, pk, pv);
+  // Ordered, for the same reason as the auditID keys.
+  absl::btree_map<std::string, uint64_t> rollups;
   for (const auto& [mg, n] : minute_counts) {
     const bool timed = HasTimedRollups(mg.kind);
     const int64_t time = mg.minute * GranMicros(kGranMinute);
@@ -664,7 +677,8 @@ void RocksDbStoreImpl::CommitGroup(Group* g) {
 }
 
 absl::StatusOr<StoredEvent> RocksDbStoreImpl::DecodeStored(const EventKey& key,
-                                                           std::string_view value) const {
+                                                           std::string_view value,
+                                                           bool serialized) const {
   EventValue v;
   if (!DecodeEventValue(value, &v)) {
     return absl::DataLossError(Cat("store ", options_.path, ": corrupt event record"));
@@ -672,23 +686,42 @@ absl::StatusOr<StoredEvent> RocksDbStoreImpl::DecodeStored(const EventKey& key,
   StoredEvent out;
   out.sequence = key.sequence;
   out.time_us = key.time_us;
-  if (!out.event.mutable_event()->ParseFromArray(v.event_bytes.data(),
-                                                 static_cast<int>(v.event_bytes.size()))) {
-    return absl::DataLossError(
-        Cat("store ", options_.path, ": corrupt event at sequence ", key.sequence));
-  }
-  kubetrail::v1::Envelope* env = out.event.mutable_envelope();
+  kubetrail::v1::Envelope envelope;
   {
     absl::ReaderMutexLock lock(&dict_mu_);
-    env->set_cluster(dict_[kKindCluster].Term(key.cluster));
-    env->set_source(dict_[kKindSource].Term(v.source));
+    envelope.set_cluster(dict_[kKindCluster].Term(key.cluster));
+    envelope.set_source(dict_[kKindSource].Term(v.source));
   }
-  env->set_receive_time_us(key.time_us + v.receive_delta);
+  envelope.set_receive_time_us(key.time_us + v.receive_delta);
+  if (!serialized) {
+    if (!out.event.mutable_event()->ParseFromArray(v.event_bytes.data(),
+                                                   static_cast<int>(v.event_bytes.size()))) {
+      return absl::DataLossError(
+          Cat("store ", options_.path, ": corrupt event at sequence ", key.sequence));
+    }
+    out.event.mutable_envelope()->Swap(&envelope);
+    return out;
+  }
+  // EnvelopedEvent: envelope = 1, event = 2 (the stored bytes are an encoded Event).
+  using WireFormatLite = google::protobuf::internal::WireFormatLite;
+  {
+    // Scoped: the streams size `out.serialized` to what was written when they end.
+    google::protobuf::io::StringOutputStream stream(&out.serialized);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.WriteTag(WireFormatLite::MakeTag(kubetrail::v1::EnvelopedEvent::kEnvelopeFieldNumber,
+                                           WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    coded.WriteVarint32(static_cast<uint32_t>(envelope.ByteSizeLong()));
+    envelope.SerializeWithCachedSizes(&coded);
+    coded.WriteTag(WireFormatLite::MakeTag(kubetrail::v1::EnvelopedEvent::kEventFieldNumber,
+                                           WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    coded.WriteVarint32(static_cast<uint32_t>(v.event_bytes.size()));
+    coded.WriteRaw(v.event_bytes.data(), static_cast<int>(v.event_bytes.size()));
+  }
   return out;
 }
 
 absl::StatusOr<std::vector<StoredEvent>> RocksDbStoreImpl::Fetch(
-    const std::vector<Candidate>& candidates) {
+    const std::vector<Candidate>& candidates, bool serialized) {
   std::vector<std::string> keys;
   keys.reserve(candidates.size());
   for (const Candidate& c : candidates) {
@@ -705,9 +738,9 @@ absl::StatusOr<std::vector<StoredEvent>> RocksDbStoreImpl::Fetch(
     if (statuses[i].IsNotFound()) continue;  // expired since the index was read
     KT_RETURN_IF_ERROR(FromRocks(statuses[i], "reading events"));
     const Candidate& c = candidates[i];
+    const std::string_view value(values[i].data(), values[i].size());
     KT_ASSIGN_OR_RETURN(StoredEvent e,
-                        DecodeStored({c.cluster, c.time_us, c.sequence},
-                                     std::string_view(values[i].data(), values[i].size())));
+                        DecodeStored({c.cluster, c.time_us, c.sequence}, value, serialized));
     out.push_back(std::move(e));
   }
   return out;

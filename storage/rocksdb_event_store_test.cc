@@ -140,6 +140,43 @@ TEST_F(RocksDbStoreTest, ReadsBackEveryFieldAndEnvelope) {
   }
 }
 
+// A Search that one index answers alone skips parsing when asked to: its events come
+// encoded, byte for byte the envelope and event stored. A filter the indexes cannot decide
+// (a name too) needs the parsed event and returns it parsed.
+TEST_F(RocksDbStoreTest, IndexAnsweredSearchReturnsEncodedEventsWhenPreferred) {
+  std::vector<EnvelopedEvent> events = Events(1500, "prod", 3);
+  WriteAll(events);
+  const EnvelopedEvent& probe = events[700];
+  SearchRequest req;
+  req.limit = kMaxSearchLimit;
+  req.prefer_serialized = true;
+  req.filter.users = {probe.event().user().username()};
+  auto page = store_->Search(req);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_FALSE(page->events.empty());
+  size_t matching = 0;
+  for (const EnvelopedEvent& e : events) {
+    matching += e.event().user().username() == probe.event().user().username();
+  }
+  EXPECT_EQ(page->events.size(), matching);
+  for (const StoredEvent& e : page->events) {
+    ASSERT_FALSE(e.serialized.empty()) << "sequence " << e.sequence << " was parsed";
+    EnvelopedEvent parsed;
+    ASSERT_TRUE(parsed.ParseFromString(e.serialized));
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, events[e.sequence - 1]))
+        << "sequence " << e.sequence;
+  }
+
+  req.filter.names = {probe.event().object_ref().name()};
+  page = store_->Search(req);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_FALSE(page->events.empty());
+  for (const StoredEvent& e : page->events) {
+    EXPECT_TRUE(e.serialized.empty()) << "sequence " << e.sequence;
+    EXPECT_EQ(e.event.event().object_ref().name(), probe.event().object_ref().name());
+  }
+}
+
 TEST_F(RocksDbStoreTest, ReopenKeepsEventsSequenceAndIdentity) {
   std::vector<EnvelopedEvent> events = Events(1200, "prod", 2);
   WriteAll(events);

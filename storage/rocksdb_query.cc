@@ -316,6 +316,9 @@ absl::Status RocksDbStoreImpl::ScanIndexed(const Plan& plan, const Cursor& curso
   const int64_t lo_minute = MinuteOf(lo);
   const int64_t hi_minute = MinuteOf(hi - 1);
   const Order order = cursor.order;
+  // With one indexed field and nothing else but time and cluster (what the rollups answer
+  // alone), the posting lists decide the match and events need not be parsed to check it.
+  const bool exact = plan.prefer_serialized && plan.sole_rollup_kind.has_value();
 
   auto open_streams = [&](const Plan::KindTerms& k) {
     std::vector<std::unique_ptr<PostingStream>> streams;
@@ -392,9 +395,9 @@ absl::Status RocksDbStoreImpl::ScanIndexed(const Plan& plan, const Cursor& curso
       chunk.assign(candidates.begin() + static_cast<ptrdiff_t>(i),
                    candidates.begin() +
                        static_cast<ptrdiff_t>(std::min(candidates.size(), i + kFetchChunk)));
-      KT_ASSIGN_OR_RETURN(std::vector<StoredEvent> events, Fetch(chunk));
+      KT_ASSIGN_OR_RETURN(std::vector<StoredEvent> events, Fetch(chunk, exact));
       for (StoredEvent& e : events) {
-        if (!Matches(plan.filter, e.event, e.time_us)) continue;
+        if (!exact && !Matches(plan.filter, e.event, e.time_us)) continue;
         if (!emit(std::move(e))) return absl::OkStatus();
       }
     }
@@ -495,6 +498,7 @@ absl::StatusOr<SearchPage> RocksDbStoreImpl::Search(const SearchRequest& request
   KT_RETURN_IF_ERROR(CheckLimit(request.limit));
   KT_ASSIGN_OR_RETURN(Cursor cursor, StartCursor(request, LastSequence()));
   KT_ASSIGN_OR_RETURN(Plan plan, BuildPlan(request.filter));
+  plan.prefer_serialized = request.prefer_serialized;
   SearchPage page;
   const size_t want = static_cast<size_t>(request.limit) + 1;
   KT_RETURN_IF_ERROR(Scan(plan, cursor, [&](StoredEvent&& e) {

@@ -5,6 +5,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/unknown_field_set.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace kubetrail::aggregator {
 
@@ -70,7 +74,45 @@ v1::Filter ToProto(const storage::Filter& f) {
 void ToProto(storage::StoredEvent&& event, v1::StoredEvent& out) {
   out.set_sequence(event.sequence);
   out.set_time_us(event.time_us);
+  if (!event.serialized.empty()) {
+    // The store produced these bytes from a parsed record; they parse.
+    out.mutable_event()->ParseFromString(event.serialized);
+    return;
+  }
   out.mutable_event()->Swap(&event.event);
+}
+
+void AppendToChunk(storage::StoredEvent&& event, v1::SearchResponse& out) {
+  google::protobuf::UnknownFieldSet& unknown = *out.GetReflection()->MutableUnknownFields(&out);
+  if (event.serialized.empty() && unknown.empty()) {
+    ToProto(std::move(event), *out.add_events());
+    return;
+  }
+  if (event.serialized.empty()) event.serialized = event.event.SerializeAsString();
+  // StoredEvent: sequence = 1, time_us = 2, event = 3 (zero scalars omitted, as protobuf
+  // itself writes them).
+  using WireFormatLite = google::protobuf::internal::WireFormatLite;
+  std::string* bytes = unknown.AddLengthDelimited(v1::SearchResponse::kEventsFieldNumber);
+  google::protobuf::io::StringOutputStream stream(bytes);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  if (event.sequence != 0) {
+    coded.WriteTag(WireFormatLite::MakeTag(v1::StoredEvent::kSequenceFieldNumber,
+                                           WireFormatLite::WIRETYPE_VARINT));
+    coded.WriteVarint64(event.sequence);
+  }
+  if (event.time_us != 0) {
+    coded.WriteTag(WireFormatLite::MakeTag(v1::StoredEvent::kTimeUsFieldNumber,
+                                           WireFormatLite::WIRETYPE_VARINT));
+    coded.WriteVarint64(static_cast<uint64_t>(event.time_us));
+  }
+  coded.WriteTag(WireFormatLite::MakeTag(v1::StoredEvent::kEventFieldNumber,
+                                         WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+  coded.WriteVarint32(static_cast<uint32_t>(event.serialized.size()));
+  coded.WriteRaw(event.serialized.data(), static_cast<int>(event.serialized.size()));
+}
+
+size_t ChunkBytes(const storage::StoredEvent& event) {
+  return event.serialized.empty() ? event.event.ByteSizeLong() : event.serialized.size();
 }
 
 void AppendKeyCounts(std::vector<storage::KeyCount>&& counts,

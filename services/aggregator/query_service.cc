@@ -143,7 +143,8 @@ grpc::ServerUnaryReactor* QueryService::Histogram(grpc::CallbackServerContext* c
 }
 
 // One Search call: reads the page from the store in chunks on the executor and writes each
-// chunk; the next chunk is read after the previous write completed (one write in flight).
+// chunk; the next chunk is read after the previous write completed (one write in flight). The
+// last chunk goes out with the status (StartWriteAndFinish).
 class SearchReactor final : public grpc::ServerWriteReactor<v1::SearchResponse> {
  public:
   SearchReactor(QueryService& service, grpc::CallbackServerContext* context,
@@ -163,14 +164,13 @@ class SearchReactor final : public grpc::ServerWriteReactor<v1::SearchResponse> 
     store_request_.order = request.order() == v1::ORDER_DESCENDING ? storage::Order::kDescending
                                                                    : storage::Order::kAscending;
     store_request_.cursor = request.cursor();
+    store_request_.prefer_serialized = true;
     Schedule();
   }
 
   void OnWriteDone(bool ok) override {
     if (!ok) {
       End(absl::CancelledError("the client went away"));
-    } else if (response_.last()) {
-      End(absl::OkStatus());
     } else {
       Schedule();
     }
@@ -204,10 +204,10 @@ class SearchReactor final : public grpc::ServerWriteReactor<v1::SearchResponse> 
     response_.Clear();
     size_t bytes = 0;
     while (!buffer_.empty() && remaining_ > 0) {
-      const size_t size = buffer_.front().event.ByteSizeLong();
+      const size_t size = ChunkBytes(buffer_.front());
       if (bytes > 0 && bytes + size > service_.options_.max_chunk_bytes) break;
       bytes += size;
-      ToProto(std::move(buffer_.front()), *response_.add_events());
+      AppendToChunk(std::move(buffer_.front()), response_);
       buffer_.pop_front();
       --remaining_;
     }
@@ -215,6 +215,10 @@ class SearchReactor final : public grpc::ServerWriteReactor<v1::SearchResponse> 
       response_.set_last(true);
       response_.set_more(store_more_);
       response_.set_cursor(store_request_.cursor);
+      // The last chunk and the status in one step: the client waits for one message less.
+      service_.metrics_.Query("Search", absl::StatusCode::kOk, SecondsSince(start_));
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
+      return;
     }
     StartWrite(&response_);
   }

@@ -93,6 +93,8 @@ struct Plan {
   // constrained, when exactly one rollup kind is and nothing else but time and cluster.
   std::optional<Kind> sole_rollup_kind;
   bool only_time_and_cluster = false;
+  // SearchRequest::prefer_serialized.
+  bool prefer_serialized = false;
 };
 
 class RocksDbStoreImpl final : public RocksDbEventStore {
@@ -184,11 +186,15 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   void AwaitWritten(uint64_t ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   absl::Status CheckOpen() const;
 
-  // Reads and decodes one event; NotFound when the key has no event.
-  absl::StatusOr<StoredEvent> DecodeStored(const EventKey& key, std::string_view value) const;
+  // Reads and decodes one event; NotFound when the key has no event. With `serialized`, the
+  // event comes as StoredEvent::serialized, not parsed.
+  absl::StatusOr<StoredEvent> DecodeStored(const EventKey& key, std::string_view value,
+                                           bool serialized = false) const;
   // Fetches the events of `candidates` (any order) and returns those present, in the same
   // order.
-  absl::StatusOr<std::vector<StoredEvent>> Fetch(const std::vector<Candidate>& candidates);
+  // With `serialized`, each event comes as StoredEvent::serialized, unparsed.
+  absl::StatusOr<std::vector<StoredEvent>> Fetch(const std::vector<Candidate>& candidates,
+                                                 bool serialized = false);
 
   absl::StatusOr<Plan> BuildPlan(const Filter& filter);
   // Runs a search; `emit` returns false to stop. Events are delivered in cursor order,
