@@ -527,4 +527,17 @@ uint64_t TestSeed() {
   return (static_cast<uint64_t>(device()) << 32) | device();
 }
 
+void ExpectSpoolsEmptyThenStop(AggregatorProcess& agg,
+                               const std::vector<CollectorProcess*>& collectors) {
+  for (const CollectorProcess* c : collectors) {
+    EXPECT_EQ(
+        c->AwaitMetric(
+            "kubetrail_collector_spool_events", [](double v) { return v == 0; }, absl::Seconds(30)),
+        0)
+        << "a collector's spool did not empty";
+  }
+  for (CollectorProcess* c : collectors) KT_E2E_EXPECT_OK(c->Stop());
+  KT_E2E_EXPECT_OK(agg.Stop());
+}
+
 }  // namespace kubetrail::e2e

@@ -235,6 +235,12 @@ absl::StatusOr<Figures> CompareCluster(const std::string& server, const std::str
 // "expected=… stored=… lost=… duplicated=… unexpected=…" and the examples, for messages.
 std::string Describe(const Figures& f);
 
+// The end of a run: expects each collector's spool to empty within 30 s (every event acked),
+// then stops the collectors in the order given and the aggregator last, expecting each to
+// exit cleanly.
+void ExpectSpoolsEmptyThenStop(AggregatorProcess& agg,
+                               const std::vector<CollectorProcess*>& collectors);
+
 // The seed of a test's randomness: $KUBETRAIL_E2E_SEED when set (to reproduce a run), else a
 // fresh one from std::random_device. Tests print it.
 uint64_t TestSeed();

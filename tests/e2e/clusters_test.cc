@@ -139,10 +139,8 @@ TEST(E2eClustersTest, EachClusterGivesBackExactlyItsInput) {
   EXPECT_TRUE(web_figures->exact()) << "e2e-webhook: " << e2e::Describe(*web_figures);
   EXPECT_TRUE(tail_figures->exact()) << "e2e-tail: " << e2e::Describe(*tail_figures);
 
-  // Reverse order of start; each exits 0.
-  KT_E2E_EXPECT_OK(tail.Stop());
-  KT_E2E_EXPECT_OK(web.Stop());
-  KT_E2E_EXPECT_OK(agg.Stop());
+  // The spools empty; then each stops, in reverse order of start, and exits 0.
+  e2e::ExpectSpoolsEmptyThenStop(agg, {&tail, &web});
 }
 
 }  // namespace

@@ -162,15 +162,7 @@ TEST(E2eOutageTest, AggregatorAwayUnderLoadThenEverythingArrives) {
   EXPECT_TRUE(tail_figures->exact()) << "e2e-tail: " << e2e::Describe(*tail_figures);
 
   // The spools empty once the acks are in.
-  for (const e2e::CollectorProcess* c : {&web, &tail}) {
-    EXPECT_EQ(
-        c->AwaitMetric(
-            "kubetrail_collector_spool_events", [](double v) { return v == 0; }, absl::Seconds(30)),
-        0);
-  }
-  KT_E2E_EXPECT_OK(tail.Stop());
-  KT_E2E_EXPECT_OK(web.Stop());
-  KT_E2E_EXPECT_OK(agg.Stop());
+  e2e::ExpectSpoolsEmptyThenStop(agg, {&tail, &web});
 }
 
 }  // namespace
