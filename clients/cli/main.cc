@@ -50,15 +50,22 @@ struct Verb {
   std::function<int()> run;
 };
 
-// A CLI11 check that accepts what ParseOutputFormat accepts, with its message otherwise.
-CLI::Validator OutputFormatValidator() {
+// A CLI11 check that accepts what `parse` accepts, with its message otherwise.
+// `description` is what CLI11 shows as the value's type, `name` names the check.
+template <typename T>
+CLI::Validator ParsedBy(absl::Status (*parse)(std::string_view, T*), std::string description,
+                        std::string name) {
   return CLI::Validator(
-      [](std::string& value) {
-        OutputFormat format;
-        absl::Status status = ParseOutputFormat(value, &format);
+      [parse](std::string& value) {
+        T parsed{};
+        absl::Status status = parse(value, &parsed);
         return status.ok() ? std::string() : std::string(status.message());
       },
-      "jsonl|eventlist", "output format");
+      std::move(description), std::move(name));
+}
+
+CLI::Validator OutputFormatValidator() {
+  return ParsedBy(&ParseOutputFormat, "jsonl|eventlist", "output format");
 }
 
 // Registers `convert`; its flags fill `*options`, which must outlive the parse and the run.
@@ -115,15 +122,8 @@ Verb AddConvert(CLI::App& app, ConvertOptions* options, std::string* output_name
               }};
 }
 
-// A CLI11 check that accepts what ParseSimulateFormat accepts.
 CLI::Validator SimulateFormatValidator() {
-  return CLI::Validator(
-      [](std::string& value) {
-        SimulateFormat format;
-        absl::Status status = ParseSimulateFormat(value, &format);
-        return status.ok() ? std::string() : std::string(status.message());
-      },
-      "table|json", "simulate output format");
+  return ParsedBy(&ParseSimulateFormat, "table|json", "simulate output format");
 }
 
 // Adds the flags every event-reading `policy` subcommand shares.
@@ -676,13 +676,7 @@ Verb AddTop(CLI::App& app, AggregatorVerbFlags* flags, ClientFlags* client) {
   cmd->add_option("DIMENSION", flags->dimension,
                   "users, verbs, resources, namespaces, codes or clusters")
       ->required()
-      ->check(CLI::Validator(
-          [](std::string& value) {
-            kubetrail::v1::Dimension d;
-            absl::Status s = ParseDimension(value, &d);
-            return s.ok() ? std::string() : std::string(s.message());
-          },
-          "DIMENSION", "dimension"));
+      ->check(ParsedBy(&ParseDimension, "DIMENSION", "dimension"));
   cmd->add_option("--limit", flags->top_limit, "Values to write")
       ->check(CLI::Range(1, 10000))
       ->option_text("N (default 10)");
