@@ -78,3 +78,14 @@ function(kubetrail_cc_test)
       ENVIRONMENT_MODIFICATION "KUBETRAIL_BIN_DIR=set:${CMAKE_BINARY_DIR}/bin"
     DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# Sets the cache variable KUBETRAIL_PYTHON3 to Debian's python3 first: the Debian python3-*
+# packages the Python tests need are installed for it, not for a python3 that may come earlier
+# on PATH (pyenv, conda); any python3 on PATH otherwise. Override with -DKUBETRAIL_PYTHON3=.
+function(kubetrail_find_python3)
+  find_program(KUBETRAIL_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH
+    DOC "python3 with Debian's python3-* packages, for the Python tests")
+  if(NOT KUBETRAIL_PYTHON3)
+    find_program(KUBETRAIL_PYTHON3 NAMES python3)
+  endif()
+endfunction()

@@ -76,17 +76,13 @@ TEST(E2eChaosTest, SigkillsUnderLoadLoseNothingAndStoreNothingTwice) {
 
   e2e::AggregatorProcess agg(dir.File("agg"));
   KT_E2E_ASSERT_OK(agg.Start());
-  e2e::CollectorProcess web({"--dev", "--cluster", "e2e-webhook", "--source", "apiserver-1",
-                             "--aggregator", agg.address(), "--spool-dir", dir.File("web-spool"),
-                             "--webhook-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-                             "--batch-wait", "100ms", "--drain-timeout", "20s"});
+  e2e::CollectorProcess web(
+      e2e::WebhookCollectorArgs(agg.address(), dir.File("web-spool"), {"--drain-timeout", "20s"}));
   KT_E2E_ASSERT_OK(web.Start());
   ASSERT_TRUE(std::filesystem::create_directory(dir.File("log")));
   const std::string log = dir.File("log/audit.log");
-  e2e::CollectorProcess tail({"--dev", "--cluster", "e2e-tail", "--source", "apiserver-1",
-                              "--aggregator", agg.address(), "--spool-dir", dir.File("tail-spool"),
-                              "--tail", log, "--http-listen", "127.0.0.1:0", "--batch-wait",
-                              "100ms", "--drain-timeout", "20s"});
+  e2e::CollectorProcess tail(
+      e2e::TailCollectorArgs(agg.address(), dir.File("tail-spool"), log, {"--drain-timeout", "20s"}));
   KT_E2E_ASSERT_OK(tail.Start());
 
   // The load: both clusters at a steady rate for about 18 s.

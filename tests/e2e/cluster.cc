@@ -527,6 +527,29 @@ uint64_t TestSeed() {
   return (static_cast<uint64_t>(device()) << 32) | device();
 }
 
+std::vector<std::string> WebhookCollectorArgs(const std::string& aggregator,
+                                              const std::string& spool_dir,
+                                              const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"--dev",          "--cluster",      "e2e-webhook",
+                                    "--source",       "apiserver-1",    "--aggregator",
+                                    aggregator,       "--spool-dir",    spool_dir,
+                                    "--webhook-listen", "127.0.0.1:0",  "--http-listen",
+                                    "127.0.0.1:0",    "--batch-wait",   "100ms"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+std::vector<std::string> TailCollectorArgs(const std::string& aggregator,
+                                           const std::string& spool_dir, const std::string& log,
+                                           const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"--dev",       "--cluster",    "e2e-tail",      "--source",
+                                    "apiserver-1", "--aggregator", aggregator,      "--spool-dir",
+                                    spool_dir,     "--tail",       log,             "--http-listen",
+                                    "127.0.0.1:0", "--batch-wait", "100ms"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 void ExpectSpoolsEmptyThenStop(AggregatorProcess& agg,
                                const std::vector<CollectorProcess*>& collectors) {
   for (const CollectorProcess* c : collectors) {

@@ -235,6 +235,16 @@ absl::StatusOr<Figures> CompareCluster(const std::string& server, const std::str
 // "expected=… stored=… lost=… duplicated=… unexpected=…" and the examples, for messages.
 std::string Describe(const Figures& f);
 
+// The flags of the two collectors the e2e tests run: one for cluster "e2e-webhook" with a
+// webhook on a free port, one for "e2e-tail" tailing `log`; both --dev, source "apiserver-1",
+// batches sent after at most 100 ms, /metrics on a free port; `extra` flags appended.
+std::vector<std::string> WebhookCollectorArgs(const std::string& aggregator,
+                                              const std::string& spool_dir,
+                                              const std::vector<std::string>& extra = {});
+std::vector<std::string> TailCollectorArgs(const std::string& aggregator,
+                                           const std::string& spool_dir, const std::string& log,
+                                           const std::vector<std::string>& extra = {});
+
 // The end of a run: expects each collector's spool to empty within 30 s (every event acked),
 // then stops the collectors in the order given and the aggregator last, expecting each to
 // exit cleanly.

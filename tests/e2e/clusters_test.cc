@@ -85,17 +85,13 @@ TEST(E2eClustersTest, EachClusterGivesBackExactlyItsInput) {
 
   e2e::AggregatorProcess agg(dir.File("agg"));
   KT_E2E_ASSERT_OK(agg.Start());
-  e2e::CollectorProcess web({"--dev", "--cluster", "e2e-webhook", "--source", "apiserver-1",
-                             "--aggregator", agg.address(), "--spool-dir", dir.File("web-spool"),
-                             "--webhook-listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-                             "--policy", policy, "--batch-wait", "100ms"});
+  e2e::CollectorProcess web(
+      e2e::WebhookCollectorArgs(agg.address(), dir.File("web-spool"), {"--policy", policy}));
   KT_E2E_ASSERT_OK(web.Start());
   ASSERT_TRUE(std::filesystem::create_directory(dir.File("log")));
   const std::string log = dir.File("log/audit.log");
-  e2e::CollectorProcess tail({"--dev", "--cluster", "e2e-tail", "--source", "apiserver-1",
-                              "--aggregator", agg.address(), "--spool-dir", dir.File("tail-spool"),
-                              "--tail", log, "--http-listen", "127.0.0.1:0", "--batch-wait",
-                              "100ms"});
+  e2e::CollectorProcess tail(
+      e2e::TailCollectorArgs(agg.address(), dir.File("tail-spool"), log));
   KT_E2E_ASSERT_OK(tail.Start());
 
   const absl::Time start = absl::Now();
