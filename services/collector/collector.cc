@@ -3,6 +3,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <deque>
+#include <functional>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -34,6 +37,8 @@ constexpr absl::Duration kPolicyPoll = absl::Seconds(1);
 constexpr size_t kLoggedErrors = 3;
 // How long the tailer waits for room in a full spool before it looks again.
 constexpr absl::Duration kRoomWait = absl::Milliseconds(500);
+// Decoded chunks of one log waiting to be spooled at most.
+constexpr size_t kTailQueueBatches = 2;
 
 grpc_compression_algorithm CompressionOf(const std::string& name) {
   if (name == "gzip") return GRPC_COMPRESS_GZIP;
@@ -91,10 +96,12 @@ class Collector::Impl {
   // Loads and compiles the policy file (config_.policy_file) and hands it to the intake.
   absl::Status LoadPolicy();
   void WatchPolicy();
+  struct TailBatch;
+  class TailQueue;
+  // Follows one log: this thread reads and decodes chunks of lines, a second one (SpoolTail)
+  // appends them with their positions, in order, waiting while the spool is full.
   void Tail(const std::string& path, Tailer& tailer);
-  // Appends one chunk of log lines with its position, waiting while the spool is full.
-  // Returns false when stopping before it was appended.
-  bool SpoolChunk(const std::string& path, TailChunk& chunk, audit::EventReader& reader);
+  void SpoolTail(const std::string& path, TailQueue& queue);
   bool Stopping() const;
   absl::Status Readiness() const;
   void AddSpoolMetrics();
@@ -169,12 +176,77 @@ bool Collector::Impl::Stopping() const {
   return stop_;
 }
 
-bool Collector::Impl::SpoolChunk(const std::string& path, TailChunk& chunk,
-                                 audit::EventReader& reader) {
-  audit::ReserveReadPadding(chunk.data);
-  const SpoolPosition position{Cat("tail:", path), chunk.position.Encode()};
-  for (bool first = true;; first = false) {
-    // Decoded again after a refusal: Accept consumes the events.
+// A decoded chunk of a log on its way from the thread that reads and decodes it to the
+// thread that spools it.
+struct Collector::Impl::TailBatch {
+  std::vector<kubetrail::v1::EnvelopedEvent> events;
+  SpoolPosition position;
+  uint64_t line_bytes = 0;
+};
+
+// Batches between a log's two threads: at most kTailQueueBatches wait, so reading and
+// decoding one chunk overlaps spooling the one before, and no more is held in memory.
+class Collector::Impl::TailQueue {
+ public:
+  // Waits for room; false when `stopping` says to give up.
+  bool Push(TailBatch batch, const std::function<bool()>& stopping) {
+    absl::MutexLock lock(&mu_);
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return batches_.size() < kTailQueueBatches;
+    };
+    while (!mu_.AwaitWithTimeout(absl::Condition(&room), kRoomWait)) {
+      if (stopping()) return false;
+    }
+    batches_.push_back(std::move(batch));
+    return true;
+  }
+  // The next batch; nullopt once Close was called and every batch was taken.
+  std::optional<TailBatch> Pop() {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !batches_.empty() || closed_;
+    };
+    mu_.Await(absl::Condition(&ready));
+    if (batches_.empty()) return std::nullopt;
+    TailBatch batch = std::move(batches_.front());
+    batches_.pop_front();
+    return batch;
+  }
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<TailBatch> batches_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
+  audit::DecodeOptions options;
+  options.max_event_bytes = config_.max_event_bytes;
+  audit::EventReader reader(std::string_view(), options);
+  const std::string position_key = Cat("tail:", path);
+  TailQueue queue;
+  std::thread spooler([&] { SpoolTail(path, queue); });
+  const std::function<bool()> stopping = [this] { return Stopping(); };
+  // One chunk for every read: its buffer is allocated once.
+  TailChunk chunk;
+  while (!Stopping()) {
+    const size_t chunk_bytes = static_cast<size_t>(
+        std::clamp<uint64_t>(config_.spool_max_bytes / 4, 1, kMaxTailChunkBytes));
+    if (absl::Status s = tailer.ReadInto(chunk_bytes, absl::Milliseconds(500), chunk); !s.ok()) {
+      KT_LOG(kError, "collector") << "tail " << path << ": " << s;
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Seconds(1));
+      continue;
+    }
+    for (const std::string& w : chunk.warnings) {
+      KT_LOG(kError, "collector") << "tail " << path << ": " << w;
+    }
+    if (chunk.empty()) continue;
+    audit::ReserveReadPadding(chunk.data);
     std::vector<kubetrail::v1::Event> events;
     std::vector<std::string> errors;
     reader.Reset(chunk.data, chunk.data.capacity() - chunk.data.size());
@@ -189,39 +261,33 @@ bool Collector::Impl::SpoolChunk(const std::string& path, TailChunk& chunk,
       events.push_back(std::move(event));
     }
     errors.insert(errors.end(), chunk.skipped.begin(), chunk.skipped.end());
-    if (first) LogErrors(Cat("tail ", path), errors);
-    const absl::Status s = intake_->Accept(Source::kTail, events, errors.size(), &position);
-    if (s.ok()) return true;
-    if (s.code() != absl::StatusCode::kResourceExhausted) {
-      KT_LOG(kError, "collector") << "tail " << path << ": cannot spool, retrying: " << s;
-    }
-    // Full: the tailer pauses (the apiserver's log keeps the lines) until there is room.
-    while (!spool_->WaitForRoom(chunk.data.size(), kRoomWait)) {
-      if (Stopping()) return false;
-    }
-    if (Stopping()) return false;
+    LogErrors(Cat("tail ", path), errors);
+    TailBatch batch;
+    batch.events = intake_->Prepare(Source::kTail, events, errors.size());
+    batch.position = SpoolPosition{position_key, chunk.position.Encode()};
+    batch.line_bytes = chunk.data.size();
+    if (!queue.Push(std::move(batch), stopping)) break;
   }
+  queue.Close();
+  spooler.join();
 }
 
-void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
-  audit::DecodeOptions options;
-  options.max_event_bytes = config_.max_event_bytes;
-  audit::EventReader reader(std::string_view(), options);
-  while (!Stopping()) {
-    const size_t chunk_bytes = static_cast<size_t>(
-        std::clamp<uint64_t>(config_.spool_max_bytes / 4, 1, kMaxTailChunkBytes));
-    absl::StatusOr<TailChunk> chunk = tailer.Read(chunk_bytes, absl::Milliseconds(500));
-    if (!chunk.ok()) {
-      KT_LOG(kError, "collector") << "tail " << path << ": " << chunk.status();
-      absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Seconds(1));
-      continue;
+void Collector::Impl::SpoolTail(const std::string& path, TailQueue& queue) {
+  while (std::optional<TailBatch> batch = queue.Pop()) {
+    while (true) {
+      const absl::Status s = intake_->Append(Source::kTail, batch->events, &batch->position);
+      if (s.ok()) break;
+      if (s.code() != absl::StatusCode::kResourceExhausted) {
+        KT_LOG(kError, "collector") << "tail " << path << ": cannot spool, retrying: " << s;
+      }
+      // Full: the tailer pauses (the apiserver's log keeps the lines) until there is room.
+      // Stopping meanwhile leaves the batch (and what follows it) unspooled and its position
+      // uncommitted: the next start reads those lines again.
+      while (!spool_->WaitForRoom(batch->line_bytes, kRoomWait)) {
+        if (Stopping()) return;
+      }
+      if (Stopping()) return;
     }
-    for (const std::string& w : chunk->warnings) {
-      KT_LOG(kError, "collector") << "tail " << path << ": " << w;
-    }
-    if (chunk->empty()) continue;
-    if (!SpoolChunk(path, *chunk, reader)) return;
   }
 }
 

@@ -74,8 +74,8 @@ void Intake::SetPolicy(std::shared_ptr<const audit::Policy> policy) {
   policy_ = std::move(policy);
 }
 
-absl::Status Intake::Accept(Source source, std::vector<kubetrail::v1::Event>& events,
-                            size_t undecodable, const SpoolPosition* position) {
+std::vector<kubetrail::v1::EnvelopedEvent> Intake::Prepare(
+    Source source, std::vector<kubetrail::v1::Event>& events, size_t undecodable) {
   PerSource& per = source == Source::kWebhook ? webhook_ : tail_;
   Add(per.received, events.size());
   Add(per.undecodable, undecodable);
@@ -107,7 +107,13 @@ absl::Status Intake::Accept(Source source, std::vector<kubetrail::v1::Event>& ev
     *e.mutable_event() = std::move(event);
   }
   events.clear();
+  return kept;
+}
+
+absl::Status Intake::Append(Source source, absl::Span<const kubetrail::v1::EnvelopedEvent> kept,
+                            const SpoolPosition* position) {
   if (kept.empty() && position == nullptr) return absl::OkStatus();
+  PerSource& per = source == Source::kWebhook ? webhook_ : tail_;
   absl::StatusOr<AppendResult> appended = spool_.Append(kept, position);
   if (!appended.ok()) {
     Add(per.refused, kept.size());
@@ -115,6 +121,12 @@ absl::Status Intake::Accept(Source source, std::vector<kubetrail::v1::Event>& ev
   }
   Add(per.spooled, kept.size());
   return absl::OkStatus();
+}
+
+absl::Status Intake::Accept(Source source, std::vector<kubetrail::v1::Event>& events,
+                            size_t undecodable, const SpoolPosition* position) {
+  const std::vector<kubetrail::v1::EnvelopedEvent> kept = Prepare(source, events, undecodable);
+  return Append(source, kept, position);
 }
 
 }  // namespace kubetrail::collector

@@ -21,6 +21,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "audit/policy.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -51,6 +52,16 @@ class Intake {
   // nothing was appended and the source must retry or refuse.
   absl::Status Accept(Source source, std::vector<kubetrail::v1::Event>& events, size_t undecodable,
                       const SpoolPosition* position = nullptr);
+
+  // Accept in two steps, for a source that decodes on one thread and spools on another (the
+  // tailer): Prepare applies the policy, envelopes and counts what was received; Append
+  // spools the result and counts it spooled or refused. After a refusal the same events may
+  // be appended again.
+  std::vector<kubetrail::v1::EnvelopedEvent> Prepare(Source source,
+                                                     std::vector<kubetrail::v1::Event>& events,
+                                                     size_t undecodable);
+  absl::Status Append(Source source, absl::Span<const kubetrail::v1::EnvelopedEvent> kept,
+                      const SpoolPosition* position);
 
  private:
   void CountKept(std::string_view level);

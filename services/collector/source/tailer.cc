@@ -618,9 +618,20 @@ Tailer::Tailer(TailerConfig config, std::optional<TailPosition> resume, Clock& c
 Tailer::~Tailer() = default;
 
 absl::StatusOr<TailChunk> Tailer::Read(size_t max_bytes, absl::Duration wait) {
+  TailChunk chunk;
+  KT_RETURN_IF_ERROR(ReadInto(max_bytes, wait, chunk));
+  return chunk;
+}
+
+absl::Status Tailer::ReadInto(size_t max_bytes, absl::Duration wait, TailChunk& chunk) {
   const absl::Time deadline =
       wait == absl::InfiniteDuration() ? absl::InfiniteFuture() : clock_.Now() + wait;
-  TailChunk chunk;
+  chunk.data.clear();
+  chunk.lines = 0;
+  chunk.position = TailPosition();
+  chunk.file.clear();
+  chunk.skipped.clear();
+  chunk.warnings.clear();
   int steps_without_output = 0;
   while (true) {
     bool progress = false;
@@ -628,7 +639,12 @@ absl::StatusOr<TailChunk> Tailer::Read(size_t max_bytes, absl::Duration wait) {
     const bool output = chunk.lines > 0 || !chunk.skipped.empty();
     if (!status.ok()) {
       // What was consumed must be handed out; the failure shows again on the next Read.
-      if (!output) return status;
+      if (!output) {
+        chunk.data.clear();
+        chunk.file.clear();
+        chunk.warnings.clear();
+        return status;
+      }
       break;
     }
     if (output) break;
@@ -645,7 +661,7 @@ absl::StatusOr<TailChunk> Tailer::Read(size_t max_bytes, absl::Duration wait) {
   stats_.lines += chunk.lines;
   stats_.bytes += chunk.data.size();
   stats_.skipped += chunk.skipped.size();
-  return chunk;
+  return absl::OkStatus();
 }
 
 void Tailer::Wake() {

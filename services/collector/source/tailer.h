@@ -218,6 +218,10 @@ class Tailer {
   // Errors: only real I/O failures (a failing read, open or directory listing), naming the
   // path and the errno text; the position is then unchanged and Read may be called again.
   absl::StatusOr<TailChunk> Read(size_t max_bytes, absl::Duration wait);
+  // The same into `chunk`, which is cleared first; its buffers keep their capacity, so a
+  // caller that reads in a loop into one chunk allocates (and faults in) its memory once.
+  // On error `chunk` is empty.
+  absl::Status ReadInto(size_t max_bytes, absl::Duration wait, TailChunk& chunk);
 
   // Makes a waiting Read return at once with what it has (normally an empty chunk); if no
   // Read is waiting, the next Read that would wait returns instead. Thread-safe; meant for

@@ -342,6 +342,35 @@ TEST_F(TailerTest, FollowsAppends) {
   EXPECT_EQ(stats.gaps, 0u);
 }
 
+// ReadInto refills one chunk: each read holds only its own lines, skipped lines and warnings,
+// and the buffer keeps its memory.
+TEST_F(TailerTest, ReadIntoReusesOneChunk) {
+  TailerConfig config = Config();
+  config.max_line_bytes = 100;
+  Append(Events("a", 0, 3));
+  Append({std::string(300, 'x')});
+  std::unique_ptr<Tailer> tailer = OpenWith(config);
+  ASSERT_NE(tailer, nullptr);
+  TailChunk chunk;
+  ASSERT_TRUE(tailer->ReadInto(1 << 20, absl::ZeroDuration(), chunk).ok());
+  EXPECT_THAT(SplitLines(chunk.data), ElementsAreArray(Events("a", 0, 3)));
+  EXPECT_EQ(chunk.skipped.size(), 1u);
+  const size_t capacity = chunk.data.capacity();
+
+  Append(Events("b", 0, 1));
+  ASSERT_TRUE(tailer->ReadInto(1 << 20, absl::ZeroDuration(), chunk).ok());
+  EXPECT_THAT(SplitLines(chunk.data), ElementsAreArray(Events("b", 0, 1)));
+  EXPECT_EQ(chunk.lines, 1u);
+  EXPECT_THAT(chunk.skipped, IsEmpty());
+  EXPECT_EQ(chunk.data.capacity(), capacity);
+  EXPECT_EQ(chunk.position.offset, ReadFile(live_).size());
+
+  ASSERT_TRUE(tailer->ReadInto(1 << 20, absl::ZeroDuration(), chunk).ok());
+  EXPECT_TRUE(chunk.empty());
+  EXPECT_TRUE(chunk.data.empty());
+  EXPECT_EQ(chunk.position.offset, ReadFile(live_).size());
+}
+
 TEST_F(TailerTest, PartialLineIsReturnedOnceComplete) {
   const std::string second = Event("a-1");
   AppendFile(live_, Join({Event("a-0")}) + second.substr(0, 20));

@@ -24,14 +24,18 @@
 // position with the batch; it is written in the same atomic write as the events, so after a
 // crash Position() returns the position that belongs to the last batch that was spooled.
 //
-// On disk: a RocksDB database in `dir` (format in services/collector/spool/FORMAT.md):
-// checksummed WAL records synced per write, so a torn write at a crash loses only a batch whose
-// Append had not returned. A full disk fails Append with ResourceExhausted naming the directory;
-// the spool retries the disk on the next Append.
+// On disk (format in services/collector/spool/FORMAT.md): append-only segment files in `dir`,
+// one checksummed record per Append, synced before Append returns, so a torn write at a crash
+// loses only a batch whose Append had not returned (the torn tail is cut off at Open). A
+// segment is deleted whole once every event in it was acknowledged or dropped. A spool of
+// format version 1 (RocksDB) is migrated at Open, every held event and position kept. A full
+// disk fails Append with ResourceExhausted naming the file; the spool retries the disk on the
+// next Append.
 //
 // Thread safety: every method is safe to call from any thread. Appends may run concurrently
-// (RocksDB merges their WAL syncs); readers see events only up to the end of the oldest
-// append that is still being written, so no event is ever skipped.
+// (one thread writes every waiting append with one write and one sync: group commit); readers
+// see events only up to the end of the oldest append that is still being written, so no event
+// is ever skipped.
 #ifndef KUBETRAIL_SERVICES_COLLECTOR_SPOOL_SPOOL_H_
 #define KUBETRAIL_SERVICES_COLLECTOR_SPOOL_SPOOL_H_
 
@@ -69,6 +73,9 @@ struct SpoolConfig {
   // Receive age of the oldest event held at most. Default: 24 h.
   absl::Duration max_age = absl::Hours(24);
   WhenFull when_full = WhenFull::kBlock;
+  // Bytes after which the spool starts a new segment file (acknowledged segments are deleted
+  // whole). 0: a sixteenth of max_bytes, within 1-64 MiB.
+  uint64_t segment_bytes = 0;
   // Sync every append to disk before it returns (the durability promise). Tests and benchmarks
   // that measure other things may turn it off. Default: true.
   bool sync = true;
