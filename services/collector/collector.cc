@@ -21,6 +21,7 @@
 #include "common/tls.h"
 #include "services/collector/forwarder.h"
 #include "services/collector/intake.h"
+#include "services/collector/line_decoder.h"
 #include "services/collector/source/tailer.h"
 #include "services/collector/spool/spool.h"
 #include "services/collector/webhook/webhook.h"
@@ -179,7 +180,7 @@ bool Collector::Impl::Stopping() const {
 // A decoded chunk of a log on its way from the thread that reads and decodes it to the
 // thread that spools it.
 struct Collector::Impl::TailBatch {
-  std::vector<kubetrail::v1::EnvelopedEvent> events;
+  SerializedEvents events;
   SpoolPosition position;
   uint64_t line_bytes = 0;
 };
@@ -216,17 +217,31 @@ class Collector::Impl::TailQueue {
     absl::MutexLock lock(&mu_);
     closed_ = true;
   }
+  // Buffers of spooled batches go back to the reading thread, whose next batches reuse their
+  // memory instead of faulting in fresh pages for every chunk.
+  void Recycle(SerializedEvents events) {
+    absl::MutexLock lock(&mu_);
+    if (spares_.size() < kTailQueueBatches + 1) spares_.push_back(std::move(events));
+  }
+  SerializedEvents Spare() {
+    absl::MutexLock lock(&mu_);
+    if (spares_.empty()) return SerializedEvents();
+    SerializedEvents spare = std::move(spares_.back());
+    spares_.pop_back();
+    return spare;
+  }
 
  private:
   absl::Mutex mu_;
   std::deque<TailBatch> batches_ ABSL_GUARDED_BY(mu_);
+  std::vector<SerializedEvents> spares_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
   audit::DecodeOptions options;
   options.max_event_bytes = config_.max_event_bytes;
-  audit::EventReader reader(std::string_view(), options);
+  LineDecoder decoder(options);
   const std::string position_key = Cat("tail:", path);
   TailQueue queue;
   std::thread spooler([&] { SpoolTail(path, queue); });
@@ -247,23 +262,14 @@ void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
     }
     if (chunk.empty()) continue;
     audit::ReserveReadPadding(chunk.data);
-    std::vector<kubetrail::v1::Event> events;
+    DecodedLines decoded = decoder.Decode(chunk.data, chunk.data.capacity() - chunk.data.size());
     std::vector<std::string> errors;
-    reader.Reset(chunk.data, chunk.data.capacity() - chunk.data.size());
-    while (true) {
-      kubetrail::v1::Event event;
-      absl::StatusOr<bool> more = reader.Next(&event);
-      if (!more.ok()) {
-        errors.push_back(Cat(chunk.file, ": ", more.status().message()));
-        continue;
-      }
-      if (!*more) break;
-      events.push_back(std::move(event));
-    }
+    for (const std::string& e : decoded.errors) errors.push_back(Cat(chunk.file, ": ", e));
     errors.insert(errors.end(), chunk.skipped.begin(), chunk.skipped.end());
     LogErrors(Cat("tail ", path), errors);
     TailBatch batch;
-    batch.events = intake_->Prepare(Source::kTail, events, errors.size());
+    batch.events = queue.Spare();
+    intake_->Prepare(Source::kTail, decoded.events, errors.size(), batch.events);
     batch.position = SpoolPosition{position_key, chunk.position.Encode()};
     batch.line_bytes = chunk.data.size();
     if (!queue.Push(std::move(batch), stopping)) break;
@@ -288,6 +294,7 @@ void Collector::Impl::SpoolTail(const std::string& path, TailQueue& queue) {
       }
       if (Stopping()) return;
     }
+    queue.Recycle(std::move(batch->events));
   }
 }
 

@@ -74,7 +74,7 @@ void Intake::SetPolicy(std::shared_ptr<const audit::Policy> policy) {
   policy_ = std::move(policy);
 }
 
-std::vector<kubetrail::v1::EnvelopedEvent> Intake::Prepare(
+std::vector<kubetrail::v1::EnvelopedEvent> Intake::Keep(
     Source source, std::vector<kubetrail::v1::Event>& events, size_t undecodable) {
   PerSource& per = source == Source::kWebhook ? webhook_ : tail_;
   Add(per.received, events.size());
@@ -110,23 +110,28 @@ std::vector<kubetrail::v1::EnvelopedEvent> Intake::Prepare(
   return kept;
 }
 
-absl::Status Intake::Append(Source source, absl::Span<const kubetrail::v1::EnvelopedEvent> kept,
+absl::Status Intake::Counted(Source source, size_t n, absl::Status status) {
+  PerSource& per = source == Source::kWebhook ? webhook_ : tail_;
+  Add(status.ok() ? per.spooled : per.refused, n);
+  return status;
+}
+
+void Intake::Prepare(Source source, std::vector<kubetrail::v1::Event>& events,
+                     size_t undecodable, SerializedEvents& out) {
+  out.Assign(Keep(source, events, undecodable));
+}
+
+absl::Status Intake::Append(Source source, const SerializedEvents& kept,
                             const SpoolPosition* position) {
   if (kept.empty() && position == nullptr) return absl::OkStatus();
-  PerSource& per = source == Source::kWebhook ? webhook_ : tail_;
-  absl::StatusOr<AppendResult> appended = spool_.Append(kept, position);
-  if (!appended.ok()) {
-    Add(per.refused, kept.size());
-    return appended.status();
-  }
-  Add(per.spooled, kept.size());
-  return absl::OkStatus();
+  return Counted(source, kept.sizes.size(), spool_.AppendSerialized(kept, position).status());
 }
 
 absl::Status Intake::Accept(Source source, std::vector<kubetrail::v1::Event>& events,
                             size_t undecodable, const SpoolPosition* position) {
-  const std::vector<kubetrail::v1::EnvelopedEvent> kept = Prepare(source, events, undecodable);
-  return Append(source, kept, position);
+  const std::vector<kubetrail::v1::EnvelopedEvent> kept = Keep(source, events, undecodable);
+  if (kept.empty() && position == nullptr) return absl::OkStatus();
+  return Counted(source, kept.size(), spool_.Append(kept, position).status());
 }
 
 }  // namespace kubetrail::collector

@@ -21,7 +21,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/types/span.h"
 #include "audit/policy.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -54,17 +53,21 @@ class Intake {
                       const SpoolPosition* position = nullptr);
 
   // Accept in two steps, for a source that decodes on one thread and spools on another (the
-  // tailer): Prepare applies the policy, envelopes and counts what was received; Append
-  // spools the result and counts it spooled or refused. After a refusal the same events may
-  // be appended again.
-  std::vector<kubetrail::v1::EnvelopedEvent> Prepare(Source source,
-                                                     std::vector<kubetrail::v1::Event>& events,
-                                                     size_t undecodable);
-  absl::Status Append(Source source, absl::Span<const kubetrail::v1::EnvelopedEvent> kept,
-                      const SpoolPosition* position);
+  // tailer): Prepare applies the policy, envelopes, serializes and counts what was received
+  // into `out`; Append spools it and counts it spooled or refused. After a refusal the same
+  // events may be appended again.
+  void Prepare(Source source, std::vector<kubetrail::v1::Event>& events, size_t undecodable,
+               SerializedEvents& out);
+  absl::Status Append(Source source, const SerializedEvents& kept, const SpoolPosition* position);
 
  private:
   void CountKept(std::string_view level);
+  // The policy and the envelope: what of `events` (consumed) is to be spooled.
+  std::vector<kubetrail::v1::EnvelopedEvent> Keep(Source source,
+                                                  std::vector<kubetrail::v1::Event>& events,
+                                                  size_t undecodable);
+  // Counts an append of `n` events that ended with `status`; returns it.
+  absl::Status Counted(Source source, size_t n, absl::Status status);
 
   struct PerSource {
     Counter* received = nullptr;

@@ -281,6 +281,8 @@ class Spool::Impl {
   absl::Status Open();
   absl::StatusOr<AppendResult> Append(absl::Span<const kubetrail::v1::EnvelopedEvent> events,
                                       const SpoolPosition* position);
+  absl::StatusOr<AppendResult> AppendSerialized(const SerializedEvents& events,
+                                                const SpoolPosition* position);
   absl::StatusOr<size_t> Read(uint64_t after, size_t max_events, size_t max_bytes,
                               std::vector<SpooledEvent>* out) const;
   bool WaitForEvents(uint64_t after, absl::Duration timeout) const;
@@ -332,10 +334,10 @@ class Spool::Impl {
   // A record waiting for the writer (group commit: the first waiter writes every queued record
   // with one write and one sync).
   struct PendingWrite {
-    // Header (filled in under the lock) and payload.
-    std::string* record = nullptr;
-    // Offset of the events' bytes within `record`.
-    uint64_t data_offset_in_record = 0;
+    // The record: `prefix` (header, filled in under the lock; positions; sizes), then
+    // `events` (the events' bytes).
+    std::string prefix;
+    std::string_view events;
     uint64_t first_sequence = 0;  // as in the header
     uint64_t last_sequence = 0;   // 0: no events
     const SpoolPosition* position = nullptr;
@@ -682,8 +684,13 @@ void Spool::Impl::WriteLocked(PendingWrite& w) {
   const uint64_t start = segment->size;
   if (status.ok()) {
     std::vector<iovec> iov;
-    iov.reserve(group.size());
-    for (PendingWrite* p : group) iov.push_back(iovec{p->record->data(), p->record->size()});
+    iov.reserve(2 * group.size());
+    for (PendingWrite* p : group) {
+      iov.push_back(iovec{p->prefix.data(), p->prefix.size()});
+      if (!p->events.empty()) {
+        iov.push_back(iovec{const_cast<char*>(p->events.data()), p->events.size()});
+      }
+    }
     status = WriteAllAt(segment->fd, std::move(iov), start, segment->path);
     if (status.ok() && config_.sync && ::fdatasync(segment->fd) != 0) {
       status = IoError(errno, "syncing", segment->path);
@@ -706,7 +713,7 @@ void Spool::Impl::WriteLocked(PendingWrite& w) {
     if (!status.ok()) continue;
     p->segment = segment;
     p->offset = offset;
-    offset += p->record->size();
+    offset += p->prefix.size() + p->events.size();
     if (p->last_sequence != 0) segment->last_sequence = p->last_sequence;
     if (p->position != nullptr) positions_[p->position->key] = p->position->value;
   }
@@ -806,8 +813,38 @@ absl::StatusOr<uint64_t> Spool::Impl::DropForLocked(uint64_t bytes) {
   return expired + full;
 }
 
+void SerializedEvents::Assign(absl::Span<const kubetrail::v1::EnvelopedEvent> events) {
+  sizes.resize(events.size());
+  uint64_t total = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    sizes[i] = static_cast<uint32_t>(events[i].ByteSizeLong());
+    total += sizes[i];
+  }
+  bytes.resize(total);
+  uint8_t* out = reinterpret_cast<uint8_t*>(bytes.data());
+  for (const kubetrail::v1::EnvelopedEvent& event : events) {
+    out = event.SerializeWithCachedSizesToArray(out);
+  }
+  receive_us = events.empty() ? 0 : events[0].envelope().receive_time_us();
+  crc = Crc32(bytes);
+}
+
 absl::StatusOr<AppendResult> Spool::Impl::Append(
     absl::Span<const kubetrail::v1::EnvelopedEvent> events, const SpoolPosition* position) {
+  // One buffer per thread, reused: a batch is large (400 events are about 1.2 MB), and fresh
+  // memory for each would be faulted in again every time.
+  thread_local SerializedEvents serialized;
+  struct Shrink {
+    ~Shrink() {
+      if (serialized.bytes.capacity() > kKeptRecordBufferBytes) serialized = SerializedEvents();
+    }
+  } shrink;
+  serialized.Assign(events);
+  return AppendSerialized(serialized, position);
+}
+
+absl::StatusOr<AppendResult> Spool::Impl::AppendSerialized(const SerializedEvents& events,
+                                                           const SpoolPosition* position) {
   if (events.empty() && position == nullptr) {
     return absl::InvalidArgumentError("spool append: no events and no position");
   }
@@ -816,46 +853,27 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
     return absl::InvalidArgumentError(
         Cat("spool append: position key must be 1-", kMaxPositionKeyBytes, " bytes"));
   }
-  // The record, serialized outside the lock: header (filled in once sequences are assigned),
-  // position, sizes, events.
-  std::vector<uint32_t> sizes(events.size());
-  uint64_t bytes = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
-    sizes[i] = static_cast<uint32_t>(events[i].ByteSizeLong());
-    bytes += sizes[i];
-  }
-  // One record buffer per thread, reused: a batch's record is large (400 events are about
-  // 1.2 MB), and fresh memory for each would be faulted in again every time.
-  thread_local std::string buffer;
-  struct Shrink {
-    ~Shrink() {
-      if (buffer.capacity() > kKeptRecordBufferBytes) std::string().swap(buffer);
-    }
-  } shrink;
+  const uint64_t bytes = events.bytes.size();
+  // The record's prefix, outside the lock: header (filled in once sequences are assigned),
+  // position, sizes. The payload's CRC continues over the events' bytes from their own.
   PendingWrite w;
   w.position = position;
-  w.record = &buffer;
-  std::string& record = buffer;
-  record.clear();
-  const size_t position_bytes =
-      position == nullptr ? 0 : 8 + position->key.size() + position->value.size();
-  record.reserve(kHeaderBytes + 4 + position_bytes + 4 * events.size() + bytes);
-  record.resize(kHeaderBytes);
-  PutFixed32(position == nullptr ? 0 : 1, &record);
-  if (position != nullptr) PutPosition(position->key, position->value, &record);
-  for (uint32_t size : sizes) PutFixed32(size, &record);
-  w.data_offset_in_record = record.size();
-  record.resize(record.size() + bytes);
-  {
-    uint8_t* out = reinterpret_cast<uint8_t*>(record.data() + w.data_offset_in_record);
-    for (const kubetrail::v1::EnvelopedEvent& event : events) {
-      out = event.SerializeWithCachedSizesToArray(out);
-    }
-  }
+  w.events = events.bytes;
+  std::string& prefix = w.prefix;
+  prefix.reserve(kHeaderBytes + 4 +
+                 (position == nullptr ? 0 : 8 + position->key.size() + position->value.size()) +
+                 4 * events.sizes.size());
+  prefix.resize(kHeaderBytes);
+  PutFixed32(position == nullptr ? 0 : 1, &prefix);
+  if (position != nullptr) PutPosition(position->key, position->value, &prefix);
+  for (uint32_t size : events.sizes) PutFixed32(size, &prefix);
   RecordHeader header;
-  header.payload_bytes = static_cast<uint32_t>(record.size() - kHeaderBytes);
-  header.event_count = static_cast<uint32_t>(events.size());
-  header.payload_crc = Crc32(std::string_view(record).substr(kHeaderBytes));
+  header.payload_bytes = static_cast<uint32_t>(prefix.size() - kHeaderBytes + bytes);
+  header.event_count = static_cast<uint32_t>(events.sizes.size());
+  header.payload_crc = static_cast<uint32_t>(
+      crc32_combine(Crc32(std::string_view(prefix).substr(kHeaderBytes)), events.crc,
+                    static_cast<z_off_t>(bytes)));
+  const size_t data_offset_in_record = prefix.size();
 
   AppendResult result;
   absl::MutexLock lock(&mu_);
@@ -863,7 +881,7 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
     // Only the position moves (every event of its lines was filtered out).
     header.first_sequence = next_sequence_;
     header.receive_us = clock_.NowMicros();
-    EncodeHeader(header, record.data());
+    EncodeHeader(header, prefix.data());
     w.first_sequence = header.first_sequence;
     WriteLocked(w);
     if (!w.status.ok()) ++stats_.refused_error;
@@ -892,23 +910,21 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
             "; the aggregator has not taken them yet"));
   }
   result.first_sequence = next_sequence_;
-  result.last_sequence = next_sequence_ + events.size() - 1;
+  result.last_sequence = next_sequence_ + events.sizes.size() - 1;
   next_sequence_ = result.last_sequence + 1;
   Run run;
   run.first = result.first_sequence;
-  run.receive_us = events[0].envelope().receive_time_us() != 0
-                       ? events[0].envelope().receive_time_us()
-                       : clock_.NowMicros();
-  run.sizes = std::move(sizes);
+  run.receive_us = events.receive_us != 0 ? events.receive_us : clock_.NowMicros();
+  run.sizes = events.sizes;
   run.bytes = bytes;
   runs_.push_back(std::move(run));
   held_bytes_ += bytes;
-  held_events_ += events.size();
+  held_events_ += events.sizes.size();
   writing_[result.first_sequence] = Reservation{result.last_sequence, false};
 
   header.first_sequence = result.first_sequence;
   header.receive_us = runs_.back().receive_us;
-  EncodeHeader(header, record.data());
+  EncodeHeader(header, prefix.data());
   w.first_sequence = result.first_sequence;
   w.last_sequence = result.last_sequence;
   WriteLocked(w);
@@ -918,7 +934,7 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
     it->committed = true;
     if (w.status.ok()) {
       it->segment = w.segment;
-      it->data_offset = w.offset + w.data_offset_in_record;
+      it->data_offset = w.offset + data_offset_in_record;
     } else {
       held_bytes_ -= it->bytes;
       held_events_ -= it->sizes.size() - it->head;
@@ -935,7 +951,7 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
     ++stats_.refused_error;
     return absl::Status(w.status.code(), Cat("spool ", config_.dir, ": ", w.status.message()));
   }
-  stats_.appended_events += events.size();
+  stats_.appended_events += events.sizes.size();
   ++stats_.appended_batches;
   return result;
 }
@@ -1197,6 +1213,10 @@ Spool::~Spool() = default;
 absl::StatusOr<AppendResult> Spool::Append(absl::Span<const kubetrail::v1::EnvelopedEvent> events,
                                            const SpoolPosition* position) {
   return impl_->Append(events, position);
+}
+absl::StatusOr<AppendResult> Spool::AppendSerialized(const SerializedEvents& events,
+                                                     const SpoolPosition* position) {
+  return impl_->AppendSerialized(events, position);
 }
 absl::StatusOr<size_t> Spool::Read(uint64_t after, size_t max_events, size_t max_bytes,
                                    std::vector<SpooledEvent>* out) const {

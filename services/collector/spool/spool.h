@@ -97,6 +97,23 @@ struct AppendResult {
   uint64_t dropped = 0;
 };
 
+// Events serialized ahead of an Append, so that a source may do that work on another thread
+// than the one that appends (the tailer decodes and serializes one chunk while the previous
+// one is written and synced).
+struct SerializedEvents {
+  // Serialized kubetrail.v1.EnvelopedEvents (envelope filled in), back to back.
+  std::string bytes;
+  std::vector<uint32_t> sizes;
+  // The first event's receive time (µs), the batch's age in the spool.
+  int64_t receive_us = 0;
+  // CRC-32 of `bytes` (see FORMAT.md).
+  uint32_t crc = 0;
+
+  // Replaces the contents with `events` (keeping the buffer's memory).
+  void Assign(absl::Span<const kubetrail::v1::EnvelopedEvent> events);
+  bool empty() const { return sizes.empty(); }
+};
+
 // One spooled event, as handed to the shipper.
 struct SpooledEvent {
   uint64_t sequence = 0;
@@ -149,6 +166,9 @@ class Spool {
   // Unavailable for another I/O error. On error nothing of the batch is spooled.
   absl::StatusOr<AppendResult> Append(absl::Span<const kubetrail::v1::EnvelopedEvent> events,
                                       const SpoolPosition* position = nullptr);
+  // The same for events serialized beforehand (a receive time of 0 means now).
+  absl::StatusOr<AppendResult> AppendSerialized(const SerializedEvents& events,
+                                                const SpoolPosition* position = nullptr);
 
   // Appends to `out` the held events with sequence > `after`, oldest first: at most
   // `max_events` (>= 1), and no more than `max_bytes` of them (the first one always comes).
