@@ -672,11 +672,13 @@ void Spool::Impl::WriteLocked(PendingWrite& w) {
   mu_.Unlock();
 
   absl::Status status;
+  bool rolled = false;
   if (roll) {
     absl::StatusOr<std::shared_ptr<Segment>> created =
         CreateSegment(segment->number + 1, std::move(snapshot));
     if (created.ok()) {
       segment = *created;
+      rolled = true;
     } else {
       status = created.status();
     }
@@ -705,7 +707,8 @@ void Spool::Impl::WriteLocked(PendingWrite& w) {
   }
 
   mu_.Lock();
-  if (roll && status.ok()) segments_.push_back(segment);
+  // The new segment is the one written to from now on, even if this group's write failed.
+  if (rolled) segments_.push_back(segment);
   uint64_t offset = start;
   for (PendingWrite* p : group) {
     p->status = status;
