@@ -22,15 +22,11 @@ std::string EventLine(int i, size_t padding) {
 DecodedLines DecodeWithOneReader(const std::string& data) {
   DecodedLines out;
   audit::EventReader reader(data);
-  while (true) {
+  for (absl::StatusOr<bool> more = true; more.ok() ? *more : true;) {
     kubetrail::v1::Event event;
-    absl::StatusOr<bool> more = reader.Next(&event);
-    if (!more.ok()) {
-      out.errors.emplace_back(more.status().message());
-      continue;
-    }
-    if (!*more) break;
-    out.events.push_back(std::move(event));
+    more = reader.Next(&event);
+    if (!more.ok()) out.errors.emplace_back(more.status().message());
+    if (more.ok() && *more) out.events.push_back(std::move(event));
   }
   return out;
 }

@@ -349,6 +349,8 @@ class Spool::Impl {
   };
 
   absl::Status OpenDirectory();
+  // FORMAT, written whole (temporary file, sync, rename, directory sync).
+  absl::Status WriteFormatFile();
   absl::Status MigrateV1();
   // Reads every record of `segment` into the accounting; cuts a torn tail off the last
   // segment. DataLoss for a bad record elsewhere.
@@ -438,6 +440,21 @@ absl::Status Spool::Impl::OpenDirectory() {
   return absl::OkStatus();
 }
 
+absl::Status Spool::Impl::WriteFormatFile() {
+  const std::string path = PathOf(kFormatFile);
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return IoError(errno, "creating", tmp);
+  const std::string text = Cat("kubetrail-spool ", kFormatVersion, "\n");
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                  ::fdatasync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok) return IoError(err, "writing", tmp);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return IoError(errno, "renaming", tmp);
+  return SyncDirectory(config_.dir);
+}
+
 absl::Status Spool::Impl::Open() {
   segment_bytes_ = config_.segment_bytes != 0
                        ? config_.segment_bytes
@@ -478,19 +495,7 @@ absl::Status Spool::Impl::Open() {
     KT_RETURN_IF_ERROR(MigrateV1());
   } else {
     // New (or created by a crash before FORMAT was written, with no events in it).
-    const std::string tmp = format_path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return IoError(errno, "creating", tmp);
-    const std::string text = Cat("kubetrail-spool ", kFormatVersion, "\n");
-    const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                    ::fdatasync(fd) == 0;
-    const int err = errno;
-    ::close(fd);
-    if (!ok) return IoError(err, "writing", tmp);
-    if (::rename(tmp.c_str(), format_path.c_str()) != 0) {
-      return IoError(errno, "renaming", tmp);
-    }
-    KT_RETURN_IF_ERROR(SyncDirectory(config_.dir));
+    KT_RETURN_IF_ERROR(WriteFormatFile());
   }
 
   // HEAD: the first sequence held (a lost or torn HEAD only means acknowledged events are
@@ -1180,18 +1185,7 @@ absl::Status Spool::Impl::MigrateV1() {
   KT_RETURN_IF_ERROR(FromRocks(db->Close(), Cat("closing version 1 spool ", config_.dir)));
   db.reset();
 
-  const std::string format_path = PathOf(kFormatFile);
-  const std::string tmp = format_path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return IoError(errno, "creating", tmp);
-  const std::string text = Cat("kubetrail-spool ", kFormatVersion, "\n");
-  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                  ::fdatasync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  if (!ok) return IoError(err, "writing", tmp);
-  if (::rename(tmp.c_str(), format_path.c_str()) != 0) return IoError(errno, "renaming", tmp);
-  KT_RETURN_IF_ERROR(SyncDirectory(config_.dir));
+  KT_RETURN_IF_ERROR(WriteFormatFile());
   KT_RETURN_IF_ERROR(FromRocks(rocksdb::DestroyDB(config_.dir, options),
                                Cat("deleting spool ", config_.dir, "'s version 1 files")));
   KT_LOG(kInfo, kComponent) << "spool " << config_.dir << ": migrated " << migrated
