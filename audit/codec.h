@@ -120,9 +120,8 @@ class EventReader {
 
   // Starts over on a new input, keeping the parsers and buffers (and so the memory they have
   // touched) of earlier inputs: a long-lived reader per thread avoids re-allocating them for
-  // every webhook body. `first_line`: the line number of the input's first line in messages
-  // (for a piece of a larger input).
-  void Reset(std::string_view input, size_t readable_after = 0, size_t first_line = 1);
+  // every webhook body.
+  void Reset(std::string_view input, size_t readable_after = 0);
 
   // Returns true with `*event` filled, or false when the input is exhausted. A bad event
   // yields its error, whose message starts with where it is: `line 7: ...` for JSON lines,

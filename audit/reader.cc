@@ -58,7 +58,6 @@ struct EventReader::Impl {
   bool whole_done = false;
   size_t pos = 0;       // JSON lines: the next unread byte
   size_t pos_line = 1;  // JSON lines: the line number at `pos`
-  size_t first_line = 1;  // of the input
 
   // A stretch of input that simdjson can parse: `size` bytes at `data`, `padding` more
   // readable after them.
@@ -239,9 +238,8 @@ EventReader::EventReader(std::string_view input, DecodeOptions options, size_t r
   Reset(input, readable_after);
 }
 
-void EventReader::Reset(std::string_view input, size_t readable_after, size_t first_line) {
+void EventReader::Reset(std::string_view input, size_t readable_after) {
   Impl& m = *impl_;
-  m.first_line = first_line;
   m.input = input;
   m.readable = input.size() + readable_after;
   m.detected = false;
@@ -249,7 +247,7 @@ void EventReader::Reset(std::string_view input, size_t readable_after, size_t fi
   m.whole_done = false;
   m.list_active = false;
   m.pos = 0;
-  m.pos_line = first_line;
+  m.pos_line = 1;
   format_ = InputFormat::kEmpty;
   line_ = 0;
   // A UTF-8 byte-order mark is not part of the JSON.
@@ -323,7 +321,7 @@ absl::StatusOr<bool> EventReader::Next(kubetrail::v1::Event* event) {
     if (m.whole_done) return false;
     m.whole_done = true;
     size_t first = m.pos;
-    size_t first_line = m.first_line;
+    size_t first_line = 1;
     while (first < all.size() && IsSpace(all[first])) first_line += all[first++] == '\n';
     size_t end = all.size();
     while (end > first && IsSpace(all[end - 1])) --end;

@@ -21,7 +21,6 @@
 #include "common/tls.h"
 #include "services/collector/forwarder.h"
 #include "services/collector/intake.h"
-#include "services/collector/line_decoder.h"
 #include "services/collector/source/tailer.h"
 #include "services/collector/spool/spool.h"
 #include "services/collector/webhook/webhook.h"
@@ -241,7 +240,7 @@ class Collector::Impl::TailQueue {
 void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
   audit::DecodeOptions options;
   options.max_event_bytes = config_.max_event_bytes;
-  LineDecoder decoder(options);
+  audit::EventReader reader(std::string_view(), options);
   const std::string position_key = Cat("tail:", path);
   TailQueue queue;
   std::thread spooler([&] { SpoolTail(path, queue); });
@@ -262,14 +261,24 @@ void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
     }
     if (chunk.empty()) continue;
     audit::ReserveReadPadding(chunk.data);
-    DecodedLines decoded = decoder.Decode(chunk.data, chunk.data.capacity() - chunk.data.size());
+    std::vector<kubetrail::v1::Event> events;
     std::vector<std::string> errors;
-    for (const std::string& e : decoded.errors) errors.push_back(Cat(chunk.file, ": ", e));
+    reader.Reset(chunk.data, chunk.data.capacity() - chunk.data.size());
+    while (true) {
+      kubetrail::v1::Event event;
+      absl::StatusOr<bool> more = reader.Next(&event);
+      if (!more.ok()) {
+        errors.push_back(Cat(chunk.file, ": ", more.status().message()));
+        continue;
+      }
+      if (!*more) break;
+      events.push_back(std::move(event));
+    }
     errors.insert(errors.end(), chunk.skipped.begin(), chunk.skipped.end());
     LogErrors(Cat("tail ", path), errors);
     TailBatch batch;
     batch.events = queue.Spare();
-    intake_->Prepare(Source::kTail, decoded.events, errors.size(), batch.events);
+    intake_->Prepare(Source::kTail, events, errors.size(), batch.events);
     batch.position = SpoolPosition{position_key, chunk.position.Encode()};
     batch.line_bytes = chunk.data.size();
     if (!queue.Push(std::move(batch), stopping)) break;
