@@ -111,6 +111,26 @@ void PutPosition(std::string_view key, std::string_view value, std::string* out)
   out->append(value);
 }
 
+using PositionMap = std::map<std::string, std::string, std::less<>>;
+
+// A whole record: `positions`, then `events` (each one serialized event).
+std::string EncodeRecord(uint64_t first_sequence, int64_t receive_us, const PositionMap& positions,
+                         const std::vector<std::string>& events) {
+  std::string record(kHeaderBytes, '\0');
+  PutFixed32(static_cast<uint32_t>(positions.size()), &record);
+  for (const auto& [key, value] : positions) PutPosition(key, value, &record);
+  for (const std::string& e : events) PutFixed32(static_cast<uint32_t>(e.size()), &record);
+  for (const std::string& e : events) record.append(e);
+  RecordHeader h;
+  h.payload_bytes = static_cast<uint32_t>(record.size() - kHeaderBytes);
+  h.first_sequence = first_sequence;
+  h.event_count = static_cast<uint32_t>(events.size());
+  h.payload_crc = Crc32(std::string_view(record).substr(kHeaderBytes));
+  h.receive_us = receive_us;
+  EncodeHeader(h, record.data());
+  return record;
+}
+
 // A record's payload, parsed: where its events' bytes start and how long each is.
 struct ParsedPayload {
   std::vector<std::pair<std::string, std::string>> positions;
@@ -392,7 +412,7 @@ class Spool::Impl {
   mutable absl::Mutex mu_;
   // Oldest first; the last one is written to. Never empty once open.
   std::deque<std::shared_ptr<Segment>> segments_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::string, std::less<>> positions_ ABSL_GUARDED_BY(mu_);
+  PositionMap positions_ ABSL_GUARDED_BY(mu_);
   std::deque<PendingWrite*> queue_ ABSL_GUARDED_BY(mu_);
   bool writing_now_ ABSL_GUARDED_BY(mu_) = false;
   // The first sequence still held: everything below was acknowledged or dropped.
@@ -627,16 +647,7 @@ absl::Status Spool::Impl::LoadSegment(const std::shared_ptr<Segment>& segment, b
 }
 
 std::string Spool::Impl::SnapshotRecordLocked(uint64_t first_sequence) const {
-  std::string record(kHeaderBytes, '\0');
-  PutFixed32(static_cast<uint32_t>(positions_.size()), &record);
-  for (const auto& [key, value] : positions_) PutPosition(key, value, &record);
-  RecordHeader h;
-  h.payload_bytes = static_cast<uint32_t>(record.size() - kHeaderBytes);
-  h.first_sequence = first_sequence;
-  h.payload_crc = Crc32(std::string_view(record).substr(kHeaderBytes));
-  h.receive_us = clock_.NowMicros();
-  EncodeHeader(h, record.data());
-  return record;
+  return EncodeRecord(first_sequence, clock_.NowMicros(), positions_, {});
 }
 
 absl::StatusOr<std::shared_ptr<Spool::Impl::Segment>> Spool::Impl::CreateSegment(
@@ -1119,18 +1130,7 @@ absl::Status Spool::Impl::MigrateV1() {
   int64_t pending_receive_us = 0;
   auto flush = [&] {
     if (pending.empty()) return;
-    std::string record(kHeaderBytes, '\0');
-    PutFixed32(0, &record);
-    for (const std::string& e : pending) PutFixed32(static_cast<uint32_t>(e.size()), &record);
-    for (const std::string& e : pending) record.append(e);
-    RecordHeader h;
-    h.payload_bytes = static_cast<uint32_t>(record.size() - kHeaderBytes);
-    h.first_sequence = pending_first;
-    h.event_count = static_cast<uint32_t>(pending.size());
-    h.payload_crc = Crc32(std::string_view(record).substr(kHeaderBytes));
-    h.receive_us = pending_receive_us;
-    EncodeHeader(h, record.data());
-    out.append(record);
+    out.append(EncodeRecord(pending_first, pending_receive_us, {}, pending));
     ++records;
     migrated += pending.size();
     pending.clear();
@@ -1161,7 +1161,7 @@ absl::Status Spool::Impl::MigrateV1() {
   }
   KT_RETURN_IF_ERROR(FromRocks(it->status(), Cat("reading version 1 spool ", config_.dir)));
   flush();
-  std::map<std::string, std::string, std::less<>> positions;
+  PositionMap positions;
   const std::string pupper = Cat(kV1PositionPrefix.substr(0, 1), ";");  // ';' follows ':'
   const rocksdb::Slice pupper_slice(pupper);
   rocksdb::ReadOptions pro;
