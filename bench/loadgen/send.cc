@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -33,19 +34,28 @@ void Add(const collector::ShipperStats& from, collector::ShipperStats* to) {
   to->pending_events += from.pending_events;
 }
 
+// A batch as a collector ships it from its spool: serialized kubetrail.v1.EnvelopedEvents.
+struct SerializedBatch {
+  uint64_t sequence = 0;
+  std::vector<std::string> events;
+};
+
 // Submits `batches` in order, pacing them to `rate` events/s (0: no limit) from `start`, and
 // waits for their acks (or for SendEvents to shut the shipper down).
-absl::Status Feed(collector::Shipper& shipper, std::vector<kubetrail::v1::Batch>& batches,
-                  double rate, absl::Time start) {
+absl::Status Feed(collector::Shipper& shipper, std::vector<SerializedBatch>& batches, double rate,
+                  absl::Time start) {
   uint64_t events = 0;
-  for (kubetrail::v1::Batch& batch : batches) {
+  for (SerializedBatch& batch : batches) {
     if (rate > 0) {
       const absl::Time due = start + absl::Seconds(static_cast<double>(events) / rate);
       const absl::Time now = absl::Now();
       if (due > now) absl::SleepFor(due - now);
     }
-    events += static_cast<uint64_t>(batch.events_size());
-    if (absl::Status s = shipper.Submit(std::move(batch)); !s.ok()) return s;
+    events += batch.events.size();
+    if (absl::Status s = shipper.SubmitSerialized(batch.sequence, std::move(batch.events));
+        !s.ok()) {
+      return s;
+    }
   }
   return shipper.WaitForAcks();
 }
@@ -59,20 +69,27 @@ SendResult SendEvents(const SendOptions& options, std::vector<kubetrail::v1::Eve
   result.streams = k;
 
   // Batch b goes to stream b % k as that stream's batch b / k + 1. A batch ends after
-  // per_batch events, or before the event that would take it over max_batch_bytes.
-  std::vector<std::vector<kubetrail::v1::Batch>> batches(static_cast<size_t>(k));
+  // per_batch events, or before the event that would take it over max_batch_bytes. The events
+  // are serialized here, before the clock starts, as a collector's spool holds them.
+  std::vector<std::vector<SerializedBatch>> batches(static_cast<size_t>(k));
   size_t b = 0;
+  kubetrail::v1::EnvelopedEvent enveloped;
   for (size_t i = 0; i < events.size(); ++b) {
-    std::vector<kubetrail::v1::Batch>& mine = batches[b % static_cast<size_t>(k)];
-    kubetrail::v1::Batch& batch = mine.emplace_back();
-    batch.set_sequence(mine.size());
+    std::vector<SerializedBatch>& mine = batches[b % static_cast<size_t>(k)];
+    SerializedBatch& batch = mine.emplace_back();
+    batch.sequence = mine.size();
     size_t bytes = 0;
-    while (i < events.size() && static_cast<size_t>(batch.events_size()) < per_batch) {
+    while (i < events.size() && batch.events.size() < per_batch) {
+      // Borrowed, not copied; released below.
+      enveloped.unsafe_arena_set_allocated_event(&events[i]);
       // Proto framing of an event in a batch: a few bytes of tags and lengths.
-      const size_t event_bytes = events[i].ByteSizeLong() + 16;
-      if (batch.events_size() > 0 && bytes + event_bytes > options.max_batch_bytes) break;
+      const size_t event_bytes = enveloped.ByteSizeLong() + 16;
+      const bool fits = batch.events.empty() || bytes + event_bytes <= options.max_batch_bytes;
+      if (fits) batch.events.push_back(enveloped.SerializeAsString());
+      enveloped.unsafe_arena_release_event();
+      if (!fits) break;
       bytes += event_bytes;
-      *batch.add_events()->mutable_event() = std::move(events[i++]);
+      kubetrail::v1::Event().Swap(&events[i++]);  // frees it: the batches hold it now
     }
   }
   events.clear();

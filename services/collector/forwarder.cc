@@ -260,27 +260,41 @@ void Forwarder::Run() {
       continue;
     }
     if (events.empty()) continue;
-    kubetrail::v1::Batch batch;
-    batch.set_sequence(events.back().sequence);
-    for (const SpooledEvent& e : events) {
-      if (!batch.add_events()->ParseFromString(e.bytes)) {
-        batch.mutable_events()->RemoveLast();
-        KT_LOG(kError, "collector")
-            << "spooled event " << e.sequence << " does not parse; it is skipped";
-      }
-    }
+    const uint64_t sequence = events.back().sequence;
     if (!Throttle()) break;
     {
       absl::MutexLock lock(&mu_);
-      submitted_at_[batch.sequence()] = clock_.Now();
+      submitted_at_[sequence] = clock_.Now();
     }
-    if (absl::Status s = shipper->Submit(std::move(batch)); !s.ok()) {
+    if (absl::Status s = Submit(*shipper, sequence, events); !s.ok()) {
       // Shut down or permanently failed: the next round sorts it out (the cursor stays).
       continue;
     }
     cursor_ = events.back().sequence;
     retry.Reset();
   }
+}
+
+absl::Status Forwarder::Submit(Shipper& shipper, uint64_t sequence,
+                               const std::vector<SpooledEvent>& events) {
+  // The spooled bytes go out as they are. The spool's checksums make a damaged event all but
+  // impossible; should one not even be an EnvelopedEvent, the batch is parsed event by event
+  // instead and the damaged ones are skipped, so that one bad record cannot stop shipping.
+  std::vector<std::string> serialized;
+  serialized.reserve(events.size());
+  for (const SpooledEvent& e : events) serialized.push_back(e.bytes);
+  absl::Status s = shipper.SubmitSerialized(sequence, std::move(serialized));
+  if (s.code() != absl::StatusCode::kInvalidArgument) return s;
+  kubetrail::v1::Batch batch;
+  batch.set_sequence(sequence);
+  for (const SpooledEvent& e : events) {
+    if (!batch.add_events()->ParseFromString(e.bytes)) {
+      batch.mutable_events()->RemoveLast();
+      KT_LOG(kError, "collector") << "spooled event " << e.sequence
+                                  << " does not parse; it is skipped";
+    }
+  }
+  return shipper.Submit(std::move(batch));
 }
 
 void Forwarder::UpdateCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {

@@ -98,6 +98,9 @@ class Forwarder {
   void OnAck(BatchAck&& ack);
   // Deletes acknowledged events from the spool.
   void ApplyAcks();
+  // Hands the spooled `events` to `shipper` as batch `sequence`.
+  static absl::Status Submit(Shipper& shipper, uint64_t sequence,
+                             const std::vector<SpooledEvent>& events);
   // Waits (interruptibly) until the throttle allows a batch.
   bool Throttle();
   bool Stopping() const;

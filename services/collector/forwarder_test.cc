@@ -84,6 +84,25 @@ TEST_F(ForwarderTest, ShipsEverythingInBatchesAndEmptiesTheSpool) {
   EXPECT_TRUE(forwarder.Health().ok());
 }
 
+TEST_F(ForwarderTest, AnEventThatDoesNotParseIsSkippedAndTheRestShipped) {
+  absl::StatusOr<std::unique_ptr<testing::FakeIngestServer>> server =
+      testing::FakeIngestServer::Start(store_);
+  ASSERT_TRUE(server.ok()) << server.status();
+  Forwarder forwarder(Config({(*server)->target()}), *spool_, Clock::Real(), nullptr);
+  std::vector<EnvelopedEvent> events = MakeEvents("e", 7);
+  // Event 3 becomes bytes that are no EnvelopedEvent: an envelope (field 1) whose first
+  // field's length runs past the envelope's end. The spool's checksums cover it as it is.
+  events[3].Clear();
+  events[3].GetReflection()->MutableUnknownFields(&events[3])->AddLengthDelimited(1, "\x0a\x09x");
+  ASSERT_TRUE(spool_->Append(events).ok());
+  ASSERT_TRUE(forwarder.Start().ok());
+  ASSERT_TRUE(forwarder.Drain(absl::Seconds(30)).ok());
+  EXPECT_EQ(store_.size(), 6u);
+  EXPECT_EQ(spool_->Stats().events, 0u);
+  EXPECT_EQ((*server)->protocol_errors(), 0);
+  forwarder.Stop();
+}
+
 TEST_F(ForwarderTest, NothingIsDeletedBeforeItsAck) {
   absl::StatusOr<std::unique_ptr<testing::FakeIngestServer>> server =
       testing::FakeIngestServer::Start(store_);

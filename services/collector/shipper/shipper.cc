@@ -6,7 +6,11 @@
 
 #include "common/logging.h"
 #include "common/names.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/unknown_field_set.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
@@ -20,6 +24,31 @@ constexpr std::string_view kComponent = "shipper";
 // The longest real-time wait between two looks at the injected clock: a FakeClock moved by a
 // test is noticed within this.
 constexpr absl::Duration kClockPollInterval = absl::Milliseconds(50);
+
+// Reads the envelope (field 1) of a serialized kubetrail.v1.EnvelopedEvent into `envelope`
+// (cleared first; left empty when there is none), checking the framing of the outer message
+// on the way without looking inside the event (field 2), which is skipped. False: not a
+// well-formed EnvelopedEvent at that level.
+bool ReadEnvelope(std::string_view bytes, kubetrail::v1::Envelope* envelope) {
+  using google::protobuf::internal::WireFormatLite;
+  envelope->Clear();
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  while (true) {
+    const uint32_t tag = in.ReadTag();
+    if (tag == 0) return in.ConsumedEntireMessage();  // the end, or a bad tag
+    if (tag == WireFormatLite::MakeTag(kubetrail::v1::EnvelopedEvent::kEnvelopeFieldNumber,
+                                       WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
+      uint32_t length = 0;
+      if (!in.ReadVarint32(&length)) return false;
+      const auto limit = in.PushLimit(static_cast<int>(length));
+      if (!envelope->MergePartialFromCodedStream(&in) || !in.ConsumedEntireMessage()) return false;
+      in.PopLimit(limit);
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return false;
+    }
+  }
+}
 
 // The one place where a grpc::Status becomes an absl::Status (the codes are the same numbers).
 absl::Status FromGrpc(const grpc::Status& status, std::string_view context) {
@@ -153,22 +182,49 @@ Shipper::Shipper(ShipperConfig config, Clock& clock, AckCallback on_ack,
 
 Shipper::~Shipper() { Shutdown(); }
 
+absl::Status Shipper::CheckEnvelope(uint64_t sequence, const kubetrail::v1::Envelope& env) const {
+  if ((!env.cluster().empty() && env.cluster() != config_.cluster) ||
+      (!env.source().empty() && env.source() != config_.source)) {
+    return absl::InvalidArgumentError(Cat(
+        "batch ", sequence, ": envelope (cluster \"", env.cluster(), "\", source \"", env.source(),
+        "\") is not the shipper's (\"", config_.cluster, "\", \"", config_.source, "\")"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Shipper::Submit(kubetrail::v1::Batch batch) {
   for (const kubetrail::v1::EnvelopedEvent& e : batch.events()) {
-    const kubetrail::v1::Envelope& env = e.envelope();
-    if ((!env.cluster().empty() && env.cluster() != config_.cluster) ||
-        (!env.source().empty() && env.source() != config_.source)) {
-      return absl::InvalidArgumentError(Cat("batch ", batch.sequence(), ": envelope (cluster \"",
-                                            env.cluster(), "\", source \"", env.source(),
-                                            "\") is not the shipper's (\"", config_.cluster,
-                                            "\", \"", config_.source, "\")"));
-    }
+    KT_RETURN_IF_ERROR(CheckEnvelope(batch.sequence(), e.envelope()));
   }
-  Pending pending;
-  pending.sequence = batch.sequence();
-  pending.events = static_cast<size_t>(batch.events_size());
+  const auto events = static_cast<size_t>(batch.events_size());
   auto request = std::make_shared<kubetrail::v1::IngestRequest>();
   request->mutable_batch()->Swap(&batch);
+  return Enqueue(std::move(request), events);
+}
+
+absl::Status Shipper::SubmitSerialized(uint64_t sequence, std::vector<std::string> events) {
+  auto request = std::make_shared<kubetrail::v1::IngestRequest>();
+  kubetrail::v1::Batch* batch = request->mutable_batch();
+  batch->set_sequence(sequence);
+  google::protobuf::UnknownFieldSet* wire = batch->GetReflection()->MutableUnknownFields(batch);
+  kubetrail::v1::Envelope envelope;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!ReadEnvelope(events[i], &envelope)) {
+      return absl::InvalidArgumentError(Cat("batch ", sequence, ": event ", i, " (",
+                                            events[i].size(),
+                                            " bytes) is not a serialized EnvelopedEvent"));
+    }
+    KT_RETURN_IF_ERROR(CheckEnvelope(sequence, envelope));
+    *wire->AddLengthDelimited(kubetrail::v1::Batch::kEventsFieldNumber) = std::move(events[i]);
+  }
+  return Enqueue(std::move(request), events.size());
+}
+
+absl::Status Shipper::Enqueue(std::shared_ptr<const kubetrail::v1::IngestRequest> request,
+                              size_t events) {
+  Pending pending;
+  pending.sequence = request->batch().sequence();
+  pending.events = events;
   pending.bytes = request->ByteSizeLong();
   pending.request = std::move(request);
   {

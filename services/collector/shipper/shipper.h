@@ -191,6 +191,14 @@ class Shipper {
   // when Shutdown is called while blocked); the permanent error once there is one.
   absl::Status Submit(kubetrail::v1::Batch batch);
 
+  // Submit for a batch whose events are serialized kubetrail.v1.EnvelopedEvent messages, such
+  // as a collector's spool holds: each goes on the wire as it is (never parsed and serialized
+  // again), in order, as the batch's `events`. Only each event's envelope is read, for the
+  // check Submit makes; the rest of an event is the caller's to get right (bytes the
+  // aggregator cannot parse fail the stream). InvalidArgument also when an event is not an
+  // EnvelopedEvent at its outer level.
+  absl::Status SubmitSerialized(uint64_t sequence, std::vector<std::string> events);
+
   // Blocks until every submitted batch is acknowledged and its ack callback has returned
   // (OK), a permanent error stops the shipper (that error), Shutdown is called with batches
   // unacknowledged (Cancelled), or `timeout` passes (DeadlineExceeded).
@@ -220,6 +228,12 @@ class Shipper {
 
   Shipper(ShipperConfig config, Clock& clock, AckCallback on_ack,
           std::shared_ptr<grpc::Channel> channel);
+
+  // InvalidArgument unless `env` leaves cluster and source empty or names this shipper's.
+  absl::Status CheckEnvelope(uint64_t sequence, const kubetrail::v1::Envelope& env) const;
+  // The common part of Submit and SubmitSerialized: waits for room, checks the sequence and
+  // queues the request.
+  absl::Status Enqueue(std::shared_ptr<const kubetrail::v1::IngestRequest> request, size_t events);
 
   // The supervisor thread: one stream after the other, with backoff between them.
   void Run();
