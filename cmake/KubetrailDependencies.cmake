@@ -29,6 +29,8 @@ else()
   pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
   add_library(kubetrail_malloc INTERFACE)
   target_link_libraries(kubetrail_malloc INTERFACE PkgConfig::JEMALLOC)
+  # Its options (how long freed memory stays mapped), compiled into each program linking it.
+  target_sources(kubetrail_malloc INTERFACE ${PROJECT_SOURCE_DIR}/common/malloc_conf.cc)
 endif()
 add_library(kubetrail::malloc ALIAS kubetrail_malloc)
 
