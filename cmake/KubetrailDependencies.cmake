@@ -19,6 +19,8 @@ if(NOT CLI11_FOUND)
   set_target_properties(CLI11::CLI11 PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${CLI11_INCLUDE_DIR}")
 endif()
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+# zstd (libzstd-dev, which RocksDB's package depends on anyway): Batch.zstd_events.
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 
 # jemalloc replaces glibc's malloc in the aggregator (and the bench that runs it in-process):
 # measured +25% end-to-end ingest, glibc's malloc_consolidate having been the largest single

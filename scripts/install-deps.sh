@@ -10,7 +10,7 @@ PACKAGES=(
   # libraries (see the README's "Stack")
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libyaml-cpp-dev libsimdjson-dev
-  libssl-dev libcpp-httplib-dev libcli11-dev zlib1g-dev
+  libssl-dev libcpp-httplib-dev libcli11-dev zlib1g-dev libzstd-dev
   # jemalloc: the aggregator's allocator (README "Stack": +25% end-to-end ingest)
   libjemalloc-dev
   # tests and benchmarks

@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/tls.h"
+#include "common/zstd_frame.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -226,6 +227,68 @@ TEST_F(AggregatorTest, ProtocolViolationsEndTheStreamWithInvalidArgument) {
   EXPECT_EQ(Count(), 2u);
 }
 
+// Batch.zstd_events: the events of a batch compressed as one zstd frame.
+v1::Batch ZstdBatch(uint64_t sequence, const std::vector<v1::EnvelopedEvent>& events) {
+  v1::Batch inner;
+  for (const auto& e : events) *inner.add_events() = e;
+  v1::Batch batch;
+  batch.set_sequence(sequence);
+  EXPECT_TRUE(ZstdCompress(inner.SerializeAsString(), 1, batch.mutable_zstd_events()).ok());
+  return batch;
+}
+
+TEST_F(AggregatorTest, ZstdBatchesAreStoredAsTheEventsTheyHold) {
+  Start();
+  IngestClient client(channel_, "c1");
+  std::optional<v1::Welcome> welcome = client.Welcome();
+  ASSERT_TRUE(welcome);
+  EXPECT_TRUE(welcome->accepts_zstd_events());
+  ASSERT_TRUE(client.Send(ZstdBatch(1, Events(20, 1))));
+  std::optional<v1::Ack> ack = client.ReadAck();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->stored(), 20u);
+  // The same events uncompressed are duplicates: the store saw the same events.
+  ASSERT_TRUE(client.Send(2, Events(20, 1)));
+  ack = client.ReadAck();
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->duplicates(), 20u);
+  EXPECT_TRUE(client.Close().ok());
+  EXPECT_EQ(Count(), 20u);
+}
+
+TEST_F(AggregatorTest, BadZstdBatchesEndTheStreamWithInvalidArgument) {
+  config_.max_message_bytes = 64 << 10;
+  config_.max_event_bytes = 32 << 10;
+  Start();
+  auto expect_refused = [&](const v1::Batch& batch, const std::string& why) {
+    IngestClient client(channel_, "c1");
+    ASSERT_TRUE(client.Welcome());
+    client.Send(batch);
+    grpc::Status s = client.Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << why;
+    EXPECT_THAT(s.error_message(), HasSubstr(why));
+  };
+  v1::Batch both = ZstdBatch(1, Events(2, 1));
+  *both.add_events() = Events(1, 2)[0];
+  expect_refused(both, "both events and zstd_events");
+
+  v1::Batch garbage;
+  garbage.set_sequence(1);
+  garbage.set_zstd_events("not a zstd frame");
+  expect_refused(garbage, "zstd_events: not a whole zstd frame");
+
+  // 64 KiB of events compress to far less, but decompress over max_message_bytes.
+  std::vector<v1::EnvelopedEvent> big = Events(1, 3);
+  big[0].mutable_event()->mutable_annotations()->insert({"pad", std::string(100 << 10, 'a')});
+  expect_refused(ZstdBatch(1, big), "over the limit of 65536");
+
+  v1::Batch not_events;
+  not_events.set_sequence(1);
+  ASSERT_TRUE(ZstdCompress(std::string("\xff\xff\xff"), 1, not_events.mutable_zstd_events()).ok());
+  expect_refused(not_events, "does not hold a Batch of events only");
+  EXPECT_EQ(Count(), 0u);
+}
+
 TEST_F(AggregatorTest, SearchPagesInChunksWithCursorsInBothOrders) {
   Start();
   const auto events = Events(600, 11);
@@ -321,7 +384,7 @@ TEST_F(AggregatorTest, SearchResultsAreTheSentEventsWhetherSplicedOrParsed) {
     ASSERT_EQ(got.size(), want.size());
     for (size_t i = 0; i < got.size(); ++i) {
       EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got[i].event().event(),
-                                                                    want[i]->event()))
+                                                                     want[i]->event()))
           << "position " << i << ": " << got[i].event().ShortDebugString();
       EXPECT_EQ(got[i].event().envelope().source(), "src");
       EXPECT_GT(got[i].event().envelope().receive_time_us(), 0);

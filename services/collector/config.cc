@@ -156,9 +156,10 @@ absl::Status ValidateCollectorConfig(CollectorConfig& c) {
           "webhook.tls.key_file (--webhook-tls-cert, --webhook-tls-key)");
     }
   }
-  if (c.compression != "gzip" && c.compression != "deflate" && c.compression != "none") {
+  if (c.compression != "zstd" && c.compression != "gzip" && c.compression != "deflate" &&
+      c.compression != "none") {
     return absl::InvalidArgumentError(
-        Cat("ship.compression: want gzip, deflate or none, got \"", c.compression, "\""));
+        Cat("ship.compression: want zstd, gzip, deflate or none, got \"", c.compression, "\""));
   }
   if (c.batch_wait <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("ship.batch_wait must be positive");

@@ -22,7 +22,7 @@
 //   spool: {dir: /var/lib/kubetrail-collector/spool, max_bytes: 1073741824, max_age: 24h,
 //           when_full: block}             # or drop-oldest
 //   ship: {batch_events: 400, batch_bytes: 4194304, batch_wait: 1s, qps: 0, burst: 1,
-//          backoff_initial: 100ms, backoff_max: 30s, compression: gzip, window: 8}
+//          backoff_initial: 100ms, backoff_max: 30s, compression: zstd, window: 8}
 //   http_listen: 127.0.0.1:9091           # /metrics, /healthz, /readyz; "" turns it off
 //   drain_timeout: 30s
 //
@@ -87,8 +87,10 @@ struct CollectorConfig {
   uint32_t burst = 1;
   absl::Duration backoff_initial = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(30);
-  // gRPC message compression to the aggregator: "gzip", "deflate" or "none".
-  std::string compression = "gzip";
+  // Compression of the batches sent to the aggregator: "zstd" (the events of each batch as
+  // one zstd frame, Batch.zstd_events; needs an aggregator that accepts it), gRPC's message
+  // compression "gzip" or "deflate", or "none".
+  std::string compression = "zstd";
   // Batches in flight (unacknowledged) per stream.
   uint32_t window = 8;
 

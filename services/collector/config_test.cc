@@ -91,6 +91,8 @@ TEST(CollectorConfigTest, ValidationNamesTheField) {
   c.tls_key_file = "k";
   EXPECT_NE(error(c).find("webhook serves HTTPS"), std::string::npos);
   c = Valid();
+  c.compression = "zstd";
+  EXPECT_EQ(error(c), "");
   c.compression = "zip";
   EXPECT_NE(error(c).find("ship.compression"), std::string::npos);
   c = Valid();

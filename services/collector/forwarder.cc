@@ -79,6 +79,7 @@ absl::Status Forwarder::NewShipper() {
   sc.max_pending_batches = MaxPendingBatches();
   sc.reconnect_backoff = config_.backoff;
   sc.compression = config_.compression;
+  sc.zstd_level = config_.zstd_level;
   absl::StatusOr<std::unique_ptr<Shipper>> shipper =
       Shipper::Create(std::move(sc), clock_, [this](BatchAck&& ack) { OnAck(std::move(ack)); });
   if (!shipper.ok()) return shipper.status();

@@ -56,6 +56,8 @@ struct ForwarderConfig {
   uint32_t burst = 1;
   BackoffPolicy backoff = {absl::Milliseconds(100), absl::Seconds(30), 2.0, 0.2};
   grpc_compression_algorithm compression = GRPC_COMPRESS_NONE;
+  // ShipperConfig::zstd_level. Default: 0 (off).
+  int zstd_level = 0;
   int window = 8;
   // See the header comment. Default: 15 s.
   absl::Duration failover_after = absl::Seconds(15);

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch-wait", f.batch_wait, "Longest wait to fill a batch (default 1s)");
   app.add_option("--qps", f.qps, "Batches per second at most; 0: no throttle (default)");
   app.add_option("--burst", f.burst, "Throttle burst in batches (default 1)");
-  app.add_option("--compression", f.compression, "gzip (default), deflate or none");
+  app.add_option("--compression", f.compression, "zstd (default), gzip, deflate or none");
   app.add_option("--http-listen", f.http_listen,
                  "HTTP address for /metrics, /healthz, /readyz (default: off)");
   app.add_option("--drain-timeout", f.drain_timeout,

@@ -45,6 +45,12 @@ bool IngestClient::Send(uint64_t sequence, const std::vector<v1::EnvelopedEvent>
   return stream_->Write(req);
 }
 
+bool IngestClient::Send(const v1::Batch& batch) {
+  v1::IngestRequest req;
+  *req.mutable_batch() = batch;
+  return stream_->Write(req);
+}
+
 std::optional<v1::Ack> IngestClient::ReadAck() {
   v1::IngestResponse r;
   if (!stream_->Read(&r)) return std::nullopt;

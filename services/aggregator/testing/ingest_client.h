@@ -37,6 +37,8 @@ class IngestClient {
   std::optional<kubetrail::v1::Welcome> Welcome();
   // Writes one batch; false when the stream is broken.
   bool Send(uint64_t sequence, const std::vector<kubetrail::v1::EnvelopedEvent>& events);
+  // Writes `batch` as it is.
+  bool Send(const kubetrail::v1::Batch& batch);
   // The next ack, or nullopt when the stream ended.
   std::optional<kubetrail::v1::Ack> ReadAck();
   // Half-closes, reads to the end and returns the final status.

@@ -8,6 +8,7 @@
 #include "common/names.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "common/zstd_frame.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -141,6 +142,12 @@ absl::StatusOr<std::unique_ptr<Shipper>> Shipper::Create(ShipperConfig config, C
   if (config.connect_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("connect_timeout: must be positive");
   }
+  if (config.zstd_level < 0 || config.zstd_level > 19) {
+    return absl::InvalidArgumentError(Cat("zstd_level: want 0-19, got ", config.zstd_level));
+  }
+  if (config.zstd_level > 0 && config.compression != GRPC_COMPRESS_NONE) {
+    return absl::InvalidArgumentError("zstd_level and compression: choose one");
+  }
   if (config.keepalive.time <= absl::ZeroDuration() ||
       config.keepalive.timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("keepalive: time and timeout must be positive");
@@ -220,12 +227,25 @@ absl::Status Shipper::SubmitSerialized(uint64_t sequence, std::vector<std::strin
   return Enqueue(std::move(request), events.size());
 }
 
-absl::Status Shipper::Enqueue(std::shared_ptr<const kubetrail::v1::IngestRequest> request,
+absl::Status Shipper::CompressEvents(kubetrail::v1::Batch& batch) const {
+  // Without its sequence, the batch serializes to exactly its events (those spliced in as
+  // unknown fields included): the content Batch.zstd_events carries.
+  const uint64_t sequence = batch.sequence();
+  batch.clear_sequence();
+  std::string events;
+  batch.SerializeToString(&events);
+  batch.Clear();
+  batch.set_sequence(sequence);
+  return ZstdCompress(events, config_.zstd_level, batch.mutable_zstd_events());
+}
+
+absl::Status Shipper::Enqueue(std::shared_ptr<kubetrail::v1::IngestRequest> request,
                               size_t events) {
   Pending pending;
   pending.sequence = request->batch().sequence();
   pending.events = events;
   pending.bytes = request->ByteSizeLong();
+  if (config_.zstd_level > 0) KT_RETURN_IF_ERROR(CompressEvents(*request->mutable_batch()));
   pending.request = std::move(request);
   {
     absl::MutexLock lock(&mu_);
@@ -521,6 +541,10 @@ void Shipper::OnStreamRead(Stream* stream, bool ok) {
       } else if (r.welcome().protocol_version() != kubetrail::v1::PROTOCOL_VERSION_1) {
         FailLocked(absl::FailedPreconditionError(Cat("the aggregator speaks protocol version ",
                                                      r.welcome().protocol_version(), ", not 1")));
+      } else if (config_.zstd_level > 0 && !r.welcome().accepts_zstd_events()) {
+        FailLocked(absl::FailedPreconditionError(Cat(
+            "the aggregator at ", config_.target, " (version \"", r.welcome().aggregator_version(),
+            "\") does not accept zstd-compressed batches; ship with gzip or none")));
       } else {
         stream->welcomed = true;
         stream->welcome = r.welcome();

@@ -194,6 +194,50 @@ TEST(ShipperTest, SubmitSerializedChecksEachEventsEnvelope) {
   EXPECT_EQ(shipper->Stats().submitted_batches, 1u);
 }
 
+TEST(ShipperTest, ZstdBatchesArriveAsTheirEvents) {
+  FakeEventStore store;
+  auto server = StartServer(store);
+  ASSERT_NE(server, nullptr);
+  ShipperConfig config = TestConfig(*server);
+  config.zstd_level = 1;
+  auto shipper = MakeShipper(config);
+  ASSERT_NE(shipper, nullptr);
+  ASSERT_TRUE(shipper->Submit(MakeBatch(1)).ok());
+  ASSERT_TRUE(shipper->SubmitSerialized(2, Serialized(MakeBatch(2))).ok());
+  ASSERT_TRUE(shipper->WaitForAcks(kWait).ok());
+  EXPECT_EQ(server->zstd_batches_received(), 2);
+  EXPECT_EQ(store.size(), 2u * kEventsPerBatch);
+  EXPECT_EQ(shipper->Stats().acked_events, 2u * kEventsPerBatch);
+  shipper->Shutdown();
+
+  // The same events shipped uncompressed are all duplicates: the same events arrived.
+  auto plain = MakeShipper(TestConfig(*server));
+  ASSERT_NE(plain, nullptr);
+  ASSERT_TRUE(plain->Submit(MakeBatch(1)).ok());
+  ASSERT_TRUE(plain->Submit(MakeBatch(2)).ok());
+  ASSERT_TRUE(plain->WaitForAcks(kWait).ok());
+  EXPECT_EQ(server->zstd_batches_received(), 2);
+  EXPECT_EQ(store.size(), 2u * kEventsPerBatch);
+  EXPECT_EQ(store.duplicates(), 2u * kEventsPerBatch);
+  EXPECT_EQ(server->protocol_errors(), 0);
+}
+
+TEST(ShipperTest, ZstdToAnAggregatorThatDoesNotAcceptItIsPermanent) {
+  FakeEventStore store;
+  auto server = StartServer(store);
+  ASSERT_NE(server, nullptr);
+  server->SetAcceptsZstd(false);
+  ShipperConfig config = TestConfig(*server);
+  config.zstd_level = 1;
+  auto shipper = MakeShipper(config);
+  ASSERT_NE(shipper, nullptr);
+  shipper->Submit(MakeBatch(1)).IgnoreError();
+  const absl::Status s = shipper->WaitForAcks(kWait);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_NE(s.message().find("does not accept zstd"), std::string_view::npos) << s;
+  EXPECT_EQ(store.size(), 0u);
+}
+
 TEST(ShipperTest, CreateValidatesConfig) {
   ShipperConfig config;
   // Strings are moved in: assigning literals trips GCC 12's -O3 -Wrestrict false positive.
@@ -202,6 +246,13 @@ TEST(ShipperTest, CreateValidatesConfig) {
   config.window = 0;
   EXPECT_EQ(Shipper::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
   config.window = 8;
+  config.zstd_level = 20;
+  EXPECT_EQ(Shipper::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  config.zstd_level = 1;
+  config.compression = GRPC_COMPRESS_GZIP;
+  EXPECT_EQ(Shipper::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
+  config.zstd_level = 0;
+  config.compression = GRPC_COMPRESS_NONE;
   config.cluster = std::string("bad cluster");
   EXPECT_EQ(Shipper::Create(config).status().code(), absl::StatusCode::kInvalidArgument);
   config.cluster = std::string("c");

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/strings.h"
+#include "common/zstd_frame.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "grpcpp/security/server_credentials.h"
@@ -86,6 +87,7 @@ class FakeIngestServer::Service final : public kubetrail::v1::Ingest::Service {
     {
       absl::MutexLock lock(&mu_);
       welcome.mutable_welcome()->set_max_batch_events(max_batch_events_);
+      welcome.mutable_welcome()->set_accepts_zstd_events(accepts_zstd_);
     }
     if (!rw->Write(welcome)) return grpc::Status(grpc::StatusCode::CANCELLED, "gone");
 
@@ -130,6 +132,23 @@ class FakeIngestServer::Service final : public kubetrail::v1::Ingest::Service {
         broken = true;
         break;
       }
+      if (!request.batch().zstd_events().empty()) {
+        // As the aggregator does (ingest.proto): the frame holds a Batch of events only.
+        std::string bytes;
+        kubetrail::v1::Batch inner;
+        absl::MutexLock lock(&mu_);
+        if (!accepts_zstd_ || request.batch().events_size() > 0 ||
+            !ZstdDecompress(request.batch().zstd_events(), size_t{1} << 30, &bytes).ok() ||
+            !inner.ParseFromString(bytes) || inner.sequence() != 0) {
+          ++protocol_errors_;
+          end = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "fake: bad zstd_events");
+          broken = true;
+          break;
+        }
+        request.mutable_batch()->clear_zstd_events();
+        request.mutable_batch()->mutable_events()->Swap(inner.mutable_events());
+        ++zstd_batches_received_;
+      }
       have_sequence = true;
       last_sequence = request.batch().sequence();
       kubetrail::v1::IngestResponse response;
@@ -173,6 +192,8 @@ class FakeIngestServer::Service final : public kubetrail::v1::Ingest::Service {
   absl::Duration ack_delay_ ABSL_GUARDED_BY(mu_);
   grpc::Status refusal_ ABSL_GUARDED_BY(mu_);
   uint32_t max_batch_events_ ABSL_GUARDED_BY(mu_) = 0;
+  bool accepts_zstd_ ABSL_GUARDED_BY(mu_) = true;
+  int zstd_batches_received_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 FakeIngestServer::FakeIngestServer(FakeEventStore& store)
@@ -236,6 +257,16 @@ void FakeIngestServer::SetMaxBatchEvents(uint32_t max) {
 int FakeIngestServer::streams() const {
   absl::MutexLock lock(&service_->mu_);
   return service_->streams_;
+}
+
+void FakeIngestServer::SetAcceptsZstd(bool accepts) {
+  absl::MutexLock lock(&service_->mu_);
+  service_->accepts_zstd_ = accepts;
+}
+
+int FakeIngestServer::zstd_batches_received() const {
+  absl::MutexLock lock(&service_->mu_);
+  return service_->zstd_batches_received_;
 }
 
 int FakeIngestServer::batches_received() const {

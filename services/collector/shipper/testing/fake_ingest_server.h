@@ -81,10 +81,14 @@ class FakeIngestServer {
   void RefuseHello(grpc::Status status);
   // The limits announced in the welcome. Default: 0 (none).
   void SetMaxBatchEvents(uint32_t max);
+  // Whether the welcome says accepts_zstd_events (default: true, as the aggregator).
+  void SetAcceptsZstd(bool accepts);
 
   // Observations.
   int streams() const;
   int batches_received() const;
+  // Of them, batches whose events came as zstd_events.
+  int zstd_batches_received() const;
   int acks_sent() const;
   // The most batches received and not yet acked on one stream, at any moment.
   int max_outstanding() const;
