@@ -12,7 +12,7 @@
 #include "common/names.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
-#include "common/zstd_frame.h"
+#include "proto/batch_codec.h"
 
 namespace kubetrail::aggregator {
 
@@ -132,7 +132,11 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
           "a stream sends one hello, then batches: got a second hello");
     }
     v1::Batch& batch = *request_.mutable_batch();
-    if (!batch.zstd_events().empty()) KT_RETURN_IF_ERROR(Inflate(batch));
+    // Runs on the reading thread, as gRPC's own parse of the message does: a batch's frame
+    // decompresses in about a millisecond.
+    if (!batch.zstd_events().empty()) {
+      KT_RETURN_IF_ERROR(InflateBatchEvents(batch, service_.options_.max_message_bytes));
+    }
     if (last_sequence_ && batch.sequence() <= *last_sequence_) {
       return absl::InvalidArgumentError(absl::StrCat("batch sequence ", batch.sequence(),
                                                      " is not greater than the previous ",
@@ -191,31 +195,6 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     enqueuing_ = false;
     paused_ = !more && !resumed_early_;
     resumed_early_ = false;
-    return absl::OkStatus();
-  }
-
-  // Replaces the batch's zstd_events by the events the frame holds (ingest.proto). Runs on
-  // the reading thread, as gRPC's own parse of the message does: a batch's frame
-  // decompresses in about a millisecond.
-  absl::Status Inflate(v1::Batch& batch) const {
-    if (batch.events_size() > 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("batch ", batch.sequence(), " has both events and zstd_events"));
-    }
-    std::string bytes;
-    if (absl::Status s =
-            ZstdDecompress(batch.zstd_events(), service_.options_.max_message_bytes, &bytes);
-        !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("batch ", batch.sequence(), ": zstd_events: ", s.message()));
-    }
-    v1::Batch inner;
-    if (!inner.ParseFromString(bytes) || inner.sequence() != 0 || !inner.zstd_events().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "batch ", batch.sequence(), ": zstd_events does not hold a Batch of events only"));
-    }
-    batch.clear_zstd_events();
-    batch.mutable_events()->Swap(inner.mutable_events());
     return absl::OkStatus();
   }
 

@@ -8,7 +8,6 @@
 #include "common/names.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
-#include "common/zstd_frame.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -17,6 +16,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/support/client_callback.h"
+#include "proto/batch_codec.h"
 
 namespace kubetrail::collector {
 namespace {
@@ -227,25 +227,15 @@ absl::Status Shipper::SubmitSerialized(uint64_t sequence, std::vector<std::strin
   return Enqueue(std::move(request), events.size());
 }
 
-absl::Status Shipper::CompressEvents(kubetrail::v1::Batch& batch) const {
-  // Without its sequence, the batch serializes to exactly its events (those spliced in as
-  // unknown fields included): the content Batch.zstd_events carries.
-  const uint64_t sequence = batch.sequence();
-  batch.clear_sequence();
-  std::string events;
-  batch.SerializeToString(&events);
-  batch.Clear();
-  batch.set_sequence(sequence);
-  return ZstdCompress(events, config_.zstd_level, batch.mutable_zstd_events());
-}
-
 absl::Status Shipper::Enqueue(std::shared_ptr<kubetrail::v1::IngestRequest> request,
                               size_t events) {
   Pending pending;
   pending.sequence = request->batch().sequence();
   pending.events = events;
   pending.bytes = request->ByteSizeLong();
-  if (config_.zstd_level > 0) KT_RETURN_IF_ERROR(CompressEvents(*request->mutable_batch()));
+  if (config_.zstd_level > 0) {
+    KT_RETURN_IF_ERROR(CompressBatchEvents(*request->mutable_batch(), config_.zstd_level));
+  }
   pending.request = std::move(request);
   {
     absl::MutexLock lock(&mu_);

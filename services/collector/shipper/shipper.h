@@ -240,8 +240,6 @@ class Shipper {
   // The common part of Submit and SubmitSerialized: waits for room, checks the sequence and
   // queues the request.
   absl::Status Enqueue(std::shared_ptr<kubetrail::v1::IngestRequest> request, size_t events);
-  // Replaces the events of `batch` by Batch.zstd_events.
-  absl::Status CompressEvents(kubetrail::v1::Batch& batch) const;
 
   // The supervisor thread: one stream after the other, with backoff between them.
   void Run();

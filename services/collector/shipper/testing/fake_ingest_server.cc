@@ -6,13 +6,13 @@
 #include <utility>
 
 #include "common/strings.h"
-#include "common/zstd_frame.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/server_context.h"
 #include "kubetrail/v1/ingest.grpc.pb.h"
+#include "proto/batch_codec.h"
 
 namespace kubetrail::collector::testing {
 
@@ -133,20 +133,13 @@ class FakeIngestServer::Service final : public kubetrail::v1::Ingest::Service {
         break;
       }
       if (!request.batch().zstd_events().empty()) {
-        // As the aggregator does (ingest.proto): the frame holds a Batch of events only.
-        std::string bytes;
-        kubetrail::v1::Batch inner;
         absl::MutexLock lock(&mu_);
-        if (!accepts_zstd_ || request.batch().events_size() > 0 ||
-            !ZstdDecompress(request.batch().zstd_events(), size_t{1} << 30, &bytes).ok() ||
-            !inner.ParseFromString(bytes) || inner.sequence() != 0) {
+        if (!accepts_zstd_ || !InflateBatchEvents(*request.mutable_batch(), size_t{1} << 30).ok()) {
           ++protocol_errors_;
           end = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "fake: bad zstd_events");
           broken = true;
           break;
         }
-        request.mutable_batch()->clear_zstd_events();
-        request.mutable_batch()->mutable_events()->Swap(inner.mutable_events());
         ++zstd_batches_received_;
       }
       have_sequence = true;
