@@ -1,5 +1,7 @@
 #include "bench/bench_common.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -125,6 +127,15 @@ double Seconds(std::chrono::steady_clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+double ProcessCpuSeconds() {
+  rusage usage = {};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return std::numeric_limits<double>::quiet_NaN();
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 void FirstError::Set(absl::Status status) {
   absl::MutexLock lock(&mu_);
   if (status_.ok()) status_ = std::move(status);
@@ -217,8 +228,8 @@ absl::StatusOr<double> RawPut(const fs::path& path, const Input& input, int writ
         rocksdb::WriteBatch batch;
         const size_t end = std::min(input.events.size(), (b + 1) * kBatchEvents);
         for (size_t i = b * kBatchEvents; i < end; ++i) {
-          const std::string key = Big64(static_cast<uint64_t>(input.times_us[i])) +
-                                  Big64(static_cast<uint64_t>(i));
+          const std::string key =
+              Big64(static_cast<uint64_t>(input.times_us[i])) + Big64(static_cast<uint64_t>(i));
           const std::string_view line = input.lines[i];
           rocksdb::Status status =
               batch.Put(rocksdb::Slice(key), rocksdb::Slice(line.data(), line.size()));

@@ -100,6 +100,11 @@ std::string Fixed(double v, int decimals);
 
 double Seconds(std::chrono::steady_clock::duration d);
 
+// CPU seconds (user + system) this process has used so far, on all its threads, RocksDB's
+// background threads included. On a machine whose speed varies by tens of percent between
+// runs, the CPU a phase costs per event is steadier than its events/s.
+double ProcessCpuSeconds();
+
 // Keeps the first error that any of several threads reports, and lets the others see that
 // one happened so they stop early. Thread-safe.
 class FirstError {

@@ -109,6 +109,7 @@ absl::StatusOr<uint64_t> DirBytes(const fs::path& dir) {
 
 struct IngestResult {
   double seconds = 0;
+  double cpu_seconds = 0;  // the process's, background compactions and flushes included
   uint64_t stored = 0;
   uint64_t duplicates = 0;
 };
@@ -118,6 +119,7 @@ absl::StatusOr<IngestResult> Ingest(storage::EventStore& store, const Input& inp
   std::atomic<uint64_t> duplicates{0};
   storage::WriteOptions options;
   options.sync = true;
+  const double cpu_start = ProcessCpuSeconds();
   KT_ASSIGN_OR_RETURN(
       const double seconds, RunWriters(writers, input.batch_count(), [&](size_t b) -> absl::Status {
         const absl::Span<const kubetrail::v1::EnvelopedEvent> batch = input.batch(b);
@@ -136,7 +138,7 @@ absl::StatusOr<IngestResult> Ingest(storage::EventStore& store, const Input& inp
         duplicates.fetch_add(result->duplicates, std::memory_order_relaxed);
         return absl::OkStatus();
       }));
-  return IngestResult{seconds, stored.load(), duplicates.load()};
+  return IngestResult{seconds, ProcessCpuSeconds() - cpu_start, stored.load(), duplicates.load()};
 }
 
 absl::StatusOr<ParamOverrides> LoadParams(const std::string& path) {
@@ -245,6 +247,7 @@ struct Report {
   int writers = 0;
   IngestResult ingest;
   double raw_put_events_per_s = 0;
+  double raw_put_cpu_seconds = 0;
   std::optional<uint64_t> bytes_before_compaction;  // nullopt for the memory store
   std::optional<uint64_t> bytes;
   uint64_t zstd3_bytes = 0;
@@ -264,6 +267,10 @@ std::string ResultJson(const Report& r) {
   w.Num("events", static_cast<int64_t>(r.events));
   w.Key("ingest_events_per_s").Raw(Fixed(static_cast<double>(r.events) / r.ingest.seconds, 1));
   w.Key("raw_put_events_per_s").Raw(Fixed(r.raw_put_events_per_s, 1));
+  w.Key("ingest_cpu_us_per_event")
+      .Raw(Fixed(r.ingest.cpu_seconds * 1e6 / static_cast<double>(r.events), 1));
+  w.Key("raw_put_cpu_us_per_event")
+      .Raw(Fixed(r.raw_put_cpu_seconds * 1e6 / static_cast<double>(r.events), 1));
   w.Key("bytes_per_event").Raw(PerEvent(r.bytes, r.events));
   w.Key("zstd3_bytes_per_event").Raw(PerEvent(r.zstd3_bytes, r.events));
   w.Key("bytes_per_event_before_compaction").Raw(PerEvent(r.bytes_before_compaction, r.events));
@@ -299,8 +306,12 @@ std::string ResultText(const Report& r) {
   out << "store bench (" << r.store << "): " << r.events << " events, " << r.ingest.stored
       << " stored, " << r.ingest.duplicates << " duplicates, " << r.writers << " writers\n"
       << "  ingest            " << Fixed(static_cast<double>(r.events) / r.ingest.seconds, 0)
-      << " events/s (" << Fixed(r.ingest.seconds, 2) << " s)\n"
-      << "  raw put           " << Fixed(r.raw_put_events_per_s, 0) << " events/s\n"
+      << " events/s (" << Fixed(r.ingest.seconds, 2) << " s), "
+      << Fixed(r.ingest.cpu_seconds * 1e6 / static_cast<double>(r.events), 1)
+      << " us of CPU per event\n"
+      << "  raw put           " << Fixed(r.raw_put_events_per_s, 0) << " events/s, "
+      << Fixed(r.raw_put_cpu_seconds * 1e6 / static_cast<double>(r.events), 1)
+      << " us of CPU per event\n"
       << "  bytes/event       " << per_event(r.bytes) << " (before compaction "
       << per_event(r.bytes_before_compaction) << "; input " << per_event(r.input_bytes)
       << ", zstd -3 " << per_event(r.zstd3_bytes) << ")\n"
@@ -344,10 +355,14 @@ absl::StatusOr<Report> Run(const Options& options) {
   std::error_code ec;
   fs::create_directories(dir.parent_path(), ec);
   if (ec) return absl::InternalError(Cat(dir.parent_path().string(), ": ", ec.message()));
+  const double raw_cpu_start = ProcessCpuSeconds();
   KT_ASSIGN_OR_RETURN(report.raw_put_events_per_s,
                       RawPut(raw_dir, input, options.writers, kLogComponent));
-  KT_LOG(kInfo, kLogComponent) << "raw put: " << Fixed(report.raw_put_events_per_s, 0)
-                               << " events/s";
+  report.raw_put_cpu_seconds = ProcessCpuSeconds() - raw_cpu_start;
+  KT_LOG(kInfo, kLogComponent)
+      << "raw put: " << Fixed(report.raw_put_events_per_s, 0) << " events/s, "
+      << Fixed(report.raw_put_cpu_seconds * 1e6 / static_cast<double>(report.events), 1)
+      << " us of CPU per event";
 
   std::unique_ptr<storage::RocksDbEventStore> rocks;
   std::unique_ptr<storage::EventStore> memory;
@@ -363,11 +378,12 @@ absl::StatusOr<Report> Run(const Options& options) {
   }
 
   KT_ASSIGN_OR_RETURN(report.ingest, Ingest(*store, input, options.writers));
-  KT_LOG(kInfo, kLogComponent) << "ingest: "
-                               << Fixed(static_cast<double>(report.events) / report.ingest.seconds,
-                                        0)
-                               << " events/s; " << report.ingest.stored << " stored, "
-                               << report.ingest.duplicates << " duplicates";
+  KT_LOG(kInfo, kLogComponent)
+      << "ingest: " << Fixed(static_cast<double>(report.events) / report.ingest.seconds, 0)
+      << " events/s; " << report.ingest.stored << " stored, " << report.ingest.duplicates
+      << " duplicates, "
+      << Fixed(report.ingest.cpu_seconds * 1e6 / static_cast<double>(report.events), 1)
+      << " us of CPU per event";
 
   if (rocks != nullptr) {
     KT_ASSIGN_OR_RETURN(report.bytes_before_compaction, DirBytes(dir));

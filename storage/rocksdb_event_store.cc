@@ -149,7 +149,8 @@ const std::string& Dictionary::Term(uint32_t id) const {
   return terms[id - 1];
 }
 
-RocksDbStoreImpl::RocksDbStoreImpl(RocksDbOptions options) : options_(std::move(options)) {}
+RocksDbStoreImpl::RocksDbStoreImpl(RocksDbOptions options, rocksdb::Env* env)
+    : options_(std::move(options)), env_(env != nullptr ? env : rocksdb::Env::Default()) {}
 
 RocksDbStoreImpl::~RocksDbStoreImpl() {
   if (!closed_.load()) {
@@ -185,7 +186,8 @@ absl::Status RocksDbStoreImpl::Init() {
   db_options.max_total_wal_size = 512ull << 20;
   db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  sst_files_.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
+  db_options.env = env_;
+  sst_files_.reset(rocksdb::NewSstFileManager(env_));
   sst_files_->SetMaxAllowedSpaceUsage(options_.max_disk_bytes);
   db_options.sst_file_manager = sst_files_;
 
@@ -387,6 +389,12 @@ struct GroupKey {
 }  // namespace
 
 void RocksDbStoreImpl::ResetBuildState() {
+  // What readers see is the state to start from: every group built so far must have
+  // reached them (a group whose sync failed is in the database all the same).
+  {
+    absl::MutexLock lock(&publish_mu_);
+    AwaitPublished(next_ticket_ - 1);
+  }
   next_sequence_ = last_sequence_.load() + 1;
   staged_ids_.clear();
   absl::ReaderMutexLock lock(&dict_mu_);
@@ -603,64 +611,52 @@ void RocksDbStoreImpl::AwaitWritten(uint64_t ticket) {
       +[](Target* t) { return *t->written >= t->ticket; }, &target));
 }
 
+void RocksDbStoreImpl::AwaitPublished(uint64_t ticket) {
+  struct Target {
+    const uint64_t* published;
+    uint64_t ticket;
+  } target{&published_ticket_, ticket};
+  publish_mu_.Await(absl::Condition(
+      +[](Target* t) { return *t->published >= t->ticket; }, &target));
+}
+
 void RocksDbStoreImpl::CommitGroup(Group* g) {
-  absl::MutexLock lock(&commit_mu_);
-  // Groups are committed in the order they were built: their sequence numbers and
-  // dictionary ids follow each other.
   const uint64_t ticket = g->ticket;
-  AwaitWritten(ticket - 1);
-  auto fail_all = [&](const absl::Status& s) {
-    for (Writer* w : g->writers) w->result = s;
-  };
-  auto finish = [&] {
+  bool written = false;
+  {
+    absl::MutexLock lock(&commit_mu_);
+    // Groups are written in the order they were built: their sequence numbers and
+    // dictionary ids follow each other.
+    AwaitWritten(ticket - 1);
+    written = WriteGroup(g);
     written_ticket_ = ticket;
     written_ticket_seen_.store(ticket);
+  }
+  {
     absl::MutexLock pool(&pool_mu_);
     if (g->batch != nullptr && batch_pool_.size() < 4) batch_pool_.push_back(std::move(g->batch));
-  };
-  if (!g->failure.ok()) {
-    failure_epoch_.fetch_add(1);
-    finish();
-    return;
   }
-  if (g->epoch != failure_epoch_.load()) {
-    // Built on top of a group whose write failed: nothing of it may be written.
-    fail_all(absl::UnavailableError(
-        Cat("writing to store ", options_.path, ": an earlier write failed; retry")));
-    finish();
-    return;
-  }
-  if (g->stored > 0) {
-    if (write_failed_) {
-      // A failed write (a full disk, an I/O error) stops RocksDB's writes until resumed.
-      rocksdb::Status s = db_->Resume();
-      if (s.IsBusy()) {
-        // RocksDB is recovering on its own (for example after space was freed).
-        fail_all(absl::UnavailableError(
-            Cat("store ", options_.path, " is recovering from a failed write; retry")));
-        failure_epoch_.fetch_add(1);
-        finish();
-        return;
-      }
-      if (!s.ok()) {
-        fail_all(FromRocks(s, Cat("resuming writes to ", options_.path)));
-        failure_epoch_.fetch_add(1);
-        finish();
-        return;
-      }
-      write_failed_ = false;
-    }
-    rocksdb::WriteOptions wo;
-    wo.sync = g->sync;
-    rocksdb::Status s = db_->Write(wo, g->batch.get());
-    if (!s.ok()) {
+
+  // The sync runs outside commit_mu_, so that the next group is written meanwhile and
+  // shares the next sync.
+  absl::Status synced;
+  if (written && g->sync) {
+    synced = SyncThrough(ticket);
+    if (!synced.ok()) {
+      absl::MutexLock lock(&commit_mu_);
       write_failed_ = true;
       failure_epoch_.fetch_add(1);
-      fail_all(FromRocks(s, Cat("writing to store ", options_.path)));
-      finish();
-      return;
     }
-    // Publish: dictionaries and estimates first, then the sequence readers follow.
+  }
+
+  absl::MutexLock lock(&publish_mu_);
+  AwaitPublished(ticket - 1);
+  if (written) {
+    // Published even when its sync failed: the group is in the database (and durable once
+    // RecoverFromFailedWrite has flushed it), and the groups built after it use its
+    // sequence numbers and dictionary ids. Its writers get the error and retry; the retry
+    // finds their events stored.
+    // Dictionaries and estimates first, then the sequence readers follow.
     absl::MutexLock dict_lock(&dict_mu_);
     for (const Group::NewTerm& t : g->new_terms) {
       Dictionary& d = dict_[t.kind];
@@ -668,12 +664,109 @@ void RocksDbStoreImpl::CommitGroup(Group* g) {
       d.ids.emplace(t.term, t.id);
     }
     for (const auto& [kind, cluster_term, n] : g->all_time) estimates_[kind][cluster_term] += n;
-    last_sequence_.store(g->first_sequence + g->stored - 1);
+    if (g->stored > 0) last_sequence_.store(g->first_sequence + g->stored - 1);
   }
   for (Writer* w : g->writers) {
-    if (w->result.ok()) w->result->last_sequence = last_sequence_.load();
+    if (!synced.ok()) {
+      w->result = synced;
+    } else if (w->result.ok()) {
+      w->result->last_sequence = last_sequence_.load();
+    }
   }
-  finish();
+  published_ticket_ = ticket;
+}
+
+bool RocksDbStoreImpl::WriteGroup(Group* g) {
+  auto fail_all = [&](const absl::Status& s) {
+    for (Writer* w : g->writers) w->result = s;
+  };
+  if (!g->failure.ok()) {
+    failure_epoch_.fetch_add(1);
+    return false;
+  }
+  if (g->epoch != failure_epoch_.load()) {
+    // Built on top of a group whose write failed: nothing of it may be written.
+    fail_all(absl::UnavailableError(
+        Cat("writing to store ", options_.path, ": an earlier write failed; retry")));
+    return false;
+  }
+  if (write_failed_) {
+    // Also before a group of duplicates only: they are acknowledged as stored once the
+    // writes they duplicate are durable.
+    absl::Status s = RecoverFromFailedWrite();
+    if (!s.ok()) {
+      fail_all(s);
+      failure_epoch_.fetch_add(1);
+      return false;
+    }
+    write_failed_ = false;
+  }
+  if (g->stored == 0) return true;
+  // Unsynced: CommitGroup syncs after releasing commit_mu_.
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  rocksdb::Status s = db_->Write(wo, g->batch.get());
+  if (!s.ok()) {
+    write_failed_ = true;
+    failure_epoch_.fetch_add(1);
+    fail_all(FromRocks(s, Cat("writing to store ", options_.path)));
+    return false;
+  }
+  return true;
+}
+
+absl::Status RocksDbStoreImpl::RecoverFromFailedWrite() {
+  // A failed write (a full disk, an I/O error) stops RocksDB's writes until resumed.
+  rocksdb::Status s = db_->Resume();
+  if (s.IsBusy()) {
+    // RocksDB is recovering on its own (for example after space was freed).
+    return absl::UnavailableError(
+        Cat("store ", options_.path, " is recovering from a failed write; retry"));
+  }
+  if (!s.ok()) return FromRocks(s, Cat("resuming writes to ", options_.path));
+  bool sync_failed = false;
+  {
+    absl::MutexLock lock(&sync_mu_);
+    sync_failed = !sync_failure_.ok();
+  }
+  if (sync_failed) {
+    // What the log held before the failed sync may be lost from it: flushing the memtables
+    // makes every write so far durable without the log.
+    rocksdb::FlushOptions fo;
+    fo.wait = true;
+    s = db_->Flush(fo, handles_);
+    if (!s.ok()) {
+      return FromRocks(s, Cat("flushing ", options_.path, " after a failed log sync"));
+    }
+    absl::MutexLock lock(&sync_mu_);
+    sync_failure_ = absl::OkStatus();
+    synced_ticket_ = std::max(synced_ticket_, written_ticket_);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbStoreImpl::SyncThrough(uint64_t ticket) {
+  absl::MutexLock lock(&sync_mu_);
+  for (;;) {
+    if (!sync_failure_.ok()) return sync_failure_;
+    if (synced_ticket_ >= ticket) return absl::OkStatus();
+    if (!syncing_) break;
+    sync_mu_.Await(absl::Condition(
+        +[](bool* syncing) { return !*syncing; }, &syncing_));
+  }
+  // No sync is running: this one covers every group written so far, this one included.
+  syncing_ = true;
+  const uint64_t target = written_ticket_seen_.load();
+  sync_mu_.Unlock();
+  const rocksdb::Status s = db_->SyncWAL();
+  sync_mu_.Lock();
+  syncing_ = false;
+  if (!s.ok()) {
+    sync_failure_ = FromRocks(s, Cat("syncing the write-ahead log of store ", options_.path));
+    return sync_failure_;
+  }
+  synced_ticket_ = std::max(synced_ticket_, target);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<StoredEvent> RocksDbStoreImpl::DecodeStored(const EventKey& key,

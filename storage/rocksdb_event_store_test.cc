@@ -18,7 +18,10 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/file_system.h"
 #include "storage/event_store_conformance.h"
+#include "storage/internal/rocksdb_impl.h"
 #include "tests/testing/temp_dir.h"
 
 namespace kubetrail::storage {
@@ -37,6 +40,7 @@ INSTANTIATE_TEST_SUITE_P(
 namespace {
 
 using ::kubetrail::v1::EnvelopedEvent;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr int64_t kStart = 1'793'491'200'000'000;  // 2026-11-01T00:00:00Z
@@ -566,6 +570,98 @@ TEST_F(RocksDbStoreTest, FullDiskFailsWritesKeepsAckedEventsAndResumes) {
   EXPECT_EQ(*store_->Count({}), events.size());
   auto report = store_->Check();
   ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->problems.empty()) << report->problems.front().what;
+}
+
+// A file system whose write-ahead log files fail to sync while `fail` is set, as a disk
+// that reports an I/O error.
+class FailingLogSyncFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FailingLogSyncFileSystem(const std::atomic<bool>* fail)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(fail) {}
+  const char* Name() const override { return "FailingLogSyncFileSystem"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                    rocksdb::IODebugContext* dbg) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, file, dbg);
+    if (s.ok() && name.ends_with(".log")) {
+      *file = std::make_unique<LogFile>(std::move(*file), fail_);
+    }
+    return s;
+  }
+
+ private:
+  class LogFile : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    LogFile(std::unique_ptr<rocksdb::FSWritableFile> file, const std::atomic<bool>* fail)
+        : FSWritableFileOwnerWrapper(std::move(file)), fail_(fail) {}
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+      if (fail_->load()) return rocksdb::IOStatus::IOError("injected log sync failure");
+      return FSWritableFileOwnerWrapper::Sync(options, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                            rocksdb::IODebugContext* dbg) override {
+      if (fail_->load()) return rocksdb::IOStatus::IOError("injected log sync failure");
+      return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+    }
+
+   private:
+    const std::atomic<bool>* fail_;
+  };
+
+  const std::atomic<bool>* fail_;
+};
+
+// Writes are synced after they are written, so that the next group is written during the
+// sync. A failed sync fails every write it covers (RocksDB then refuses writes until the
+// store is reopened); what was acknowledged before is kept, and the failed batch's retry
+// after reopening stores each of its events once.
+TEST_F(RocksDbStoreTest, FailedLogSyncFailsItsWritesAndKeepsWhatWasAcknowledged) {
+  store_.reset();
+  std::atomic<bool> fail{false};
+  std::unique_ptr<rocksdb::Env> env =
+      rocksdb::NewCompositeEnv(std::make_shared<FailingLogSyncFileSystem>(&fail));
+  RocksDbOptions options;
+  options.path = path_;
+  options.block_cache_bytes = 8 << 20;
+  options.write_buffer_bytes = 4 << 20;
+  auto store = std::make_unique<internal::RocksDbStoreImpl>(options, env.get());
+  ASSERT_TRUE(store->Init().ok());
+
+  const std::vector<EnvelopedEvent> events = Events(600, "prod", 17);
+  const auto batch = [&](int i) { return absl::MakeConstSpan(events).subspan(i * 200, 200); };
+  auto first = store->Write(batch(0), WriteOptions{});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->stored, 200u);
+
+  fail = true;
+  auto second = store->Write(batch(1), WriteOptions{});
+  ASSERT_FALSE(second.ok());
+  EXPECT_THAT(std::string(second.status().message()),
+              AllOf(HasSubstr("syncing the write-ahead log"), HasSubstr(path_)));
+  // Not synced, so not acknowledged, even though the sync works again.
+  fail = false;
+  EXPECT_FALSE(store->Write(batch(1), WriteOptions{}).ok());
+  store->Close().IgnoreError();  // its final flush may fail as well
+  store.reset();
+
+  Reopen();
+  for (const EnvelopedEvent& e : batch(0)) {
+    auto got = store_->Get(e.event().audit_id());
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_FALSE(got->empty()) << e.event().audit_id();
+  }
+  auto retry = store_->Write(batch(1), WriteOptions{});
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->stored + retry->duplicates, 200u);
+  auto third = store_->Write(batch(2), WriteOptions{});
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(third->stored, 200u);
+  EXPECT_EQ(*store_->Count({}), 600u);
+  auto report = store_->Check();
+  ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->problems.empty()) << report->problems.front().what;
 }
 

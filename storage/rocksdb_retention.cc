@@ -336,10 +336,14 @@ absl::StatusOr<RetentionReport> RocksDbStoreImpl::ApplyRetention(int64_t now_us)
   KT_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) return absl::FailedPreconditionError("store is open read-only");
   // No group is built or written meanwhile: take the build slot, then wait until every
-  // group built so far is committed.
+  // group built so far is written and published.
   absl::MutexLock build(&build_mu_);
   absl::MutexLock commit(&commit_mu_);
   AwaitWritten(next_ticket_ - 1);
+  {
+    absl::MutexLock publish(&publish_mu_);
+    AwaitPublished(next_ticket_ - 1);
+  }
   RetentionReport report;
 
   std::map<std::string, int64_t> retention;

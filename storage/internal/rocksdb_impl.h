@@ -21,13 +21,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/rocksdb_status.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
 #include "rocksdb/sst_file_manager.h"
 #include "rocksdb/write_batch.h"
 #include "storage/internal/cursor.h"
 #include "storage/internal/format.h"
-#include "common/rocksdb_status.h"
 #include "storage/rocksdb_event_store.h"
 
 namespace kubetrail::storage::internal {
@@ -99,7 +99,9 @@ struct Plan {
 
 class RocksDbStoreImpl final : public RocksDbEventStore {
  public:
-  explicit RocksDbStoreImpl(RocksDbOptions options);
+  // `env`, when not null, is the RocksDB environment to use instead of the default (tests
+  // inject faults through it); it must outlive the store.
+  explicit RocksDbStoreImpl(RocksDbOptions options, rocksdb::Env* env = nullptr);
   ~RocksDbStoreImpl() override;
 
   absl::Status Init();
@@ -175,15 +177,28 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
     absl::Status failure;  // set when building failed
   };
 
-  // Group commit in two stages, so that one group is built while the one before it is
-  // written: BuildGroup (under build_mu_: duplicates, sequence numbers, dictionary ids,
-  // posting lists, rollups) and CommitGroup (in ticket order: the write and its sync, then
-  // publishing to readers). A failed write voids the groups built on top of it.
+  // Group commit in stages, so that one group is built while the one before it is written
+  // and the one before that is synced: BuildGroup (under build_mu_: duplicates, sequence
+  // numbers, dictionary ids, posting lists, rollups) and CommitGroup (in ticket order: the
+  // write, unsynced, under commit_mu_; then the sync of the write-ahead log, shared by the
+  // groups written meanwhile; then publishing to readers, under publish_mu_). A failed
+  // write or sync voids the groups built on top of it.
   void BuildGroup(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(build_mu_);
   void CommitGroup(Group* g);
+  // CommitGroup's write stage; false when the group was not written (its writers have
+  // their error).
+  bool WriteGroup(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Makes everything written before a failed write or sync durable (DB::Resume, and a
+  // flush of the memtables when a sync failed), before the next group is written.
+  absl::Status RecoverFromFailedWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Returns when the write-ahead log is synced through group `ticket`: joins a sync that
+  // began after that group was written, or runs one for every group written so far.
+  absl::Status SyncThrough(uint64_t ticket) ABSL_LOCKS_EXCLUDED(sync_mu_);
   void ResetBuildState() ABSL_EXCLUSIVE_LOCKS_REQUIRED(build_mu_);
-  // Waits until every group up to `ticket` is committed (or voided).
+  // Waits until every group up to `ticket` is written (or voided).
   void AwaitWritten(uint64_t ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Waits until every group up to `ticket` is published (or voided).
+  void AwaitPublished(uint64_t ticket) ABSL_EXCLUSIVE_LOCKS_REQUIRED(publish_mu_);
   absl::Status CheckOpen() const;
 
   // Reads and decodes one event; NotFound when the key has no event. With `serialized`, the
@@ -236,6 +251,7 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
                                     RetentionReport* report);
 
   const RocksDbOptions options_;
+  rocksdb::Env* const env_;
 
   // Set in Init, constant until Close.
   std::shared_ptr<rocksdb::SstFileManager> sst_files_;
@@ -291,8 +307,23 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   absl::Mutex commit_mu_;
   uint64_t written_ticket_ ABSL_GUARDED_BY(commit_mu_) = 0;
   std::atomic<uint64_t> written_ticket_seen_{0};  // written_ticket_, for the builder
-  // Set when a write failed: the next commit calls DB::Resume first.
+  // Set when a write or a sync failed: the next commit calls RecoverFromFailedWrite first.
   bool write_failed_ ABSL_GUARDED_BY(commit_mu_) = false;
+
+  // The sync stage. Lock order: commit_mu_ before sync_mu_.
+  absl::Mutex sync_mu_;
+  bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
+  uint64_t synced_ticket_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  // Set when a sync failed: the log may have lost any write before it (the kernel may drop
+  // pages it failed to write back), so no group is durable until RecoverFromFailedWrite
+  // has flushed the memtables.
+  absl::Status sync_failure_ ABSL_GUARDED_BY(sync_mu_);
+
+  // The publish stage: groups reach readers (dictionaries, estimates, last_sequence_) in
+  // ticket order. Lock order: build_mu_ and commit_mu_ before publish_mu_, publish_mu_
+  // before dict_mu_.
+  absl::Mutex publish_mu_;
+  uint64_t published_ticket_ ABSL_GUARDED_BY(publish_mu_) = 0;
   // Incremented by every failed build or write; groups built before are void.
   std::atomic<uint64_t> failure_epoch_{0};
 
