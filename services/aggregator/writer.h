@@ -1,7 +1,7 @@
 // The aggregator's write stage: a bounded queue of batches in front of the EventStore, drained
 // by a few writer threads. The store merges the writers' concurrent Write calls into group
-// commits (one WriteBatch, one WAL sync each), so more writer threads mean bigger groups, not
-// more syncs.
+// commits (one WriteBatch each; a WAL sync covers every group written before it began), so
+// more writer threads mean bigger groups, not more syncs.
 //
 // Ingest streams never block on it: Enqueue always accepts the batch it is handed (it has
 // already been read) and says whether the stream may read another; when it may not, the
