@@ -523,6 +523,8 @@ absl::StatusOr<std::vector<StoredEvent>> RocksDbStoreImpl::Get(std::string_view 
   KT_RETURN_IF_ERROR(CheckOpen());
   const Hash8 h = AuditIdHash(audit_id);
   const std::string prefix(reinterpret_cast<const char*>(h.data()), h.size());
+  // Only published events, as Search: a group written but not yet synced is left out.
+  const uint64_t last = LastSequence();
   std::vector<Candidate> candidates;
   {
     rocksdb::ReadOptions ro;
@@ -534,7 +536,7 @@ absl::StatusOr<std::vector<StoredEvent>> RocksDbStoreImpl::Get(std::string_view 
       if (!DecodeEventKey(AsView(it->value()), &k)) {
         return absl::DataLossError(Cat("store ", options_.path, ": corrupt auditID entry"));
       }
-      candidates.push_back({k.time_us, k.sequence, k.cluster});
+      if (k.sequence <= last) candidates.push_back({k.time_us, k.sequence, k.cluster});
     }
     KT_RETURN_IF_ERROR(FromRocks(it->status(), "reading the auditID index"));
   }
