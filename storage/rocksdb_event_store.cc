@@ -642,11 +642,9 @@ void RocksDbStoreImpl::CommitGroup(Group* g) {
   absl::Status synced;
   if (written && g->sync) {
     synced = SyncThrough(ticket);
-    if (!synced.ok()) {
-      absl::MutexLock lock(&commit_mu_);
-      write_failed_ = true;
-      failure_epoch_.fetch_add(1);
-    }
+    // The next write sees sync_failure_ and recovers first. No commit_mu_ here: retention
+    // holds it while it waits for this group to be published.
+    if (!synced.ok()) failure_epoch_.fetch_add(1);
   }
 
   absl::MutexLock lock(&publish_mu_);
@@ -690,7 +688,12 @@ bool RocksDbStoreImpl::WriteGroup(Group* g) {
         Cat("writing to store ", options_.path, ": an earlier write failed; retry")));
     return false;
   }
-  if (write_failed_) {
+  bool sync_failed = false;
+  {
+    absl::MutexLock lock(&sync_mu_);
+    sync_failed = !sync_failure_.ok();
+  }
+  if (write_failed_ || sync_failed) {
     // Also before a group of duplicates only: they are acknowledged as stored once the
     // writes they duplicate are durable.
     absl::Status s = RecoverFromFailedWrite();

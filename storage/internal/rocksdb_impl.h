@@ -307,10 +307,12 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   absl::Mutex commit_mu_;
   uint64_t written_ticket_ ABSL_GUARDED_BY(commit_mu_) = 0;
   std::atomic<uint64_t> written_ticket_seen_{0};  // written_ticket_, for the builder
-  // Set when a write or a sync failed: the next commit calls RecoverFromFailedWrite first.
+  // Set when a write failed: the next commit calls RecoverFromFailedWrite first (as it does
+  // when sync_failure_ is set).
   bool write_failed_ ABSL_GUARDED_BY(commit_mu_) = false;
 
-  // The sync stage. Lock order: commit_mu_ before sync_mu_.
+  // The sync stage. Lock order: commit_mu_ before sync_mu_; a sync never takes commit_mu_
+  // (ApplyRetention holds it while waiting for groups to be published).
   absl::Mutex sync_mu_;
   bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
   uint64_t synced_ticket_ ABSL_GUARDED_BY(sync_mu_) = 0;
