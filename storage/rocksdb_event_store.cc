@@ -602,22 +602,26 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
   }
 }
 
-void RocksDbStoreImpl::AwaitWritten(uint64_t ticket) {
+namespace {
+
+// Waits on `mu` (held) until `*counter >= ticket`.
+void AwaitTicket(absl::Mutex& mu, const uint64_t* counter, uint64_t ticket) {
   struct Target {
-    const uint64_t* written;
+    const uint64_t* counter;
     uint64_t ticket;
-  } target{&written_ticket_, ticket};
-  commit_mu_.Await(absl::Condition(
-      +[](Target* t) { return *t->written >= t->ticket; }, &target));
+  } target{counter, ticket};
+  mu.Await(absl::Condition(
+      +[](Target* t) { return *t->counter >= t->ticket; }, &target));
+}
+
+}  // namespace
+
+void RocksDbStoreImpl::AwaitWritten(uint64_t ticket) {
+  AwaitTicket(commit_mu_, &written_ticket_, ticket);
 }
 
 void RocksDbStoreImpl::AwaitPublished(uint64_t ticket) {
-  struct Target {
-    const uint64_t* published;
-    uint64_t ticket;
-  } target{&published_ticket_, ticket};
-  publish_mu_.Await(absl::Condition(
-      +[](Target* t) { return *t->published >= t->ticket; }, &target));
+  AwaitTicket(publish_mu_, &published_ticket_, ticket);
 }
 
 void RocksDbStoreImpl::CommitGroup(Group* g) {
