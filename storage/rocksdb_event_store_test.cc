@@ -4,8 +4,11 @@
 #include "storage/rocksdb_event_store.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -573,20 +576,37 @@ TEST_F(RocksDbStoreTest, FullDiskFailsWritesKeepsAckedEventsAndResumes) {
   EXPECT_TRUE(report->problems.empty()) << report->problems.front().what;
 }
 
-// A file system whose write-ahead log files fail to sync while `fail` is set, as a disk
-// that reports an I/O error.
-class FailingLogSyncFileSystem : public rocksdb::FileSystemWrapper {
+// What the write-ahead log's syncs do, set by a test: wait while `hold` is set (counting
+// themselves in `held`), then fail while `fail` is set, as a disk that reports an I/O error.
+struct LogSyncControl {
+  std::atomic<bool> fail{false};
+  std::atomic<bool> hold{false};
+  std::atomic<int> held{0};
+
+  rocksdb::IOStatus BeforeSync() {
+    if (hold.load()) {
+      ++held;
+      while (hold.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      --held;
+    }
+    if (fail.load()) return rocksdb::IOStatus::IOError("injected log sync failure");
+    return rocksdb::IOStatus::OK();
+  }
+};
+
+// A file system whose write-ahead log (.log) files sync as a LogSyncControl says.
+class ControlledLogSyncFileSystem : public rocksdb::FileSystemWrapper {
  public:
-  explicit FailingLogSyncFileSystem(const std::atomic<bool>* fail)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(fail) {}
-  const char* Name() const override { return "FailingLogSyncFileSystem"; }
+  explicit ControlledLogSyncFileSystem(LogSyncControl* control)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), control_(control) {}
+  const char* Name() const override { return "ControlledLogSyncFileSystem"; }
 
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* file,
                                     rocksdb::IODebugContext* dbg) override {
     rocksdb::IOStatus s = target()->NewWritableFile(name, options, file, dbg);
     if (s.ok() && name.ends_with(".log")) {
-      *file = std::make_unique<LogFile>(std::move(*file), fail_);
+      *file = std::make_unique<LogFile>(std::move(*file), control_);
     }
     return s;
   }
@@ -594,24 +614,50 @@ class FailingLogSyncFileSystem : public rocksdb::FileSystemWrapper {
  private:
   class LogFile : public rocksdb::FSWritableFileOwnerWrapper {
    public:
-    LogFile(std::unique_ptr<rocksdb::FSWritableFile> file, const std::atomic<bool>* fail)
-        : FSWritableFileOwnerWrapper(std::move(file)), fail_(fail) {}
+    LogFile(std::unique_ptr<rocksdb::FSWritableFile> file, LogSyncControl* control)
+        : FSWritableFileOwnerWrapper(std::move(file)), control_(control) {}
     rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
-      if (fail_->load()) return rocksdb::IOStatus::IOError("injected log sync failure");
-      return FSWritableFileOwnerWrapper::Sync(options, dbg);
+      rocksdb::IOStatus s = control_->BeforeSync();
+      return s.ok() ? FSWritableFileOwnerWrapper::Sync(options, dbg) : s;
     }
     rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
                             rocksdb::IODebugContext* dbg) override {
-      if (fail_->load()) return rocksdb::IOStatus::IOError("injected log sync failure");
-      return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+      rocksdb::IOStatus s = control_->BeforeSync();
+      return s.ok() ? FSWritableFileOwnerWrapper::Fsync(options, dbg) : s;
     }
 
    private:
-    const std::atomic<bool>* fail_;
+    LogSyncControl* control_;
   };
 
-  const std::atomic<bool>* fail_;
+  LogSyncControl* control_;
+};
+
+// A store whose write-ahead log syncs as `control` says.
+class ControlledSyncStore {
+ public:
+  ControlledSyncStore(const std::string& path, LogSyncControl* control)
+      : env_(rocksdb::NewCompositeEnv(std::make_shared<ControlledLogSyncFileSystem>(control))) {
+    RocksDbOptions options;
+    options.path = path;
+    options.block_cache_bytes = 8 << 20;
+    options.write_buffer_bytes = 4 << 20;
+    store_ = std::make_unique<internal::RocksDbStoreImpl>(options, env_.get());
+    init_ = store_->Init();
+  }
+  const absl::Status& init() const { return init_; }
+  internal::RocksDbStoreImpl& operator*() { return *store_; }
+  internal::RocksDbStoreImpl* operator->() { return store_.get(); }
+  void Close() {
+    store_->Close().IgnoreError();  // its final flush may fail as well
+    store_.reset();
+  }
+
+ private:
+  std::unique_ptr<rocksdb::Env> env_;
+  std::unique_ptr<internal::RocksDbStoreImpl> store_;
+  absl::Status init_;
 };
 
 // Writes are synced after they are written, so that the next group is written during the
@@ -620,15 +666,9 @@ class FailingLogSyncFileSystem : public rocksdb::FileSystemWrapper {
 // after reopening stores each of its events once.
 TEST_F(RocksDbStoreTest, FailedLogSyncFailsItsWritesAndKeepsWhatWasAcknowledged) {
   store_.reset();
-  std::atomic<bool> fail{false};
-  std::unique_ptr<rocksdb::Env> env =
-      rocksdb::NewCompositeEnv(std::make_shared<FailingLogSyncFileSystem>(&fail));
-  RocksDbOptions options;
-  options.path = path_;
-  options.block_cache_bytes = 8 << 20;
-  options.write_buffer_bytes = 4 << 20;
-  auto store = std::make_unique<internal::RocksDbStoreImpl>(options, env.get());
-  ASSERT_TRUE(store->Init().ok());
+  LogSyncControl control;
+  ControlledSyncStore store(path_, &control);
+  ASSERT_TRUE(store.init().ok()) << store.init();
 
   const std::vector<EnvelopedEvent> events = Events(600, "prod", 17);
   const auto batch = [&](int i) { return absl::MakeConstSpan(events).subspan(i * 200, 200); };
@@ -636,16 +676,15 @@ TEST_F(RocksDbStoreTest, FailedLogSyncFailsItsWritesAndKeepsWhatWasAcknowledged)
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_EQ(first->stored, 200u);
 
-  fail = true;
+  control.fail = true;
   auto second = store->Write(batch(1), WriteOptions{});
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(std::string(second.status().message()),
               AllOf(HasSubstr("syncing the write-ahead log"), HasSubstr(path_)));
   // Not synced, so not acknowledged, even though the sync works again.
-  fail = false;
+  control.fail = false;
   EXPECT_FALSE(store->Write(batch(1), WriteOptions{}).ok());
-  store->Close().IgnoreError();  // its final flush may fail as well
-  store.reset();
+  store.Close();
 
   Reopen();
   for (const EnvelopedEvent& e : batch(0)) {
@@ -663,6 +702,54 @@ TEST_F(RocksDbStoreTest, FailedLogSyncFailsItsWritesAndKeepsWhatWasAcknowledged)
   auto report = store_->Check();
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->problems.empty()) << report->problems.front().what;
+}
+
+// Retention waits, holding the commit lock, until every group written is published; a
+// group whose sync fails meanwhile must still get there (an earlier version took the commit
+// lock after a failed sync, and the two waited for each other).
+TEST_F(RocksDbStoreTest, RetentionWaitingOnAGroupWhoseSyncFailsFinishes) {
+  store_.reset();
+  LogSyncControl control;
+  ControlledSyncStore store(path_, &control);
+  ASSERT_TRUE(store.init().ok()) << store.init();
+  const std::vector<EnvelopedEvent> events = Events(400, "prod", 19);
+  ASSERT_TRUE(store->Write(absl::MakeConstSpan(events).subspan(0, 200), WriteOptions{}).ok());
+
+  control.hold = true;
+  control.fail = true;
+  std::promise<absl::Status> written;
+  std::thread writer([&] {
+    written.set_value(
+        store->Write(absl::MakeConstSpan(events).subspan(200, 200), WriteOptions{}).status());
+  });
+  while (control.held.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::promise<absl::Status> retained;
+  std::thread retention([&] { retained.set_value(store->ApplyRetention(kStart).status()); });
+  // Give retention time to take the commit lock and start waiting for the held group.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  control.hold = false;
+
+  std::future<absl::Status> w = written.get_future();
+  std::future<absl::Status> r = retained.get_future();
+  if (w.wait_for(std::chrono::seconds(60)) != std::future_status::ready ||
+      r.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    // The threads cannot be joined: report and leave at once.
+    std::fprintf(stderr, "FAILED: the write and retention deadlocked\n");
+    std::_Exit(1);
+  }
+  writer.join();
+  retention.join();
+  const absl::Status write_status = w.get();
+  EXPECT_FALSE(write_status.ok());
+  EXPECT_THAT(std::string(write_status.message()), HasSubstr("syncing the write-ahead log"));
+  // Retention itself may fail (RocksDB refuses writes after a failed sync); it must return.
+  const absl::Status retention_status = r.get();
+  EXPECT_TRUE(retention_status.ok() || retention_status.code() == absl::StatusCode::kUnavailable ||
+              retention_status.code() == absl::StatusCode::kInternal ||
+              retention_status.code() == absl::StatusCode::kDataLoss)
+      << retention_status;
+  control.fail = false;
+  store.Close();
 }
 
 TEST_F(RocksDbStoreTest, ClosedStoreRefusesWork) {
