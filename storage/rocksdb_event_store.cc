@@ -653,7 +653,7 @@ void RocksDbStoreImpl::CommitGroup(Group* g) {
 
   absl::MutexLock lock(&publish_mu_);
   AwaitPublished(ticket - 1);
-  if (written) {
+  if (written && g->stored > 0) {
     // Published even when its sync failed: the group is in the database (and durable once
     // RecoverFromFailedWrite has flushed it), and the groups built after it use its
     // sequence numbers and dictionary ids. Its writers get the error and retry; the retry
@@ -666,7 +666,7 @@ void RocksDbStoreImpl::CommitGroup(Group* g) {
       d.ids.emplace(t.term, t.id);
     }
     for (const auto& [kind, cluster_term, n] : g->all_time) estimates_[kind][cluster_term] += n;
-    if (g->stored > 0) last_sequence_.store(g->first_sequence + g->stored - 1);
+    last_sequence_.store(g->first_sequence + g->stored - 1);
   }
   for (Writer* w : g->writers) {
     if (!synced.ok()) {
@@ -700,7 +700,7 @@ bool RocksDbStoreImpl::WriteGroup(Group* g) {
   if (write_failed_ || sync_failed) {
     // Also before a group of duplicates only: they are acknowledged as stored once the
     // writes they duplicate are durable.
-    absl::Status s = RecoverFromFailedWrite();
+    absl::Status s = RecoverFromFailedWrite(sync_failed);
     if (!s.ok()) {
       fail_all(s);
       failure_epoch_.fetch_add(1);
@@ -722,7 +722,7 @@ bool RocksDbStoreImpl::WriteGroup(Group* g) {
   return true;
 }
 
-absl::Status RocksDbStoreImpl::RecoverFromFailedWrite() {
+absl::Status RocksDbStoreImpl::RecoverFromFailedWrite(bool sync_failed) {
   // A failed write (a full disk, an I/O error) stops RocksDB's writes until resumed.
   rocksdb::Status s = db_->Resume();
   if (s.IsBusy()) {
@@ -731,11 +731,6 @@ absl::Status RocksDbStoreImpl::RecoverFromFailedWrite() {
         Cat("store ", options_.path, " is recovering from a failed write; retry"));
   }
   if (!s.ok()) return FromRocks(s, Cat("resuming writes to ", options_.path));
-  bool sync_failed = false;
-  {
-    absl::MutexLock lock(&sync_mu_);
-    sync_failed = !sync_failure_.ok();
-  }
   if (sync_failed) {
     // What the log held before the failed sync may be lost from it: flushing the memtables
     // makes every write so far durable without the log.

@@ -189,8 +189,8 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
   // their error).
   bool WriteGroup(Group* g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   // Makes everything written before a failed write or sync durable (DB::Resume, and a
-  // flush of the memtables when a sync failed), before the next group is written.
-  absl::Status RecoverFromFailedWrite() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // flush of the memtables when `sync_failed`), before the next group is written.
+  absl::Status RecoverFromFailedWrite(bool sync_failed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   // Returns when the write-ahead log is synced through group `ticket`: joins a sync that
   // began after that group was written, or runs one for every group written so far.
   absl::Status SyncThrough(uint64_t ticket) ABSL_LOCKS_EXCLUDED(sync_mu_);
