@@ -255,6 +255,11 @@ struct Report {
   QueryResults queries;
 };
 
+// CPU seconds spent on `events` events, as microseconds per event with one decimal.
+std::string CpuUsPerEvent(double cpu_seconds, uint64_t events) {
+  return Fixed(cpu_seconds * 1e6 / static_cast<double>(events), 1);
+}
+
 std::string PerEvent(std::optional<uint64_t> bytes, uint64_t events) {
   if (!bytes) return "null";
   return Fixed(static_cast<double>(*bytes) / static_cast<double>(events), 1);
@@ -267,10 +272,8 @@ std::string ResultJson(const Report& r) {
   w.Num("events", static_cast<int64_t>(r.events));
   w.Key("ingest_events_per_s").Raw(Fixed(static_cast<double>(r.events) / r.ingest.seconds, 1));
   w.Key("raw_put_events_per_s").Raw(Fixed(r.raw_put_events_per_s, 1));
-  w.Key("ingest_cpu_us_per_event")
-      .Raw(Fixed(r.ingest.cpu_seconds * 1e6 / static_cast<double>(r.events), 1));
-  w.Key("raw_put_cpu_us_per_event")
-      .Raw(Fixed(r.raw_put_cpu_seconds * 1e6 / static_cast<double>(r.events), 1));
+  w.Key("ingest_cpu_us_per_event").Raw(CpuUsPerEvent(r.ingest.cpu_seconds, r.events));
+  w.Key("raw_put_cpu_us_per_event").Raw(CpuUsPerEvent(r.raw_put_cpu_seconds, r.events));
   w.Key("bytes_per_event").Raw(PerEvent(r.bytes, r.events));
   w.Key("zstd3_bytes_per_event").Raw(PerEvent(r.zstd3_bytes, r.events));
   w.Key("bytes_per_event_before_compaction").Raw(PerEvent(r.bytes_before_compaction, r.events));
@@ -307,11 +310,9 @@ std::string ResultText(const Report& r) {
       << " stored, " << r.ingest.duplicates << " duplicates, " << r.writers << " writers\n"
       << "  ingest            " << Fixed(static_cast<double>(r.events) / r.ingest.seconds, 0)
       << " events/s (" << Fixed(r.ingest.seconds, 2) << " s), "
-      << Fixed(r.ingest.cpu_seconds * 1e6 / static_cast<double>(r.events), 1)
-      << " us of CPU per event\n"
+      << CpuUsPerEvent(r.ingest.cpu_seconds, r.events) << " us of CPU per event\n"
       << "  raw put           " << Fixed(r.raw_put_events_per_s, 0) << " events/s, "
-      << Fixed(r.raw_put_cpu_seconds * 1e6 / static_cast<double>(r.events), 1)
-      << " us of CPU per event\n"
+      << CpuUsPerEvent(r.raw_put_cpu_seconds, r.events) << " us of CPU per event\n"
       << "  bytes/event       " << per_event(r.bytes) << " (before compaction "
       << per_event(r.bytes_before_compaction) << "; input " << per_event(r.input_bytes)
       << ", zstd -3 " << per_event(r.zstd3_bytes) << ")\n"
@@ -359,10 +360,10 @@ absl::StatusOr<Report> Run(const Options& options) {
   KT_ASSIGN_OR_RETURN(report.raw_put_events_per_s,
                       RawPut(raw_dir, input, options.writers, kLogComponent));
   report.raw_put_cpu_seconds = ProcessCpuSeconds() - raw_cpu_start;
-  KT_LOG(kInfo, kLogComponent)
-      << "raw put: " << Fixed(report.raw_put_events_per_s, 0) << " events/s, "
-      << Fixed(report.raw_put_cpu_seconds * 1e6 / static_cast<double>(report.events), 1)
-      << " us of CPU per event";
+  KT_LOG(kInfo, kLogComponent) << "raw put: " << Fixed(report.raw_put_events_per_s, 0)
+                               << " events/s, "
+                               << CpuUsPerEvent(report.raw_put_cpu_seconds, report.events)
+                               << " us of CPU per event";
 
   std::unique_ptr<storage::RocksDbEventStore> rocks;
   std::unique_ptr<storage::EventStore> memory;
@@ -378,12 +379,13 @@ absl::StatusOr<Report> Run(const Options& options) {
   }
 
   KT_ASSIGN_OR_RETURN(report.ingest, Ingest(*store, input, options.writers));
-  KT_LOG(kInfo, kLogComponent)
-      << "ingest: " << Fixed(static_cast<double>(report.events) / report.ingest.seconds, 0)
-      << " events/s; " << report.ingest.stored << " stored, " << report.ingest.duplicates
-      << " duplicates, "
-      << Fixed(report.ingest.cpu_seconds * 1e6 / static_cast<double>(report.events), 1)
-      << " us of CPU per event";
+  KT_LOG(kInfo, kLogComponent) << "ingest: "
+                               << Fixed(static_cast<double>(report.events) / report.ingest.seconds,
+                                        0)
+                               << " events/s; " << report.ingest.stored << " stored, "
+                               << report.ingest.duplicates << " duplicates, "
+                               << CpuUsPerEvent(report.ingest.cpu_seconds, report.events)
+                               << " us of CPU per event";
 
   if (rocks != nullptr) {
     KT_ASSIGN_OR_RETURN(report.bytes_before_compaction, DirBytes(dir));
