@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "audit/codec.h"
+#include "audit/event_batch.h"
 #include "bench/loadgen/generator.h"
 
 namespace kubetrail {
@@ -170,6 +171,36 @@ void ReadEventList(benchmark::State& state, const Dataset& (*data)()) {
       static_cast<double>(body.size()) / static_cast<double>(batch.size());
 }
 
+// The same body as a webhook worker decodes it: every event kept (in an EventBatch, on its
+// reused arena) until the body is done, then all dropped at once.
+void ReadEventListToBatch(benchmark::State& state, const Dataset& (*data)()) {
+  const Dataset& d = data();
+  if (d.events.empty()) {
+    state.SkipWithError("no data");
+    return;
+  }
+  std::vector<const kubetrail::v1::Event*> batch;
+  for (size_t i = 0; i < 400 && i < d.events.size(); ++i) batch.push_back(&d.events[i]);
+  std::string body;
+  audit::AppendEventListJson(batch, &body);
+  audit::EventReader reader("");
+  audit::EventBatch events;
+  for (auto _ : state) {
+    events.Clear();
+    reader.Reset(body);
+    while (true) {
+      absl::StatusOr<bool> more = events.ReadNext(reader);
+      if (!more.ok()) state.SkipWithError("read failed");
+      if (!more.ok() || !*more) break;
+    }
+    if (events.size() != batch.size()) state.SkipWithError("events lost");
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
+  state.counters["bytes_per_event"] =
+      static_cast<double>(body.size()) / static_cast<double>(batch.size());
+}
+
 // A log file's worth of JSON lines through EventReader (detection, line splitting, decode).
 void ReadJsonLines(benchmark::State& state, const Dataset& (*data)()) {
   const Dataset& d = data();
@@ -198,6 +229,8 @@ BENCHMARK_CAPTURE(EncodeEvents, loadgen, &Loadgen);
 BENCHMARK_CAPTURE(DecodeLines, loadgen_2kb, &LoadgenAbout2K);
 BENCHMARK_CAPTURE(EncodeEvents, loadgen_2kb, &LoadgenAbout2K);
 BENCHMARK_CAPTURE(ReadEventList, loadgen_400, &Loadgen);
+BENCHMARK_CAPTURE(ReadEventListToBatch, loadgen_400, &Loadgen);
+BENCHMARK_CAPTURE(ReadEventListToBatch, loadgen_2kb_400, &LoadgenAbout2K);
 BENCHMARK_CAPTURE(ReadJsonLines, loadgen_20k, &Loadgen)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(DecodeLines, corpus, &Corpus);
 BENCHMARK_CAPTURE(EncodeEvents, corpus, &Corpus);

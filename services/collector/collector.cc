@@ -12,6 +12,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "audit/codec.h"
+#include "audit/event_batch.h"
 #include "audit/policy.h"
 #include "common/http_status_server.h"
 #include "common/logging.h"
@@ -248,8 +249,9 @@ void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
   TailQueue queue;
   std::thread spooler([&] { SpoolTail(path, queue); });
   const std::function<bool()> stopping = [this] { return Stopping(); };
-  // One chunk for every read: its buffer is allocated once.
+  // One chunk for every read: its buffer is allocated once; and one arena for its events.
   TailChunk chunk;
+  audit::EventBatch events;
   while (!Stopping()) {
     const size_t chunk_bytes = static_cast<size_t>(
         std::clamp<uint64_t>(config_.spool_max_bytes / 4, 1, kMaxTailChunkBytes));
@@ -264,24 +266,22 @@ void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
     }
     if (chunk.empty()) continue;
     audit::ReserveReadPadding(chunk.data);
-    std::vector<kubetrail::v1::Event> events;
     std::vector<std::string> errors;
     reader.Reset(chunk.data, chunk.data.capacity() - chunk.data.size());
+    events.Clear();
     while (true) {
-      kubetrail::v1::Event event;
-      absl::StatusOr<bool> more = reader.Next(&event);
+      absl::StatusOr<bool> more = events.ReadNext(reader);
       if (!more.ok()) {
         errors.push_back(Cat(chunk.file, ": ", more.status().message()));
         continue;
       }
       if (!*more) break;
-      events.push_back(std::move(event));
     }
     errors.insert(errors.end(), chunk.skipped.begin(), chunk.skipped.end());
     LogErrors(Cat("tail ", path), errors);
     TailBatch batch;
     batch.events = queue.Spare();
-    intake_->Prepare(Source::kTail, events, errors.size(), batch.events);
+    intake_->Prepare(Source::kTail, events.events(), errors.size(), batch.events);
     batch.position = SpoolPosition{position_key, chunk.position.Encode()};
     batch.line_bytes = chunk.data.size();
     if (!queue.Push(std::move(batch), stopping)) break;

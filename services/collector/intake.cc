@@ -74,8 +74,8 @@ void Intake::SetPolicy(std::shared_ptr<const audit::Policy> policy) {
   policy_ = std::move(policy);
 }
 
-std::vector<kubetrail::v1::EnvelopedEvent> Intake::Keep(
-    Source source, std::vector<kubetrail::v1::Event>& events, size_t undecodable) {
+void Intake::Prepare(Source source, absl::Span<kubetrail::v1::Event* const> events,
+                     size_t undecodable, SerializedEvents& out) {
   PerSource& per = source == Source::kWebhook ? webhook_ : tail_;
   Add(per.received, events.size());
   Add(per.undecodable, undecodable);
@@ -84,12 +84,12 @@ std::vector<kubetrail::v1::EnvelopedEvent> Intake::Keep(
     absl::MutexLock lock(&mu_);
     policy = policy_;
   }
-  const int64_t now_us = clock_.NowMicros();
-  std::vector<kubetrail::v1::EnvelopedEvent> kept;
-  kept.reserve(events.size());
-  for (kubetrail::v1::Event& event : events) {
+  // What the policy keeps (all of `events` without one).
+  thread_local std::vector<const kubetrail::v1::Event*> kept;
+  kept.clear();
+  for (kubetrail::v1::Event* event : events) {
     if (policy != nullptr) {
-      const audit::ApplyOutcome outcome = audit::ApplyDecision(policy->Evaluate(event), &event);
+      const audit::ApplyOutcome outcome = audit::ApplyDecision(policy->Evaluate(*event), event);
       if (outcome == audit::ApplyOutcome::kDroppedNone) {
         Add(filtered_level_, 1);
         continue;
@@ -99,15 +99,14 @@ std::vector<kubetrail::v1::EnvelopedEvent> Intake::Keep(
         continue;
       }
     }
-    CountKept(event.level());
-    kubetrail::v1::EnvelopedEvent& e = kept.emplace_back();
-    e.mutable_envelope()->set_cluster(config_.cluster);
-    e.mutable_envelope()->set_source(config_.source);
-    e.mutable_envelope()->set_receive_time_us(now_us);
-    *e.mutable_event() = std::move(event);
+    CountKept(event->level());
+    kept.push_back(event);
   }
-  events.clear();
-  return kept;
+  kubetrail::v1::Envelope envelope;
+  envelope.set_cluster(config_.cluster);
+  envelope.set_source(config_.source);
+  envelope.set_receive_time_us(clock_.NowMicros());
+  out.Assign(envelope, kept);
 }
 
 absl::Status Intake::Counted(Source source, size_t n, absl::Status status) {
@@ -116,22 +115,17 @@ absl::Status Intake::Counted(Source source, size_t n, absl::Status status) {
   return status;
 }
 
-void Intake::Prepare(Source source, std::vector<kubetrail::v1::Event>& events,
-                     size_t undecodable, SerializedEvents& out) {
-  out.Assign(Keep(source, events, undecodable));
-}
-
 absl::Status Intake::Append(Source source, const SerializedEvents& kept,
                             const SpoolPosition* position) {
   if (kept.empty() && position == nullptr) return absl::OkStatus();
   return Counted(source, kept.sizes.size(), spool_.AppendSerialized(kept, position).status());
 }
 
-absl::Status Intake::Accept(Source source, std::vector<kubetrail::v1::Event>& events,
+absl::Status Intake::Accept(Source source, absl::Span<kubetrail::v1::Event* const> events,
                             size_t undecodable, const SpoolPosition* position) {
-  const std::vector<kubetrail::v1::EnvelopedEvent> kept = Keep(source, events, undecodable);
-  if (kept.empty() && position == nullptr) return absl::OkStatus();
-  return Counted(source, kept.size(), spool_.Append(kept, position).status());
+  ScratchSerializedEvents kept;
+  Prepare(source, events, undecodable, *kept);
+  return Append(source, *kept, position);
 }
 
 }  // namespace kubetrail::collector

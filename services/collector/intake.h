@@ -5,7 +5,7 @@
 //
 //   Intake intake(spool, {.cluster = "prod-eu", .source = "apiserver-1"}, clock, &registry);
 //   intake.SetPolicy(std::move(policy));            // or never: keep everything
-//   KT_RETURN_IF_ERROR(intake.Accept(Source::kWebhook, events, /*undecodable=*/0));
+//   KT_RETURN_IF_ERROR(intake.Accept(Source::kWebhook, batch.events(), /*undecodable=*/0));
 //
 // Thread safety: Accept may run on many threads at once; SetPolicy swaps the policy for the
 // Accept calls that start after it.
@@ -21,6 +21,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "audit/policy.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -44,28 +45,25 @@ class Intake {
   // Replaces the policy (null: keep every event as the apiserver sent it).
   void SetPolicy(std::shared_ptr<const audit::Policy> policy);
 
-  // Applies the policy to `events` (consumed), envelopes what it keeps with this moment as the
-  // receive time, and appends it with `position` (may be null) to the spool. `undecodable`
-  // counts events of the same input that could not be decoded (they are counted as dropped
-  // here). Returns the spool's error (ResourceExhausted when full in block mode), in which case
-  // nothing was appended and the source must retry or refuse.
-  absl::Status Accept(Source source, std::vector<kubetrail::v1::Event>& events, size_t undecodable,
-                      const SpoolPosition* position = nullptr);
+  // Applies the policy to `events` (changing them: a lower level drops the request and
+  // response objects), envelopes what it keeps with this moment as the receive time, and
+  // appends it with `position` (may be null) to the spool. `undecodable` counts events of the
+  // same input that could not be decoded (they are counted as dropped here). Returns the
+  // spool's error (ResourceExhausted when full in block mode), in which case nothing was
+  // appended and the source must retry or refuse.
+  absl::Status Accept(Source source, absl::Span<kubetrail::v1::Event* const> events,
+                      size_t undecodable, const SpoolPosition* position = nullptr);
 
   // Accept in two steps, for a source that decodes on one thread and spools on another (the
   // tailer): Prepare applies the policy, envelopes, serializes and counts what was received
   // into `out`; Append spools it and counts it spooled or refused. After a refusal the same
   // events may be appended again.
-  void Prepare(Source source, std::vector<kubetrail::v1::Event>& events, size_t undecodable,
+  void Prepare(Source source, absl::Span<kubetrail::v1::Event* const> events, size_t undecodable,
                SerializedEvents& out);
   absl::Status Append(Source source, const SerializedEvents& kept, const SpoolPosition* position);
 
  private:
   void CountKept(std::string_view level);
-  // The policy and the envelope: what of `events` (consumed) is to be spooled.
-  std::vector<kubetrail::v1::EnvelopedEvent> Keep(Source source,
-                                                  std::vector<kubetrail::v1::Event>& events,
-                                                  size_t undecodable);
   // Counts an append of `n` events that ended with `status`; returns it.
   absl::Status Counted(Source source, size_t n, absl::Status status);
 

@@ -111,7 +111,35 @@ struct SerializedEvents {
 
   // Replaces the contents with `events` (keeping the buffer's memory).
   void Assign(absl::Span<const kubetrail::v1::EnvelopedEvent> events);
+  // The same for `events` that all share `envelope`: the bytes are those of EnvelopedEvents
+  // holding `envelope` and each event, without building them (the envelope is serialized
+  // once).
+  void Assign(const kubetrail::v1::Envelope& envelope,
+              absl::Span<const kubetrail::v1::Event* const> events);
   bool empty() const { return sizes.empty(); }
+};
+
+// This thread's SerializedEvents for one append, reused by its next one: a batch is large
+// (400 events are about 1.2 MB), and fresh memory for each would be faulted in again every
+// time. One that an unusually large batch grew is let go at the end of the scope. At most
+// one per thread at a time.
+//
+//   ScratchSerializedEvents serialized;
+//   serialized->Assign(envelope, events);
+//   return spool.AppendSerialized(*serialized);
+class ScratchSerializedEvents {
+ public:
+  ScratchSerializedEvents() : events_(Buffer()) {}
+  ~ScratchSerializedEvents();
+  ScratchSerializedEvents(const ScratchSerializedEvents&) = delete;
+  ScratchSerializedEvents& operator=(const ScratchSerializedEvents&) = delete;
+
+  SerializedEvents& operator*() { return events_; }
+  SerializedEvents* operator->() { return &events_; }
+
+ private:
+  static SerializedEvents& Buffer();
+  SerializedEvents& events_;
 };
 
 // One spooled event, as handed to the shipper.

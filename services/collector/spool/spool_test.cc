@@ -1,10 +1,9 @@
 #include "services/collector/spool/spool.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <sys/resource.h>
 
 #include <atomic>
 #include <cstdio>
@@ -16,9 +15,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/bytes.h"
 #include "common/clock.h"
 #include "gtest/gtest.h"
-#include "common/bytes.h"
 #include "rocksdb/db.h"
 #include "rocksdb/merge_operator.h"
 #include "tests/testing/temp_dir.h"
@@ -149,6 +148,54 @@ TEST_F(SpoolTest, AppendReadAckInOrder) {
   EXPECT_EQ(spool->Stats().events, 0u);
   EXPECT_EQ(spool->Stats().bytes, 0u);
   EXPECT_EQ(spool->Stats().oldest, absl::InfinitePast());
+}
+
+TEST(SerializedEventsTest, ASharedEnvelopeGivesTheBytesOfTheEnvelopedEvents) {
+  kubetrail::v1::Envelope envelope;
+  envelope.set_cluster(std::string(200, 'c'));  // a two-byte length
+  envelope.set_source("apiserver-1");
+  envelope.set_receive_time_us(1'800'000'000'123'456);
+  // Events whose sizes need one, two and three length bytes, and an empty one (still
+  // written: the event field is set).
+  std::vector<kubetrail::v1::Event> events(4);
+  events[0].set_audit_id("small");
+  events[1].set_audit_id("medium");
+  events[1].set_user_agent(std::string(300, 'u'));
+  events[2].set_audit_id("large");
+  events[2].set_request_object(std::string(70'000, 'r'));
+  std::vector<EnvelopedEvent> enveloped;
+  std::vector<const kubetrail::v1::Event*> pointers;
+  for (const kubetrail::v1::Event& event : events) {
+    EnvelopedEvent& e = enveloped.emplace_back();
+    *e.mutable_envelope() = envelope;
+    *e.mutable_event() = event;
+    pointers.push_back(&event);
+  }
+
+  SerializedEvents want;
+  want.Assign(enveloped);
+  SerializedEvents got;
+  got.bytes = "left over from an earlier batch";
+  got.sizes = {1, 2, 3, 4, 5, 6};
+  got.Assign(envelope, pointers);
+  EXPECT_EQ(got.bytes, want.bytes);
+  EXPECT_EQ(got.sizes, want.sizes);
+  EXPECT_EQ(got.crc, want.crc);
+  EXPECT_EQ(got.receive_us, envelope.receive_time_us());
+
+  size_t at = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    EnvelopedEvent parsed;
+    ASSERT_TRUE(parsed.ParseFromString(got.bytes.substr(at, got.sizes[i])));
+    at += got.sizes[i];
+    EXPECT_EQ(parsed.SerializeAsString(), enveloped[i].SerializeAsString()) << "event " << i;
+    EXPECT_TRUE(parsed.has_event()) << "event " << i;
+  }
+  EXPECT_EQ(at, got.bytes.size());
+
+  got.Assign(envelope, {});
+  EXPECT_TRUE(got.empty());
+  EXPECT_TRUE(got.bytes.empty());
 }
 
 TEST_F(SpoolTest, ReopenKeepsEventsPositionsAndNeverReusesSequences) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "audit/codec.h"
+#include "audit/event_batch.h"
 #include "common/httplib_runner.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -183,22 +184,25 @@ class WebhookServer::Impl {
 
     WebhookRequest request;
     request.peer = Cat(req.remote_addr, ":", req.remote_port);
-    {
-      std::unique_ptr<audit::EventReader> events = TakeReader();
-      audit::ReserveReadPadding(body);
-      events->Reset(body, body.capacity() - body.size());
-      while (true) {
-        kubetrail::v1::Event event;
-        absl::StatusOr<bool> more = events->Next(&event);
-        if (!more.ok()) {
-          request.errors.emplace_back(more.status().message());
-          continue;
-        }
-        if (!*more) break;
-        request.events.push_back(std::move(event));
+    std::unique_ptr<Decoder> decoder = TakeDecoder();
+    audit::EventBatch& batch = decoder->batch;
+    audit::ReserveReadPadding(body);
+    decoder->reader.Reset(body, body.capacity() - body.size());
+    while (true) {
+      absl::StatusOr<bool> more = batch.ReadNext(decoder->reader);
+      if (!more.ok()) {
+        request.errors.emplace_back(more.status().message());
+        continue;
       }
-      ReturnReader(std::move(events));
+      if (!*more) break;
     }
+    request.events = batch.events();
+    // The decoder (and so the events) goes back to the pool when this returns.
+    struct Return {
+      Impl* impl;
+      std::unique_ptr<Decoder>& decoder;
+      ~Return() { impl->ReturnDecoder(std::move(decoder)); }
+    } give_back{this, decoder};
     if (request.events.empty() && !request.errors.empty()) {
       std::string text = "no event in the body could be decoded:";
       for (size_t i = 0; i < request.errors.size() && i < kQuotedErrors; ++i) {
@@ -223,23 +227,30 @@ class WebhookServer::Impl {
     res.set_content(Cat("{\"accepted\":", accepted, ",\"rejected\":", rejected, "}\n"), kJsonType);
   }
 
-  // Readers keep their parsers and buffers between bodies.
-  std::unique_ptr<audit::EventReader> TakeReader() {
+  // A reader and the arena it decodes into, kept between bodies with their parsers and
+  // buffers.
+  struct Decoder {
+    explicit Decoder(const audit::DecodeOptions& options) : reader(std::string_view(), options) {}
+    audit::EventReader reader;
+    audit::EventBatch batch;
+  };
+  std::unique_ptr<Decoder> TakeDecoder() {
     {
-      absl::MutexLock lock(&readers_mu_);
-      if (!readers_.empty()) {
-        std::unique_ptr<audit::EventReader> reader = std::move(readers_.back());
-        readers_.pop_back();
-        return reader;
+      absl::MutexLock lock(&decoders_mu_);
+      if (!decoders_.empty()) {
+        std::unique_ptr<Decoder> decoder = std::move(decoders_.back());
+        decoders_.pop_back();
+        return decoder;
       }
     }
     audit::DecodeOptions options;
     options.max_event_bytes = config_.max_event_bytes;
-    return std::make_unique<audit::EventReader>(std::string_view(), options);
+    return std::make_unique<Decoder>(options);
   }
-  void ReturnReader(std::unique_ptr<audit::EventReader> reader) {
-    absl::MutexLock lock(&readers_mu_);
-    readers_.push_back(std::move(reader));
+  void ReturnDecoder(std::unique_ptr<Decoder> decoder) {
+    decoder->batch.Clear();
+    absl::MutexLock lock(&decoders_mu_);
+    decoders_.push_back(std::move(decoder));
   }
 
   const WebhookConfig config_;
@@ -250,8 +261,8 @@ class WebhookServer::Impl {
   std::unique_ptr<httplib::Server> server_;
   HttplibRunner runner_;
 
-  absl::Mutex readers_mu_;
-  std::vector<std::unique_ptr<audit::EventReader>> readers_ ABSL_GUARDED_BY(readers_mu_);
+  absl::Mutex decoders_mu_;
+  std::vector<std::unique_ptr<Decoder>> decoders_ ABSL_GUARDED_BY(decoders_mu_);
 };
 
 absl::StatusOr<std::unique_ptr<WebhookServer>> WebhookServer::Start(WebhookConfig config,

@@ -45,6 +45,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "kubetrail/v1/event.pb.h"
@@ -78,8 +79,9 @@ struct WebhookConfig {
 
 // One POST, decoded.
 struct WebhookRequest {
-  // Every event the body held that decoded, in body order.
-  std::vector<kubetrail::v1::Event> events;
+  // Every event the body held that decoded, in body order. They live on the request's arena
+  // (audit/event_batch.h): valid during the sink call; the sink may change them.
+  absl::Span<kubetrail::v1::Event* const> events;
   // One message per event that did not decode, e.g. `items[3] (line 1): missing required
   // field "stage"`.
   std::vector<std::string> errors;

@@ -56,7 +56,7 @@ class RecordingSink {
   absl::Status operator()(WebhookRequest& request) {
     absl::MutexLock lock(&mu_);
     ++calls_;
-    for (const auto& e : request.events) audit_ids_.push_back(e.audit_id());
+    for (const kubetrail::v1::Event* e : request.events) audit_ids_.push_back(e->audit_id());
     errors_.insert(errors_.end(), request.errors.begin(), request.errors.end());
     return answer_;
   }
