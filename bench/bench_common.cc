@@ -136,6 +136,10 @@ double ProcessCpuSeconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
+std::string CpuUsPerEvent(double cpu_seconds, uint64_t events) {
+  return Fixed(cpu_seconds * 1e6 / static_cast<double>(events), 1);
+}
+
 void FirstError::Set(absl::Status status) {
   absl::MutexLock lock(&mu_);
   if (status_.ok()) status_ = std::move(status);

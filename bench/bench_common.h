@@ -105,6 +105,9 @@ double Seconds(std::chrono::steady_clock::duration d);
 // runs, the CPU a phase costs per event is steadier than its events/s.
 double ProcessCpuSeconds();
 
+// CPU seconds spent on `events` events, as microseconds per event with one decimal.
+std::string CpuUsPerEvent(double cpu_seconds, uint64_t events);
+
 // Keeps the first error that any of several threads reports, and lets the others see that
 // one happened so they stop early. Thread-safe.
 class FirstError {

@@ -127,12 +127,14 @@ struct WebhookPhase {
   double seconds = 0;  // SendWebhook's clock: first POST to last reply
   double post_p50_ms = 0;
   double post_p99_ms = 0;
+  double cpu_seconds = 0;  // the collector's, user + system, during the send
   Memory memory;
 };
 
 struct TailPhase {
   double seconds = 0;             // from just before the collector was started
   double seconds_from_ready = 0;  // from its ready line
+  double cpu_seconds = 0;         // the collector's, user + system, from its start
   Memory memory;
 };
 
@@ -291,6 +293,27 @@ class ChildProcess {
     }
     if (!hwm || !rss) return absl::DataLossError(Cat(path, ": no VmHWM or VmRSS"));
     return memory;
+  }
+
+  // The CPU time (user + system, every thread) the child has used so far, from
+  // /proc/PID/stat. Errors: NotFound (the child is gone), DataLoss (an unreadable line).
+  absl::StatusOr<double> ReadCpuSeconds() const {
+    const std::string path = Cat("/proc/", pid_, "/stat");
+    std::ifstream in(path);
+    if (!in) return absl::NotFoundError(Cat(path, ": ", std::strerror(errno)));
+    std::string line;
+    std::getline(in, line);
+    // "PID (comm) state ppid ...": utime and stime are the 12th and 13th fields after the
+    // command, which may itself hold spaces and parentheses.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) return absl::DataLossError(Cat(path, ": no \")\""));
+    std::istringstream fields(line.substr(close + 1));
+    std::string field;
+    for (int i = 0; i < 11 && fields >> field; ++i) {
+    }
+    uint64_t utime = 0, stime = 0;
+    if (!(fields >> utime >> stime)) return absl::DataLossError(Cat(path, ": no utime/stime"));
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
   }
 
   // Sends SIGTERM, waits up to `grace` for the child to exit, then sends SIGKILL; reaps it.
@@ -542,9 +565,12 @@ absl::StatusOr<WebhookPhase> WebhookToSpool(const fs::path& dir, const Options& 
   KT_ASSIGN_OR_RETURN(Collector collector,
                       StartCollector(kNoAggregator, dir / "webhook-spool",
                                      dir / "webhook-collector.log", {"--drain-timeout", "0s"}));
+  KT_ASSIGN_OR_RETURN(const double cpu_before, collector.process->ReadCpuSeconds());
   KT_ASSIGN_OR_RETURN(const loadgen::WebhookSendResult sent,
                       Post(collector.webhook_url, options.connections, 0, kSendTimeout, events));
+  KT_ASSIGN_OR_RETURN(const double cpu_after, collector.process->ReadCpuSeconds());
   WebhookPhase phase;
+  phase.cpu_seconds = cpu_after - cpu_before;
   phase.connections = options.connections;
   phase.seconds = absl::ToDoubleSeconds(sent.elapsed);
   phase.post_p50_ms = sent.p50_ms;
@@ -617,6 +643,7 @@ absl::StatusOr<TailPhase> TailToSpool(const fs::path& dir,
   TailPhase phase;
   phase.seconds = Seconds(done - start);
   phase.seconds_from_ready = Seconds(done - collector.ready);
+  KT_ASSIGN_OR_RETURN(phase.cpu_seconds, collector.process->ReadCpuSeconds());
   KT_ASSIGN_OR_RETURN(phase.memory, collector.process->ReadMemory());
   StopChild(*collector.process);
   KT_LOG(kInfo, kLogComponent) << "tail -> spool: " << Fixed(want / phase.seconds, 0)
@@ -939,6 +966,7 @@ std::string ResultJson(const Report& r) {
   w.Num("batch_events", static_cast<int64_t>(kPostEvents));
   w.Key("post_p50_ms").Raw(Fixed(r.webhook.post_p50_ms, 3));
   w.Key("post_p99_ms").Raw(Fixed(r.webhook.post_p99_ms, 3));
+  w.Key("collector_cpu_us_per_event").Raw(CpuUsPerEvent(r.webhook.cpu_seconds, r.events));
   WriteMemory(w, r.webhook.memory);
   w.EndObject();
 
@@ -947,6 +975,7 @@ std::string ResultJson(const Report& r) {
   w.Key("seconds").Raw(Fixed(r.tail.seconds, 3));
   w.Key("events_per_s_from_ready").Raw(Fixed(r.tail_events_per_s_from_ready(), 1));
   w.Key("seconds_from_ready").Raw(Fixed(r.tail.seconds_from_ready, 3));
+  w.Key("collector_cpu_us_per_event").Raw(CpuUsPerEvent(r.tail.cpu_seconds, r.events));
   WriteMemory(w, r.tail.memory);
   w.EndObject();
 
@@ -978,11 +1007,13 @@ std::string ResultText(const Report& r) {
       << "  webhook -> spool  " << Fixed(r.webhook_events_per_s(), 0) << " events/s ("
       << Fixed(r.webhook.seconds, 2) << " s, " << r.webhook.connections << " connections, POSTs of "
       << kPostEvents << "); POST p50 " << Fixed(r.webhook.post_p50_ms, 2) << " ms, p99 "
-      << Fixed(r.webhook.post_p99_ms, 2) << " ms\n"
+      << Fixed(r.webhook.post_p99_ms, 2) << " ms; collector CPU "
+      << CpuUsPerEvent(r.webhook.cpu_seconds, r.events) << " us/event\n"
       << "                    " << memory(r.webhook.memory) << "\n"
       << "  tail -> spool     " << Fixed(r.tail_events_per_s(), 0) << " events/s ("
       << Fixed(r.tail.seconds, 2) << " s from start; " << Fixed(r.tail_events_per_s_from_ready(), 0)
-      << " events/s, " << Fixed(r.tail.seconds_from_ready, 2) << " s from ready)\n"
+      << " events/s, " << Fixed(r.tail.seconds_from_ready, 2) << " s from ready); collector CPU "
+      << CpuUsPerEvent(r.tail.cpu_seconds, r.events) << " us/event\n"
       << "                    " << memory(r.tail.memory) << "\n"
       << "  end to end        " << Fixed(r.e2e.rate, 0) << " events/s for "
       << Fixed(r.e2e.send_seconds, 2) << " s (" << r.e2e.received << " of " << r.e2e.sent

@@ -255,11 +255,6 @@ struct Report {
   QueryResults queries;
 };
 
-// CPU seconds spent on `events` events, as microseconds per event with one decimal.
-std::string CpuUsPerEvent(double cpu_seconds, uint64_t events) {
-  return Fixed(cpu_seconds * 1e6 / static_cast<double>(events), 1);
-}
-
 std::string PerEvent(std::optional<uint64_t> bytes, uint64_t events) {
   if (!bytes) return "null";
   return Fixed(static_cast<double>(*bytes) / static_cast<double>(events), 1);
