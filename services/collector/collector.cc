@@ -182,9 +182,10 @@ bool Collector::Impl::Stopping() const {
 }
 
 // A decoded chunk of a log on its way from the thread that reads and decodes it to the
-// thread that spools it.
+// thread that applies the policy, serializes and spools it (decoding is the larger half).
 struct Collector::Impl::TailBatch {
-  SerializedEvents events;
+  std::unique_ptr<audit::EventBatch> events;
+  size_t undecodable = 0;
   SpoolPosition position;
   uint64_t line_bytes = 0;
 };
@@ -220,24 +221,28 @@ class Collector::Impl::TailQueue {
     absl::MutexLock lock(&mu_);
     closed_ = true;
   }
-  // Buffers of spooled batches go back to the reading thread, whose next batches reuse their
-  // memory instead of faulting in fresh pages for every chunk.
-  void Recycle(SerializedEvents events) {
+  // The arenas of serialized batches go back (cleared) to the reading thread, whose next
+  // batches reuse their memory instead of faulting in fresh pages for every chunk.
+  void Recycle(std::unique_ptr<audit::EventBatch> events) {
     absl::MutexLock lock(&mu_);
     if (spares_.size() < kTailQueueBatches + 1) spares_.push_back(std::move(events));
   }
-  SerializedEvents Spare() {
-    absl::MutexLock lock(&mu_);
-    if (spares_.empty()) return SerializedEvents();
-    SerializedEvents spare = std::move(spares_.back());
-    spares_.pop_back();
-    return spare;
+  std::unique_ptr<audit::EventBatch> Spare() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!spares_.empty()) {
+        std::unique_ptr<audit::EventBatch> spare = std::move(spares_.back());
+        spares_.pop_back();
+        return spare;
+      }
+    }
+    return std::make_unique<audit::EventBatch>();
   }
 
  private:
   absl::Mutex mu_;
   std::deque<TailBatch> batches_ ABSL_GUARDED_BY(mu_);
-  std::vector<SerializedEvents> spares_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<audit::EventBatch>> spares_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -249,9 +254,8 @@ void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
   TailQueue queue;
   std::thread spooler([&] { SpoolTail(path, queue); });
   const std::function<bool()> stopping = [this] { return Stopping(); };
-  // One chunk for every read: its buffer is allocated once; and one arena for its events.
+  // One chunk for every read: its buffer is allocated once.
   TailChunk chunk;
-  audit::EventBatch events;
   while (!Stopping()) {
     const size_t chunk_bytes = static_cast<size_t>(
         std::clamp<uint64_t>(config_.spool_max_bytes / 4, 1, kMaxTailChunkBytes));
@@ -268,9 +272,10 @@ void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
     audit::ReserveReadPadding(chunk.data);
     std::vector<std::string> errors;
     reader.Reset(chunk.data, chunk.data.capacity() - chunk.data.size());
-    events.Clear();
+    TailBatch batch;
+    batch.events = queue.Spare();
     while (true) {
-      absl::StatusOr<bool> more = events.ReadNext(reader);
+      absl::StatusOr<bool> more = batch.events->ReadNext(reader);
       if (!more.ok()) {
         errors.push_back(Cat(chunk.file, ": ", more.status().message()));
         continue;
@@ -279,9 +284,7 @@ void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
     }
     errors.insert(errors.end(), chunk.skipped.begin(), chunk.skipped.end());
     LogErrors(Cat("tail ", path), errors);
-    TailBatch batch;
-    batch.events = queue.Spare();
-    intake_->Prepare(Source::kTail, events.events(), errors.size(), batch.events);
+    batch.undecodable = errors.size();
     batch.position = SpoolPosition{position_key, chunk.position.Encode()};
     batch.line_bytes = chunk.data.size();
     if (!queue.Push(std::move(batch), stopping)) break;
@@ -291,9 +294,14 @@ void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
 }
 
 void Collector::Impl::SpoolTail(const std::string& path, TailQueue& queue) {
+  // One buffer for every batch, so its memory is faulted in once.
+  SerializedEvents events;
   while (std::optional<TailBatch> batch = queue.Pop()) {
+    intake_->Prepare(Source::kTail, batch->events->events(), batch->undecodable, events);
+    batch->events->Clear();
+    queue.Recycle(std::move(batch->events));
     while (true) {
-      const absl::Status s = intake_->Append(Source::kTail, batch->events, &batch->position);
+      const absl::Status s = intake_->Append(Source::kTail, events, &batch->position);
       if (s.ok()) break;
       if (s.code() != absl::StatusCode::kResourceExhausted) {
         KT_LOG(kError, "collector") << "tail " << path << ": cannot spool, retrying: " << s;
@@ -306,7 +314,6 @@ void Collector::Impl::SpoolTail(const std::string& path, TailQueue& queue) {
       }
       if (Stopping()) return;
     }
-    queue.Recycle(std::move(batch->events));
   }
 }
 

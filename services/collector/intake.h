@@ -54,10 +54,11 @@ class Intake {
   absl::Status Accept(Source source, absl::Span<kubetrail::v1::Event* const> events,
                       size_t undecodable, const SpoolPosition* position = nullptr);
 
-  // Accept in two steps, for a source that decodes on one thread and spools on another (the
-  // tailer): Prepare applies the policy, envelopes, serializes and counts what was received
-  // into `out`; Append spools it and counts it spooled or refused. After a refusal the same
-  // events may be appended again.
+  // Accept in two steps, for a source that retries a refused append without counting its
+  // events twice (the tailer, whose decoding thread hands the events to a spooling thread
+  // that runs both): Prepare applies the policy, envelopes, serializes and counts what was
+  // received into `out`; Append spools it and counts it spooled or refused. After a refusal
+  // the same events may be appended again.
   void Prepare(Source source, absl::Span<kubetrail::v1::Event* const> events, size_t undecodable,
                SerializedEvents& out);
   absl::Status Append(Source source, const SerializedEvents& kept, const SpoolPosition* position);
