@@ -144,6 +144,35 @@ void EncodeEvents(benchmark::State& state, const Dataset& (*data)()) {
   Report(state, d, state.iterations());
 }
 
+// Calls next() (which reads one event) until the input is exhausted; a read error fails the
+// benchmark.
+template <typename Next>
+void ReadAll(benchmark::State& state, Next next) {
+  while (true) {
+    absl::StatusOr<bool> more = next();
+    if (!more.ok()) state.SkipWithError("read failed");
+    if (!more.ok() || !*more) break;
+  }
+}
+
+// The EventList body of the dataset's first 400 events (the apiserver's default batch);
+// *events says how many it holds.
+std::string WebhookBody(const Dataset& d, size_t* events) {
+  std::vector<const kubetrail::v1::Event*> batch;
+  for (size_t i = 0; i < 400 && i < d.events.size(); ++i) batch.push_back(&d.events[i]);
+  std::string body;
+  audit::AppendEventListJson(batch, &body);
+  *events = batch.size();
+  return body;
+}
+
+void ReportBody(benchmark::State& state, const std::string& body, size_t events) {
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(events));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
+  state.counters["bytes_per_event"] =
+      static_cast<double>(body.size()) / static_cast<double>(events);
+}
+
 // A webhook body of 400 events (the apiserver's default batch) through EventReader.
 void ReadEventList(benchmark::State& state, const Dataset& (*data)()) {
   const Dataset& d = data();
@@ -151,24 +180,15 @@ void ReadEventList(benchmark::State& state, const Dataset& (*data)()) {
     state.SkipWithError("no data");
     return;
   }
-  std::vector<const kubetrail::v1::Event*> batch;
-  for (size_t i = 0; i < 400 && i < d.events.size(); ++i) batch.push_back(&d.events[i]);
-  std::string body;
-  audit::AppendEventListJson(batch, &body);
+  size_t events_in_body = 0;
+  const std::string body = WebhookBody(d, &events_in_body);
   kubetrail::v1::Event event;
   audit::EventReader reader("");  // reused, as a webhook worker would
   for (auto _ : state) {
     reader.Reset(body);
-    while (true) {
-      absl::StatusOr<bool> more = reader.Next(&event);
-      if (!more.ok()) state.SkipWithError("read failed");
-      if (!more.ok() || !*more) break;
-    }
+    ReadAll(state, [&] { return reader.Next(&event); });
   }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch.size()));
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
-  state.counters["bytes_per_event"] =
-      static_cast<double>(body.size()) / static_cast<double>(batch.size());
+  ReportBody(state, body, events_in_body);
 }
 
 // The same body as a webhook worker decodes it: every event kept (in an EventBatch, on its
@@ -179,26 +199,17 @@ void ReadEventListToBatch(benchmark::State& state, const Dataset& (*data)()) {
     state.SkipWithError("no data");
     return;
   }
-  std::vector<const kubetrail::v1::Event*> batch;
-  for (size_t i = 0; i < 400 && i < d.events.size(); ++i) batch.push_back(&d.events[i]);
-  std::string body;
-  audit::AppendEventListJson(batch, &body);
+  size_t events_in_body = 0;
+  const std::string body = WebhookBody(d, &events_in_body);
   audit::EventReader reader("");
   audit::EventBatch events;
   for (auto _ : state) {
     events.Clear();
     reader.Reset(body);
-    while (true) {
-      absl::StatusOr<bool> more = events.ReadNext(reader);
-      if (!more.ok()) state.SkipWithError("read failed");
-      if (!more.ok() || !*more) break;
-    }
-    if (events.size() != batch.size()) state.SkipWithError("events lost");
+    ReadAll(state, [&] { return events.ReadNext(reader); });
+    if (events.size() != events_in_body) state.SkipWithError("events lost");
   }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch.size()));
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(body.size()));
-  state.counters["bytes_per_event"] =
-      static_cast<double>(body.size()) / static_cast<double>(batch.size());
+  ReportBody(state, body, events_in_body);
 }
 
 // A log file's worth of JSON lines through EventReader (detection, line splitting, decode).
@@ -214,11 +225,7 @@ void ReadJsonLines(benchmark::State& state, const Dataset& (*data)()) {
   audit::EventReader reader("");
   for (auto _ : state) {
     reader.Reset(text);
-    while (true) {
-      absl::StatusOr<bool> more = reader.Next(&event);
-      if (!more.ok()) state.SkipWithError("read failed");
-      if (!more.ok() || !*more) break;
-    }
+    ReadAll(state, [&] { return reader.Next(&event); });
   }
   state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(d.lines.size()));
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
