@@ -4,10 +4,10 @@
 #include <string>
 #include <vector>
 
-#include "common/strings.h"
 #include "audit/policy.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/strings.h"
 #include "gtest/gtest.h"
 #include "services/collector/spool/spool.h"
 #include "tests/testing/temp_dir.h"
