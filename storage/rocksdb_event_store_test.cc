@@ -129,6 +129,40 @@ class RocksDbStoreTest : public ::testing::Test {
   std::unique_ptr<RocksDbEventStore> store_;
 };
 
+std::string Hex(const internal::Hash8& h) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : h) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+// The ids family's keys are frozen (FORMAT.md): the first 8 bytes of SHA-256 of the auditID
+// and of the identity bytes. Expected values from an independent SHA-256 (Python's hashlib);
+// several threads at once, since each hashes with its own digest context.
+TEST(StoreFormatTest, IdKeyHashesAreSha256Prefixes) {
+  const std::string event_bytes("\x0a\x03" "abc", 5);
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) {
+        if (Hex(internal::AuditIdHash("abc")) != "ba7816bf8f01cfea") ++mismatches;
+        if (Hex(internal::IdentityHash("prod-eu", "apiserver-1", event_bytes)) !=
+            "dab2164f3940f049") {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(Hex(internal::AuditIdHash("abc")), "ba7816bf8f01cfea");
+  EXPECT_EQ(Hex(internal::IdentityHash("prod-eu", "apiserver-1", event_bytes)), "dab2164f3940f049");
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
 TEST_F(RocksDbStoreTest, ReadsBackEveryFieldAndEnvelope) {
   std::vector<EnvelopedEvent> events = Events(1500, "prod", 1);
   WriteAll(events);
