@@ -530,8 +530,13 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
       key.clear();
       AppendEventKey({cluster, time, sequence}, &key);
       value.clear();
-      AppendEventValue(source, e.envelope().receive_time_us() - time, item.bytes, &value);
-      wb.Put(events_, key, value);
+      AppendEventValueHeader(source, e.envelope().receive_time_us() - time, &value);
+      {
+        // The event bytes go into the batch once, not through `value` first.
+        const rocksdb::Slice key_part(key);
+        const rocksdb::Slice value_parts[2] = {rocksdb::Slice(value), rocksdb::Slice(item.bytes)};
+        wb.Put(events_, rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(value_parts, 2));
+      }
       id_entries.emplace_back(item.id_key, key);
       seqlog.push_back({cluster, time});
 

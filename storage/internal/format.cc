@@ -87,12 +87,11 @@ bool DecodeEventKey(std::string_view key, EventKey* k) {
   return true;
 }
 
-void AppendEventValue(uint32_t source, int64_t receive_delta, std::string_view event_bytes,
-                      std::string* out) {
+void AppendEventValueHeader(uint32_t source, int64_t receive_delta, std::string* out) {
   PutVarint(source, out);
   PutVarint(ZigZag(receive_delta), out);
-  out->append(event_bytes);
 }
+
 bool DecodeEventValue(std::string_view value, EventValue* v) {
   const char* p = value.data();
   const char* end = p + value.size();

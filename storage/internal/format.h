@@ -140,8 +140,9 @@ void AppendEventKey(const EventKey& k, std::string* out);
 bool DecodeEventKey(std::string_view key, EventKey* k);
 
 // Event value: [source id varint][zigzag(receive_time - time) varint][Event protobuf].
-void AppendEventValue(uint32_t source, int64_t receive_delta, std::string_view event_bytes,
-                      std::string* out);
+// Appends the first two fields; the writer puts the event bytes after them (as a second
+// rocksdb::SliceParts part, so that they are copied into the batch once).
+void AppendEventValueHeader(uint32_t source, int64_t receive_delta, std::string* out);
 struct EventValue {
   uint32_t source = 0;
   int64_t receive_delta = 0;
