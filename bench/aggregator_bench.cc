@@ -81,6 +81,8 @@ struct Report {
   int streams = 0;
   int batch_events = 0;
   double e2e_seconds = 0;
+  // The process's CPU while shipping: the aggregator's and the four shippers'.
+  double e2e_cpu_seconds = 0;
   double raw_put_events_per_s = 0;
   uint64_t stored = 0;
   uint64_t duplicates = 0;
@@ -234,15 +236,19 @@ absl::StatusOr<Report> Run(const Options& options) {
   KT_LOG(kInfo, kLogComponent) << "aggregator on 127.0.0.1:" << server->port() << ", store in "
                                << config.data_dir;
 
+  const double cpu_start = ProcessCpuSeconds();
   KT_ASSIGN_OR_RETURN(const loadgen::SendResult sent,
                       Ship(server->port(), options, std::move(events)));
+  report.e2e_cpu_seconds = ProcessCpuSeconds() - cpu_start;
   report.e2e_seconds = absl::ToDoubleSeconds(sent.elapsed);
   report.stored = sent.stats.stored;
   report.duplicates = sent.stats.duplicates;
   report.reconnects = sent.stats.reconnects;
   KT_LOG(kInfo, kLogComponent) << "ingest: " << Fixed(report.e2e_events_per_s(), 0)
                                << " events/s over " << options.streams << " streams ("
-                               << Fixed(report.e2e_seconds, 2) << " s); " << report.stored
+                               << Fixed(report.e2e_seconds, 2) << " s, "
+                               << CpuUsPerEvent(report.e2e_cpu_seconds, report.events)
+                               << " us of CPU per event); " << report.stored
                                << " stored, " << report.duplicates << " duplicates, "
                                << report.reconnects << " reconnects; " << Fixed(report.ratio(), 3)
                                << " x raw put";
@@ -282,6 +288,7 @@ std::string ResultJson(const Report& r) {
       .Raw(Fixed(static_cast<double>(r.input_bytes) / static_cast<double>(r.events), 1));
   w.Key("e2e_events_per_s").Raw(Fixed(r.e2e_events_per_s(), 1));
   w.Key("e2e_seconds").Raw(Fixed(r.e2e_seconds, 3));
+  w.Key("e2e_cpu_us_per_event").Raw(CpuUsPerEvent(r.e2e_cpu_seconds, r.events));
   w.Key("raw_put_events_per_s").Raw(Fixed(r.raw_put_events_per_s, 1));
   w.Key("ratio").Raw(Fixed(r.ratio(), 3));
   w.Num("stored", static_cast<int64_t>(r.stored));
@@ -313,7 +320,8 @@ std::string ResultText(const Report& r) {
       << r.streams << " streams, batches of " << r.batch_events << "; " << r.stored << " stored, "
       << r.duplicates << " duplicates\n"
       << "  end to end        " << Fixed(r.e2e_events_per_s(), 0) << " events/s ("
-      << Fixed(r.e2e_seconds, 2) << " s)\n"
+      << Fixed(r.e2e_seconds, 2) << " s), " << CpuUsPerEvent(r.e2e_cpu_seconds, r.events)
+      << " us of CPU per event\n"
       << "  raw put           " << Fixed(r.raw_put_events_per_s, 0) << " events/s\n"
       << "  ratio             " << Fixed(r.ratio(), 3) << "\n"
       << "  params            user=" << r.params.user

@@ -67,6 +67,11 @@ struct WriteOptions {
   // When true (the default) Write returns OK only once the batch is durable: it survives a
   // crash of the process or of the machine. When false it survives a process crash only.
   bool sync = true;
+  // The caller computed every event's `event().ByteSizeLong()` and changed no event since (as
+  // a size check before writing does): the store serializes with those cached sizes instead
+  // of walking each event once more. A size found stale is computed again; changing an event
+  // after sizing it is still the caller's error. Default false.
+  bool event_sizes_cached = false;
 };
 
 enum class WriteOutcome {

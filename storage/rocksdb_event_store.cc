@@ -324,7 +324,7 @@ absl::StatusOr<WriteResult> RocksDbStoreImpl::Write(absl::Span<const EnvelopedEv
     PreparedEvent& p = w.prepared[i];
     const EnvelopedEvent& e = batch[i];
     p.event = &e;
-    SerializeDeterministic(e.event(), &p.bytes);
+    SerializeDeterministic(e.event(), &p.bytes, options.event_sizes_cached);
     p.id_key = EncodeIdKey(AuditIdHash(e.event().audit_id()),
                            IdentityHash(e.envelope().cluster(), e.envelope().source(), p.bytes));
     p.time_us = EventTimeMicros(e);

@@ -181,6 +181,39 @@ TEST_F(RocksDbStoreTest, ReadsBackEveryFieldAndEnvelope) {
   }
 }
 
+// event_sizes_cached: events sized by the caller are stored as without it (the second write
+// finds them all duplicates); an event changed after sizing, its cached size stale, is
+// still stored as it is now.
+TEST_F(RocksDbStoreTest, CachedEventSizesStoreTheSameBytes) {
+  std::vector<EnvelopedEvent> events = Events(300, "prod", 5);
+  for (const EnvelopedEvent& e : events) e.event().ByteSizeLong();
+  auto first = store_->Write(events, {.sync = false, .event_sizes_cached = true});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->stored, events.size());
+  auto again = store_->Write(events, {.sync = false});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->duplicates, events.size());
+
+  std::vector<EnvelopedEvent> changed = Events(2, "prod", 6);
+  for (const EnvelopedEvent& e : changed) e.event().ByteSizeLong();
+  changed[0].mutable_event()->set_request_uri(changed[0].event().request_uri() + "&more=1");
+  changed[1].mutable_event()->mutable_user()->set_username("u");
+  auto written = store_->Write(changed, {.sync = false, .event_sizes_cached = true});
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ(written->stored, 2u);
+  for (const EnvelopedEvent& want : changed) {
+    auto got = store_->Get(want.event().audit_id());
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals((*got)[0].event, want))
+        << (*got)[0].event.ShortDebugString();
+  }
+  // And written the usual way they are duplicates: the same identity.
+  auto plain = store_->Write(changed, {.sync = false});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(plain->duplicates, 2u);
+}
+
 // A Search that one index answers alone skips parsing when asked to: its events come
 // encoded, byte for byte the envelope and event stored. A filter the indexes cannot decide
 // (a name too) needs the parsed event and returns it parsed.

@@ -155,10 +155,13 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     pending.sequence = batch.sequence();
     WriteJob job;
     job.events.reserve(batch.events_size());
+    // The size check below sizes every event, and nothing changes an event after it.
+    job.event_sizes_cached = true;
     uint64_t bytes = 0;
     for (int i = 0; i < batch.events_size(); ++i) {
       v1::EnvelopedEvent& e = *batch.mutable_events(i);
-      // One size computation per event (ByteSizeLong walks the whole message).
+      // One size computation per event (ByteSizeLong walks the whole message); the store
+      // serializes with it (event_sizes_cached).
       const size_t size = e.event().ByteSizeLong();
       std::string reason = CheckEvent(e, size);
       if (!reason.empty()) {

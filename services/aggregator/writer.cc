@@ -78,7 +78,8 @@ void Writer::Run() {
     if (!job.done) return;  // drained
 
     const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<storage::WriteResult> result = store_.Write(job.events, {.sync = true});
+    absl::StatusOr<storage::WriteResult> result = store_.Write(
+        job.events, {.sync = true, .event_sizes_cached = job.event_sizes_cached});
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (observer_) observer_(job.events.size(), result.status(), seconds);

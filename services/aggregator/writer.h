@@ -41,6 +41,9 @@ namespace kubetrail::aggregator {
 // One batch to write. `events` is owned by the job until `done` runs.
 struct WriteJob {
   std::vector<kubetrail::v1::EnvelopedEvent> events;
+  // Every event's ByteSizeLong() was computed after its last change (storage::WriteOptions::
+  // event_sizes_cached): the store need not compute it again.
+  bool event_sizes_cached = false;
   // Jobs with the same non-zero key are written one after another, in Enqueue order (one
   // ingest stream's batches get increasing sequence numbers in the order they were sent);
   // jobs with different keys are written concurrently. 0: no ordering.

@@ -357,15 +357,29 @@ bool DecodeClusterExpiry(std::string_view value, ClusterExpiry* expiry) {
   return p == end;
 }
 
-void SerializeDeterministic(const google::protobuf::Message& message, std::string* out) {
-  // Sized once up front: a StringOutputStream would grow the string from 16 bytes by doubling,
-  // copying it each time.
-  const size_t size = message.ByteSizeLong();
+namespace {
+// Serializes into exactly `size` bytes; false when the message did not fill them exactly
+// (its cached sizes were stale).
+bool SerializeWithSize(const google::protobuf::Message& message, size_t size, std::string* out) {
   out->resize(size);
   google::protobuf::io::ArrayOutputStream stream(out->data(), static_cast<int>(size));
   google::protobuf::io::CodedOutputStream coded(&stream);
   coded.SetSerializationDeterministic(true);
   message.SerializeWithCachedSizes(&coded);
+  coded.Trim();
+  return !coded.HadError() && static_cast<size_t>(coded.ByteCount()) == size;
+}
+}  // namespace
+
+void SerializeDeterministic(const google::protobuf::Message& message, std::string* out,
+                            bool size_cached) {
+  // Sized once up front: a StringOutputStream would grow the string from 16 bytes by doubling,
+  // copying it each time.
+  if (size_cached &&
+      SerializeWithSize(message, static_cast<size_t>(message.GetCachedSize()), out)) {
+    return;
+  }
+  SerializeWithSize(message, message.ByteSizeLong(), out);
 }
 
 }  // namespace kubetrail::storage::internal

@@ -236,7 +236,11 @@ std::string EncodeClusterExpiry(const ClusterExpiry& expiry);
 bool DecodeClusterExpiry(std::string_view value, ClusterExpiry* expiry);
 
 // Deterministic protobuf serialization (map entries sorted), the bytes identity hashes.
-void SerializeDeterministic(const google::protobuf::Message& message, std::string* out);
+// With `size_cached`, the message's ByteSizeLong() was called since its last change and its
+// cached sizes are used (WriteOptions::event_sizes_cached); a cached size that turns out
+// wrong is computed again.
+void SerializeDeterministic(const google::protobuf::Message& message, std::string* out,
+                            bool size_cached = false);
 
 }  // namespace kubetrail::storage::internal
 
