@@ -77,6 +77,14 @@ bool LegalHold::Covers(const kubetrail::v1::EnvelopedEvent& event, int64_t time_
   return true;
 }
 
+absl::StatusOr<WriteResult> EventStore::Write(
+    absl::Span<const kubetrail::v1::EnvelopedEvent> batch, const WriteOptions& options) {
+  std::vector<const kubetrail::v1::EnvelopedEvent*> pointers;
+  pointers.reserve(batch.size());
+  for (const kubetrail::v1::EnvelopedEvent& e : batch) pointers.push_back(&e);
+  return DoWrite(pointers, options);
+}
+
 int64_t FirstKeptDay(int64_t now_us, int64_t keep_us) {
   return internal::FloorDiv(now_us - keep_us, GranularityMicros(Granularity::kDay));
 }

@@ -191,6 +191,13 @@ struct RetentionReport {
 int64_t FirstKeptDay(int64_t now_us, int64_t keep_us);
 
 class EventStore {
+ protected:
+  // Write, for every store: the events by pointer, so that they may live anywhere (on the
+  // arena of the request that brought them, for example).
+  virtual absl::StatusOr<WriteResult> DoWrite(
+      absl::Span<const kubetrail::v1::EnvelopedEvent* const> batch,
+      const WriteOptions& options) = 0;
+
  public:
   virtual ~EventStore() = default;
 
@@ -198,9 +205,14 @@ class EventStore {
   // needs a non-empty envelope cluster and auditID (InvalidArgument naming the index
   // otherwise; nothing is written). Returns the outcome per event. Errors from the storage
   // (for example a full disk: ResourceExhausted) leave the store as it was; the same batch
-  // may be written again later.
-  virtual absl::StatusOr<WriteResult> Write(absl::Span<const kubetrail::v1::EnvelopedEvent> batch,
-                                            const WriteOptions& options) = 0;
+  // may be written again later. The events are only read, and only during the call.
+  absl::StatusOr<WriteResult> Write(absl::Span<const kubetrail::v1::EnvelopedEvent* const> batch,
+                                    const WriteOptions& options) {
+    return DoWrite(batch, options);
+  }
+  // The same for events held side by side (a vector of them).
+  absl::StatusOr<WriteResult> Write(absl::Span<const kubetrail::v1::EnvelopedEvent> batch,
+                                    const WriteOptions& options);
 
   // Events matching `request.filter`, in time order. See the header comment on paging.
   virtual absl::StatusOr<SearchPage> Search(const SearchRequest& request) = 0;

@@ -572,7 +572,8 @@ std::vector<NamedFilter> AggregateFilters() {
 
 TEST_P(EventStoreConformance, EmptyStore) {
   EXPECT_EQ(store().LastSequence(), 0u);
-  absl::StatusOr<WriteResult> r = store().Write({}, WriteOptions{});
+  absl::StatusOr<WriteResult> r =
+      store().Write(absl::Span<const EnvelopedEvent>(), WriteOptions{});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->outcomes.empty());
   EXPECT_EQ(r->last_sequence, 0u);

@@ -72,8 +72,8 @@ using internal::FloorDiv;
 // nothing here: nothing survives the process.
 class MemoryEventStore final : public EventStore {
  public:
-  absl::StatusOr<WriteResult> Write(absl::Span<const EnvelopedEvent> batch,
-                                    const WriteOptions& options) override;
+  absl::StatusOr<WriteResult> DoWrite(absl::Span<const EnvelopedEvent* const> batch,
+                                      const WriteOptions& options) override;
   absl::StatusOr<SearchPage> Search(const SearchRequest& request) override;
   absl::StatusOr<std::vector<StoredEvent>> Get(std::string_view audit_id) override;
   absl::StatusOr<uint64_t> Count(const Filter& filter) override;
@@ -119,31 +119,31 @@ class MemoryEventStore final : public EventStore {
   std::unordered_set<std::string> identities_ ABSL_GUARDED_BY(mu_);
 };
 
-absl::StatusOr<WriteResult> MemoryEventStore::Write(absl::Span<const EnvelopedEvent> batch,
-                                                    const WriteOptions& /*options*/) {
+absl::StatusOr<WriteResult> MemoryEventStore::DoWrite(absl::Span<const EnvelopedEvent* const> batch,
+                                                      const WriteOptions& /*options*/) {
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].envelope().cluster().empty()) {
+    if (batch[i]->envelope().cluster().empty()) {
       return absl::InvalidArgumentError(Cat("event ", i, ": empty envelope cluster"));
     }
-    if (batch[i].event().audit_id().empty()) {
+    if (batch[i]->event().audit_id().empty()) {
       return absl::InvalidArgumentError(Cat("event ", i, ": empty auditID"));
     }
   }
   std::vector<std::string> ids;
   ids.reserve(batch.size());
-  for (const EnvelopedEvent& e : batch) ids.push_back(Identity(e));
+  for (const EnvelopedEvent* e : batch) ids.push_back(Identity(*e));
 
   absl::MutexLock lock(&mu_);
   WriteResult result;
   result.outcomes.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
-    const int64_t time_us = EventTimeMicros(batch[i]);
+    const int64_t time_us = EventTimeMicros(*batch[i]);
     if (identities_.contains(ids[i])) {
       result.outcomes.push_back(WriteOutcome::kDuplicate);
       ++result.duplicates;
       continue;
     }
-    if (Expired(batch[i], time_us)) {
+    if (Expired(*batch[i], time_us)) {
       result.outcomes.push_back(WriteOutcome::kExpired);
       ++result.expired;
       continue;
@@ -152,7 +152,7 @@ absl::StatusOr<WriteResult> MemoryEventStore::Write(absl::Span<const EnvelopedEv
     StoredEvent stored;
     stored.sequence = ++last_sequence_;
     stored.time_us = time_us;
-    stored.event = batch[i];
+    stored.event = *batch[i];
     events_.push_back(std::move(stored));
     result.outcomes.push_back(WriteOutcome::kStored);
     ++result.stored;

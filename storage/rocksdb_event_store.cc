@@ -304,15 +304,15 @@ absl::Status RocksDbStoreImpl::CheckOpen() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<WriteResult> RocksDbStoreImpl::Write(absl::Span<const EnvelopedEvent> batch,
-                                                    const WriteOptions& options) {
+absl::StatusOr<WriteResult> RocksDbStoreImpl::DoWrite(
+    absl::Span<const EnvelopedEvent* const> batch, const WriteOptions& options) {
   KT_RETURN_IF_ERROR(CheckOpen());
   if (options_.read_only) return absl::FailedPreconditionError("store is open read-only");
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (batch[i].envelope().cluster().empty()) {
+    if (batch[i]->envelope().cluster().empty()) {
       return absl::InvalidArgumentError(Cat("event ", i, ": envelope has no cluster"));
     }
-    if (batch[i].event().audit_id().empty()) {
+    if (batch[i]->event().audit_id().empty()) {
       return absl::InvalidArgumentError(Cat("event ", i, ": no auditID"));
     }
   }
@@ -322,7 +322,7 @@ absl::StatusOr<WriteResult> RocksDbStoreImpl::Write(absl::Span<const EnvelopedEv
   w.prepared.resize(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     PreparedEvent& p = w.prepared[i];
-    const EnvelopedEvent& e = batch[i];
+    const EnvelopedEvent& e = *batch[i];
     p.event = &e;
     SerializeDeterministic(e.event(), &p.bytes, options.event_sizes_cached);
     p.id_key = EncodeIdKey(AuditIdHash(e.event().audit_id()),

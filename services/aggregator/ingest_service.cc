@@ -1,6 +1,7 @@
 #include "services/aggregator/ingest_service.h"
 
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "common/names.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "google/protobuf/arena.h"
 #include "proto/batch_codec.h"
 
 namespace kubetrail::aggregator {
@@ -24,7 +26,9 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
  public:
   IngestStream(IngestService& service, grpc::CallbackServerContext* context)
       : service_(service), context_(context) {
-    StartRead(&request_);
+    absl::MutexLock lock(&mu_);
+    NewRequestLocked();
+    StartRead(request_);
   }
 
   // From IngestService::StartDraining.
@@ -55,7 +59,7 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
       return;
     }
     reading_ = true;
-    StartRead(&request_);
+    StartRead(request_);
   }
 
   void OnWriteDone(bool ok) override {
@@ -95,10 +99,10 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
   };
 
   absl::Status HandleHelloLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!request_.has_hello()) {
+    if (!request_->has_hello()) {
       return absl::InvalidArgumentError("the first message of a stream must be a hello");
     }
-    const v1::Hello& hello = request_.hello();
+    const v1::Hello& hello = request_->hello();
     if (hello.protocol_version() != v1::PROTOCOL_VERSION_1) {
       return absl::InvalidArgumentError(
           absl::StrCat("hello.protocol_version ", hello.protocol_version(),
@@ -127,11 +131,11 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
   }
 
   absl::Status HandleBatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!request_.has_batch()) {
+    if (!request_->has_batch()) {
       return absl::InvalidArgumentError(
           "a stream sends one hello, then batches: got a second hello");
     }
-    v1::Batch& batch = *request_.mutable_batch();
+    v1::Batch& batch = *request_->mutable_batch();
     // Runs on the reading thread, as gRPC's own parse of the message does: a batch's frame
     // decompresses in about a millisecond.
     if (!batch.zstd_events().empty()) {
@@ -176,8 +180,12 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
       if (env->source().empty()) env->set_source(source_);
       if (env->receive_time_us() == 0) env->set_receive_time_us(now_us);
       bytes += size;
-      job.events.push_back(std::move(e));
+      job.events.push_back(&e);
     }
+    // The job takes the request's arena with the events on it; the next read parses into a
+    // new one.
+    job.arena = std::move(arena_);
+    NewRequestLocked();
     service_.metrics_.BatchReceived(cluster_, batch.events_size(), bytes,
                                     pending.ack.rejected_size());
 
@@ -236,7 +244,7 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
       return;
     }
     reading_ = true;
-    StartRead(&request_);
+    StartRead(request_);
   }
 
   // A batch's write returned (runs on a writer thread, or inline at shutdown).
@@ -286,6 +294,16 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
   }
 
   // Finishes with OK (client closed) or UNAVAILABLE (draining) once nothing is in flight.
+  // A fresh arena and request for the next read.
+  void NewRequestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    google::protobuf::ArenaOptions options;
+    // A batch of 400 events of a few KB parses into about 1–2 MB.
+    options.start_block_size = 64 << 10;
+    options.max_block_size = 1 << 20;
+    arena_ = std::make_unique<google::protobuf::Arena>(options);
+    request_ = google::protobuf::Arena::CreateMessage<v1::IngestRequest>(arena_.get());
+  }
+
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || jobs_ > 0 || !pending_.empty() || writing_ || !outbox_.empty()) return;
     if (read_closed_) {
@@ -315,7 +333,11 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
   grpc::CallbackServerContext* const context_;
 
   absl::Mutex mu_;
-  v1::IngestRequest request_ ABSL_GUARDED_BY(mu_);
+  // Each batch is parsed onto an arena of its own, which its WriteJob takes: its events are
+  // written from there and freed at once (freeing them one by one cost a tenth of the
+  // aggregator's CPU).
+  std::unique_ptr<google::protobuf::Arena> arena_ ABSL_GUARDED_BY(mu_);
+  v1::IngestRequest* request_ ABSL_GUARDED_BY(mu_) = nullptr;  // on arena_
   bool hello_seen_ ABSL_GUARDED_BY(mu_) = false;
   std::string cluster_ ABSL_GUARDED_BY(mu_);
   std::string source_ ABSL_GUARDED_BY(mu_);

@@ -33,14 +33,18 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "google/protobuf/arena.h"
 #include "kubetrail/v1/event.pb.h"
 #include "storage/event_store.h"
 
 namespace kubetrail::aggregator {
 
-// One batch to write. `events` is owned by the job until `done` runs.
+// One batch to write.
 struct WriteJob {
-  std::vector<kubetrail::v1::EnvelopedEvent> events;
+  // The events, valid until the job is destroyed (after `done` ran): they live on `arena`,
+  // where the ingest request that brought them was parsed, so that they are freed at once.
+  std::vector<const kubetrail::v1::EnvelopedEvent*> events;
+  std::unique_ptr<google::protobuf::Arena> arena;
   // Every event's ByteSizeLong() was computed after its last change (storage::WriteOptions::
   // event_sizes_cached): the store need not compute it again.
   bool event_sizes_cached = false;

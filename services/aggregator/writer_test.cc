@@ -40,8 +40,8 @@ class GatedStore : public storage::EventStore {
   }
   uint64_t LastSequence() const override { return inner_->LastSequence(); }
 
-  absl::StatusOr<storage::WriteResult> Write(absl::Span<const v1::EnvelopedEvent> batch,
-                                             const storage::WriteOptions& options) override {
+  absl::StatusOr<storage::WriteResult> DoWrite(absl::Span<const v1::EnvelopedEvent* const> batch,
+                                               const storage::WriteOptions& options) override {
     {
       absl::MutexLock lock(&mu_);
       ++started_;
@@ -95,13 +95,18 @@ class GatedStore : public storage::EventStore {
   int started_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-std::vector<v1::EnvelopedEvent> Events(int n, uint64_t seed) {
-  std::vector<v1::EnvelopedEvent> out = testing::Events(n, seed);
-  for (auto& e : out) {
-    e.mutable_envelope()->set_cluster("c");
-    e.mutable_envelope()->set_source("s");
+// A job of `n` events on the job's own arena, as the ingest service makes them.
+WriteJob JobOf(int n, uint64_t seed) {
+  WriteJob j;
+  j.arena = std::make_unique<google::protobuf::Arena>();
+  for (v1::EnvelopedEvent& e : testing::Events(n, seed)) {
+    auto* on_arena = google::protobuf::Arena::CreateMessage<v1::EnvelopedEvent>(j.arena.get());
+    *on_arena = e;
+    on_arena->mutable_envelope()->set_cluster("c");
+    on_arena->mutable_envelope()->set_source("s");
+    j.events.push_back(on_arena);
   }
-  return out;
+  return j;
 }
 
 TEST(WriterTest, StopsStreamsWhenFullAndResumesThemWhenThereIsRoom) {
@@ -109,8 +114,7 @@ TEST(WriterTest, StopsStreamsWhenFullAndResumesThemWhenThereIsRoom) {
   Writer writer(store, {.threads = 1, .max_queued_events = 25});
   std::atomic<int> done{0}, resumed{0};
   auto job = [&](int n, uint64_t seed) {
-    WriteJob j;
-    j.events = Events(n, seed);
+    WriteJob j = JobOf(n, seed);
     j.done = [&](absl::StatusOr<storage::WriteResult> r) {
       EXPECT_TRUE(r.ok()) << r.status();
       ++done;
@@ -141,8 +145,7 @@ TEST(WriterTest, JobsWithOneOrderKeyAreWrittenInOrder) {
   absl::Mutex mu;
   std::vector<std::pair<int, uint64_t>> done;  // (job, its last sequence)
   for (int i = 0; i < 40; ++i) {
-    WriteJob j;
-    j.events = Events(5, 100 + i);
+    WriteJob j = JobOf(5, 100 + i);
     j.order_key = 7;
     j.done = [&, i](absl::StatusOr<storage::WriteResult> r) {
       ASSERT_TRUE(r.ok());
@@ -165,8 +168,7 @@ TEST(WriterTest, JobsAfterDrainFailUnavailable) {
   Writer writer(store, {});
   writer.Drain();
   absl::Status status;
-  WriteJob j;
-  j.events = Events(1, 1);
+  WriteJob j = JobOf(1, 1);
   j.done = [&](absl::StatusOr<storage::WriteResult> r) { status = r.status(); };
   EXPECT_FALSE(writer.Enqueue(std::move(j), [] {}));
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
@@ -205,7 +207,7 @@ TEST(IngestFlowControlTest, ASlowStoreSlowsTheCollectorInsteadOfGrowingMemory) {
   // 400 batches of 100 events (~100 MB): far more than the queue (200 events) and the
   // transport's buffers hold, so the writer thread blocks once the server stops reading.
   constexpr int kBatches = 400;
-  const auto events = Events(100, 9);
+  const auto events = testing::Events(100, 9);
   std::atomic<int> written{0};
   std::thread sender([&] {
     for (int b = 1; b <= kBatches; ++b) {

@@ -106,8 +106,9 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
 
   absl::Status Init();
 
-  absl::StatusOr<WriteResult> Write(absl::Span<const kubetrail::v1::EnvelopedEvent> batch,
-                                    const WriteOptions& options) override;
+  absl::StatusOr<WriteResult> DoWrite(
+      absl::Span<const kubetrail::v1::EnvelopedEvent* const> batch,
+      const WriteOptions& options) override;
   absl::StatusOr<SearchPage> Search(const SearchRequest& request) override;
   absl::StatusOr<std::vector<StoredEvent>> Get(std::string_view audit_id) override;
   absl::StatusOr<uint64_t> Count(const Filter& filter) override;
@@ -146,7 +147,7 @@ class RocksDbStoreImpl final : public RocksDbEventStore {
     std::string code_term;
   };
   struct Writer {
-    absl::Span<const kubetrail::v1::EnvelopedEvent> batch;
+    absl::Span<const kubetrail::v1::EnvelopedEvent* const> batch;
     std::vector<PreparedEvent> prepared;
     bool sync = true;
     bool done = false;
