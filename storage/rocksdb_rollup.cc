@@ -60,7 +60,14 @@ void Cover(int64_t a, int64_t b, Gran g, std::vector<Piece>* out) {
     }
   };
   if (first >= last) {
-    finer(a, b);
+    // No whole bucket; one boundary at most (first == last), which a finer piece must not
+    // straddle: a sub-minute piece is counted from the posting lists of its own minute.
+    if (first == last) {
+      finer(a, first * w);
+      finer(first * w, b);
+    } else {
+      finer(a, b);
+    }
     return;
   }
   finer(a, first * w);
