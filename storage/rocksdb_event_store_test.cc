@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
 #include "bench/loadgen/generator.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -130,13 +131,8 @@ class RocksDbStoreTest : public ::testing::Test {
 };
 
 std::string Hex(const internal::Hash8& h) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : h) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 15];
-  }
-  return out;
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
 }
 
 // The ids family's keys are frozen (FORMAT.md): the first 8 bytes of SHA-256 of the auditID

@@ -59,19 +59,15 @@ void Cover(int64_t a, int64_t b, Gran g, std::vector<Piece>* out) {
       Cover(x, y, static_cast<Gran>(g - 1), out);
     }
   };
-  if (first >= last) {
-    // No whole bucket; one boundary at most (first == last), which a finer piece must not
-    // straddle: a sub-minute piece is counted from the posting lists of its own minute.
-    if (first == last) {
-      finer(a, first * w);
-      finer(first * w, b);
-    } else {
-      finer(a, b);
-    }
+  if (first > last) {  // [a, b) lies inside one bucket
+    finer(a, b);
     return;
   }
+  // Split at every boundary, also when no whole bucket lies between (first == last): a
+  // finer piece must not straddle one, since a sub-minute piece is counted from the posting
+  // lists of its own minute.
   finer(a, first * w);
-  out->push_back({g, first, last, 0, 0});
+  if (first < last) out->push_back({g, first, last, 0, 0});
   finer(last * w, b);
 }
 

@@ -293,7 +293,6 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     StartWrite(&outbox_.front());
   }
 
-  // Finishes with OK (client closed) or UNAVAILABLE (draining) once nothing is in flight.
   // A fresh arena and request for the next read.
   void NewRequestLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     google::protobuf::ArenaOptions options;
@@ -304,6 +303,7 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     request_ = google::protobuf::Arena::CreateMessage<v1::IngestRequest>(arena_.get());
   }
 
+  // Finishes with OK (client closed) or UNAVAILABLE (draining) once nothing is in flight.
   void MaybeFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (finished_ || jobs_ > 0 || !pending_.empty() || writing_ || !outbox_.empty()) return;
     if (read_closed_) {
