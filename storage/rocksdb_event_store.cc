@@ -4,6 +4,7 @@
 #include "storage/rocksdb_event_store.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -15,7 +16,6 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
@@ -802,21 +802,28 @@ absl::StatusOr<StoredEvent> RocksDbStoreImpl::DecodeStored(const EventKey& key,
     out.event.mutable_envelope()->Swap(&envelope);
     return out;
   }
-  // EnvelopedEvent: envelope = 1, event = 2 (the stored bytes are an encoded Event).
+  // EnvelopedEvent: envelope = 1, event = 2 (the stored bytes are an encoded Event), written
+  // once into a string of the exact size: growing it as a stream does cost more than the copy.
   using WireFormatLite = google::protobuf::internal::WireFormatLite;
-  {
-    // Scoped: the streams size `out.serialized` to what was written when they end.
-    google::protobuf::io::StringOutputStream stream(&out.serialized);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.WriteTag(WireFormatLite::MakeTag(kubetrail::v1::EnvelopedEvent::kEnvelopeFieldNumber,
-                                           WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-    coded.WriteVarint32(static_cast<uint32_t>(envelope.ByteSizeLong()));
-    envelope.SerializeWithCachedSizes(&coded);
-    coded.WriteTag(WireFormatLite::MakeTag(kubetrail::v1::EnvelopedEvent::kEventFieldNumber,
-                                           WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-    coded.WriteVarint32(static_cast<uint32_t>(v.event_bytes.size()));
-    coded.WriteRaw(v.event_bytes.data(), static_cast<int>(v.event_bytes.size()));
-  }
+  using Coded = google::protobuf::io::CodedOutputStream;
+  constexpr uint32_t kEnvelopeTag =
+      WireFormatLite::MakeTag(kubetrail::v1::EnvelopedEvent::kEnvelopeFieldNumber,
+                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  constexpr uint32_t kEventTag = WireFormatLite::MakeTag(
+      kubetrail::v1::EnvelopedEvent::kEventFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  const size_t envelope_size = envelope.ByteSizeLong();
+  const size_t event_size = v.event_bytes.size();
+  out.serialized.resize(Coded::VarintSize32(kEnvelopeTag) +
+                        Coded::VarintSize32(static_cast<uint32_t>(envelope_size)) + envelope_size +
+                        Coded::VarintSize32(kEventTag) +
+                        Coded::VarintSize32(static_cast<uint32_t>(event_size)) + event_size);
+  uint8_t* p = reinterpret_cast<uint8_t*>(out.serialized.data());
+  p = Coded::WriteVarint32ToArray(kEnvelopeTag, p);
+  p = Coded::WriteVarint32ToArray(static_cast<uint32_t>(envelope_size), p);
+  p = envelope.SerializeWithCachedSizesToArray(p);
+  p = Coded::WriteVarint32ToArray(kEventTag, p);
+  p = Coded::WriteVarint32ToArray(static_cast<uint32_t>(event_size), p);
+  std::memcpy(p, v.event_bytes.data(), event_size);
   return out;
 }
 

@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/wire_format_lite.h"
 
@@ -90,25 +89,33 @@ void AppendToChunk(storage::StoredEvent&& event, v1::SearchResponse& out) {
   }
   if (event.serialized.empty()) event.serialized = event.event.SerializeAsString();
   // StoredEvent: sequence = 1, time_us = 2, event = 3 (zero scalars omitted, as protobuf
-  // itself writes them).
+  // itself writes them): a header of at most 28 bytes, then the event's bytes, copied once
+  // into a string of the exact size.
   using WireFormatLite = google::protobuf::internal::WireFormatLite;
-  std::string* bytes = unknown.AddLengthDelimited(v1::SearchResponse::kEventsFieldNumber);
-  google::protobuf::io::StringOutputStream stream(bytes);
-  google::protobuf::io::CodedOutputStream coded(&stream);
+  using Coded = google::protobuf::io::CodedOutputStream;
+  uint8_t header[32];
+  uint8_t* p = header;
   if (event.sequence != 0) {
-    coded.WriteTag(WireFormatLite::MakeTag(v1::StoredEvent::kSequenceFieldNumber,
-                                           WireFormatLite::WIRETYPE_VARINT));
-    coded.WriteVarint64(event.sequence);
+    p = Coded::WriteTagToArray(WireFormatLite::MakeTag(v1::StoredEvent::kSequenceFieldNumber,
+                                                       WireFormatLite::WIRETYPE_VARINT),
+                               p);
+    p = Coded::WriteVarint64ToArray(event.sequence, p);
   }
   if (event.time_us != 0) {
-    coded.WriteTag(WireFormatLite::MakeTag(v1::StoredEvent::kTimeUsFieldNumber,
-                                           WireFormatLite::WIRETYPE_VARINT));
-    coded.WriteVarint64(static_cast<uint64_t>(event.time_us));
+    p = Coded::WriteTagToArray(WireFormatLite::MakeTag(v1::StoredEvent::kTimeUsFieldNumber,
+                                                       WireFormatLite::WIRETYPE_VARINT),
+                               p);
+    p = Coded::WriteVarint64ToArray(static_cast<uint64_t>(event.time_us), p);
   }
-  coded.WriteTag(WireFormatLite::MakeTag(v1::StoredEvent::kEventFieldNumber,
-                                         WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-  coded.WriteVarint32(static_cast<uint32_t>(event.serialized.size()));
-  coded.WriteRaw(event.serialized.data(), static_cast<int>(event.serialized.size()));
+  p = Coded::WriteTagToArray(WireFormatLite::MakeTag(v1::StoredEvent::kEventFieldNumber,
+                                                     WireFormatLite::WIRETYPE_LENGTH_DELIMITED),
+                             p);
+  p = Coded::WriteVarint32ToArray(static_cast<uint32_t>(event.serialized.size()), p);
+  const size_t header_size = static_cast<size_t>(p - header);
+  std::string* bytes = unknown.AddLengthDelimited(v1::SearchResponse::kEventsFieldNumber);
+  bytes->reserve(header_size + event.serialized.size());
+  bytes->append(reinterpret_cast<const char*>(header), header_size);
+  bytes->append(event.serialized);
 }
 
 size_t ChunkBytes(const storage::StoredEvent& event) {
