@@ -14,7 +14,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -143,9 +142,7 @@ absl::Status RunQueries(const std::shared_ptr<grpc::Channel>& channel, const Que
                         int runs, QueryStats& user_window_stats, QueryStats& get_stats) {
   std::unique_ptr<kubetrail::v1::Query::Stub> stub = kubetrail::v1::Query::NewStub(channel);
   auto log = [](std::string_view name, const QueryStats& stats) {
-    KT_LOG(kInfo, kLogComponent) << "query " << name << ": p50 " << Fixed(stats.p50_ms, 3)
-                                 << " ms, p99 " << Fixed(stats.p99_ms, 3) << " ms, "
-                                 << stats.results << " results";
+    KT_LOG(kInfo, kLogComponent) << "query " << name << ": " << DescribeQueryStats(stats);
   };
 
   kubetrail::v1::SearchRequest user_window;
@@ -332,10 +329,7 @@ std::string ResultText(const Report& r) {
         {"get", r.get},
         {"user_window_compacted", r.user_window_compacted},
         {"get_compacted", r.get_compacted}}) {
-    char line[160];
-    std::snprintf(line, sizeof(line), "  %-22s p50 %9.3f ms  p99 %9.3f ms  %6llu results\n", name,
-                  stats.p50_ms, stats.p99_ms, static_cast<unsigned long long>(stats.results));
-    out << line;
+    out << QueryStatsRow(name, 22, stats);
   }
   return out.str();
 }

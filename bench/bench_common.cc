@@ -334,11 +334,13 @@ absl::StatusOr<QueryStats> TimeQuery(std::string_view name, int runs,
   KT_ASSIGN_OR_RETURN(stats.results, run());
   std::vector<double> ms;
   ms.reserve(static_cast<size_t>(runs));
+  const double cpu_start = ProcessCpuSeconds();
   for (int i = 0; i < runs; ++i) {
     const SteadyClock::time_point start = SteadyClock::now();
     KT_RETURN_IF_ERROR(run().status());
     ms.push_back(Seconds(SteadyClock::now() - start) * 1e3);
   }
+  if (runs > 0) stats.cpu_us = (ProcessCpuSeconds() - cpu_start) * 1e6 / runs;
   std::sort(ms.begin(), ms.end());
   stats.p50_ms = Percentile(ms, 0.50);
   stats.p99_ms = Percentile(ms, 0.99);
@@ -375,7 +377,22 @@ void WriteQueryStats(loadgen::JsonWriter& w, std::string_view name, const QueryS
   w.Key("p99_ms").Raw(Fixed(stats.p99_ms, 3));
   w.Num("results", static_cast<int64_t>(stats.results));
   w.Num("runs", stats.runs);
+  w.Key("cpu_us").Raw(Fixed(stats.cpu_us, 1));
   w.EndObject();
+}
+
+std::string DescribeQueryStats(const QueryStats& stats) {
+  return Cat("p50 ", Fixed(stats.p50_ms, 3), " ms, p99 ", Fixed(stats.p99_ms, 3), " ms, CPU ",
+             Fixed(stats.cpu_us, 1), " us per run, ", stats.results, " results");
+}
+
+std::string QueryStatsRow(std::string_view name, int name_width, const QueryStats& stats) {
+  char line[200];
+  std::snprintf(line, sizeof(line),
+                "  %-*s p50 %9.3f ms  p99 %9.3f ms  CPU %8.1f us  %6llu results\n", name_width,
+                std::string(name).c_str(), stats.p50_ms, stats.p99_ms, stats.cpu_us,
+                static_cast<unsigned long long>(stats.results));
+  return line;
 }
 
 }  // namespace kubetrail::bench

@@ -93,6 +93,10 @@ struct QueryStats {
   double p99_ms = 0;
   uint64_t results = 0;  // results of the warm-up run
   int runs = 0;
+  // The process's CPU time (every thread) over the timed runs, in µs per run: for a query the
+  // bench both asks and answers, the CPU of the whole round trip. Background work running
+  // at the same time (compactions) counts too.
+  double cpu_us = 0;
 };
 
 // `v` with `decimals` digits after the point; "null" when not finite (a JSON value).
@@ -168,6 +172,13 @@ absl::Status CheckNewDir(const std::filesystem::path& dir, std::string_view benc
 // Writes `"name":{"p50_ms":..,"p99_ms":..,"results":..,"runs":..}` into the open object of `w`:
 // one query's figures in every bench's result line.
 void WriteQueryStats(loadgen::JsonWriter& w, std::string_view name, const QueryStats& stats);
+
+// "p50 … ms, p99 … ms, CPU … us per run, N results": a query's line in the progress log.
+std::string DescribeQueryStats(const QueryStats& stats);
+
+// A query's row in a bench's text report: `name` padded to `name_width`, then the figures in
+// aligned columns, ending in a newline.
+std::string QueryStatsRow(std::string_view name, int name_width, const QueryStats& stats);
 
 // The end of every bench command: parses `argv` with `app` (--help exits 0), runs `run`, and
 // prints the report: `text(report)` first unless `json_only`, then `json(report)` as the last

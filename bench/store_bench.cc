@@ -21,7 +21,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -189,9 +188,7 @@ absl::StatusOr<QueryResults> RunQueries(storage::EventStore& store, const QueryP
   auto add = [&](std::string_view name,
                  const std::function<absl::StatusOr<uint64_t>()>& query) -> absl::Status {
     KT_ASSIGN_OR_RETURN(QueryStats stats, TimeQuery(name, runs, query));
-    KT_LOG(kInfo, kLogComponent) << "query " << name << ": p50 " << Fixed(stats.p50_ms, 3)
-                                 << " ms, p99 " << Fixed(stats.p99_ms, 3) << " ms, "
-                                 << stats.results << " results";
+    KT_LOG(kInfo, kLogComponent) << "query " << name << ": " << DescribeQueryStats(stats);
     results.emplace_back(name, stats);
     return absl::OkStatus();
   };
@@ -315,11 +312,7 @@ std::string ResultText(const Report& r) {
       << " from=" << audit::FormatMicroTime(r.params.from_us) << " audit_id=" << r.params.audit_id
       << " namespace=" << r.params.namespace_name << "\n";
   for (const auto& [name, stats] : r.queries) {
-    char line[160];
-    std::snprintf(line, sizeof(line), "  %-12s p50 %9.3f ms  p99 %9.3f ms  %6llu results\n",
-                  std::string(name).c_str(), stats.p50_ms, stats.p99_ms,
-                  static_cast<unsigned long long>(stats.results));
-    out << line;
+    out << QueryStatsRow(name, 12, stats);
   }
   return out.str();
 }

@@ -68,6 +68,8 @@ TEST_F(AggregatorBenchTest, ShipsEveryEventAndReportsEveryFigure) {
     const double p99 = Number(doc, q + "/p99_ms").value_or(-1);
     EXPECT_GE(p50, 0) << query;
     EXPECT_GE(p99, p50) << query;
+    // Every run costs some CPU: the query's, and for the aggregator the gRPC round trip's.
+    EXPECT_GT(Number(doc, q + "/cpu_us").value_or(0), 0) << query;
     EXPECT_EQ(Number(doc, q + "/runs"), 100) << query;
     // The window starts at the user's first event, the auditID is one of the file's.
     EXPECT_GT(Number(doc, q + "/results").value_or(0), 0) << query;

@@ -68,6 +68,8 @@ TEST_F(StoreBenchTest, RocksDbRunReportsEveryFigureAndLeavesTheStore) {
     const double p99 = Number(doc, q + "/p99_ms").value_or(-1);
     EXPECT_GE(p50, 0) << query;
     EXPECT_GE(p99, p50) << query;
+    // Every run costs some CPU: the query's, and for the aggregator the gRPC round trip's.
+    EXPECT_GT(Number(doc, q + "/cpu_us").value_or(0), 0) << query;
     // Every query finds something in the default choice of parameters: the window starts at
     // the user's first event, the auditID is one of the file's, and the namespace is chosen
     // among those with delete or patch events (with seed 1, within the day after `from`).
