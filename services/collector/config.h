@@ -15,7 +15,7 @@
 //     path: /audit/webhook
 //     max_body_bytes: 16777216
 //     max_event_bytes: 4194304
-//     threads: 8
+//     threads: 16
 //     tls: {cert_file: ..., key_file: ..., client_ca_file: ...}
 //   tail: [/var/log/kubernetes/audit/audit.log]
 //   policy_file: /etc/kubetrail/collector-policy.yaml
@@ -61,7 +61,7 @@ struct CollectorConfig {
   std::string webhook_path = "/audit/webhook";
   uint64_t webhook_max_body_bytes = uint64_t{16} << 20;
   uint64_t max_event_bytes = uint64_t{4} << 20;
-  uint32_t webhook_threads = 8;
+  uint32_t webhook_threads = 16;
   std::string webhook_tls_cert_file;
   std::string webhook_tls_key_file;
   std::string webhook_tls_client_ca_file;

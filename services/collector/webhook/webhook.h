@@ -71,8 +71,8 @@ struct WebhookConfig {
   // PEM file of the CA that signs clients' certificates; when set, a client without a valid
   // certificate is refused during the handshake. Default: "" (no client certificates).
   std::string client_ca_file;
-  // Request threads. Default: 8.
-  size_t threads = 8;
+  // Request threads, each serving one kept-alive connection at a time. Default: 16.
+  size_t threads = 16;
   // The Retry-After of a 503, in whole seconds (at least 1). Default: 1 s.
   absl::Duration retry_after = absl::Seconds(1);
 };
