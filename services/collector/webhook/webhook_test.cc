@@ -1,11 +1,16 @@
 #include "services/collector/webhook/webhook.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <atomic>
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "audit/codec.h"
@@ -83,6 +88,64 @@ class RecordingSink {
   int calls_ = 0;
   std::vector<std::string> audit_ids_;
   std::vector<std::string> errors_;
+};
+
+// One HTTP/1.1 connection on a plain socket: unlike a library client, it never reconnects
+// behind the test's back, so a connection the server closed shows as a failed exchange.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr = {};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ =
+        fd_ >= 0 && connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+  }
+  ~RawConnection() {
+    if (fd_ >= 0) close(fd_);
+  }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  // POSTs `body` to `path`, keeping the connection alive; the status code of the answer, or
+  // -1 when the connection failed or the server closed it.
+  int Post(const std::string& path, const std::string& body) {
+    if (!connected_) return -1;
+    const std::string request =
+        absl::StrCat("POST ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+                     "Content-Type: application/json\r\nContent-Length: ", body.size(),
+                     "\r\n\r\n", body);
+    for (size_t sent = 0; sent < request.size();) {
+      const ssize_t n = send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return -1;
+      sent += static_cast<size_t>(n);
+    }
+    // The head, then as many body bytes as Content-Length says.
+    std::string in;
+    size_t head_end = std::string::npos;
+    size_t length = 0;
+    while (head_end == std::string::npos || in.size() < head_end + 4 + length) {
+      char buf[4096];
+      const ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) return -1;
+      in.append(buf, static_cast<size_t>(n));
+      if (head_end == std::string::npos && (head_end = in.find("\r\n\r\n")) != std::string::npos) {
+        const size_t at = in.find("Content-Length: ");
+        if (at == std::string::npos || at > head_end ||
+            !absl::SimpleAtoi(in.substr(at + 16, in.find("\r\n", at) - at - 16), &length)) {
+          return -1;
+        }
+      }
+    }
+    int status = -1;
+    if (in.size() < 12 || !absl::SimpleAtoi(in.substr(9, 3), &status)) return -1;
+    return status;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
 };
 
 class WebhookTest : public ::testing::Test {
@@ -264,6 +327,31 @@ TEST_F(WebhookTest, HttpsWithClientCertificates) {
   wrong.set_ca_cert_path(ca->cert_file().c_str());
   EXPECT_FALSE(wrong.Post("/audit/webhook", EventList({EventJson("y")}), "application/json"));
   EXPECT_EQ(sink_.AuditIds().size(), 1u);
+}
+
+// Each request thread serves one kept-alive connection at a time (kube-apiserver opens one
+// per batch in flight). With `threads` connections open, the one that arrives last is
+// served while the others stay open and idle: none is closed to make room for it.
+TEST_F(WebhookTest, EveryThreadServesAConnectionWhileTheOthersStayOpen) {
+  WebhookConfig config;
+  config.threads = 4;
+  std::unique_ptr<WebhookServer> server = StartPlain(config);
+  ASSERT_NE(server, nullptr);
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(server->port()));
+    ASSERT_EQ(idle.back()->Post("/audit/webhook", EventList({EventJson(absl::StrCat("idle-", i))})),
+              200);
+  }
+  RawConnection last(server->port());
+  EXPECT_EQ(last.Post("/audit/webhook", EventList({EventJson("last")})), 200);
+  // Had the server waited for an idle connection to time out, that one would be closed now.
+  for (size_t i = 0; i < idle.size(); ++i) {
+    EXPECT_EQ(idle[i]->Post("/audit/webhook", EventList({EventJson(absl::StrCat("again-", i))})),
+              200)
+        << "idle connection " << i;
+  }
+  EXPECT_EQ(sink_.AuditIds().size(), 7u);
 }
 
 TEST_F(WebhookTest, BadConfigIsRefusedWithTheReason) {
