@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
