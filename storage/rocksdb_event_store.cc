@@ -15,8 +15,7 @@
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/wire_format_lite.h"
+#include "proto/enveloped_event_wire.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/merge_operator.h"
@@ -802,27 +801,13 @@ absl::StatusOr<StoredEvent> RocksDbStoreImpl::DecodeStored(const EventKey& key,
     out.event.mutable_envelope()->Swap(&envelope);
     return out;
   }
-  // EnvelopedEvent: envelope = 1, event = 2 (the stored bytes are an encoded Event), written
-  // once into a string of the exact size: growing it as a stream does cost more than the copy.
-  using WireFormatLite = google::protobuf::internal::WireFormatLite;
-  using Coded = google::protobuf::io::CodedOutputStream;
-  constexpr uint32_t kEnvelopeTag =
-      WireFormatLite::MakeTag(kubetrail::v1::EnvelopedEvent::kEnvelopeFieldNumber,
-                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
-  constexpr uint32_t kEventTag = WireFormatLite::MakeTag(
-      kubetrail::v1::EnvelopedEvent::kEventFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
-  const size_t envelope_size = envelope.ByteSizeLong();
+  // An EnvelopedEvent around the stored bytes (an encoded Event), written once into a string
+  // of the exact size: growing it as a stream does costs more than the copy.
+  const std::string head = envelope.SerializeAsString();
   const size_t event_size = v.event_bytes.size();
-  out.serialized.resize(Coded::VarintSize32(kEnvelopeTag) +
-                        Coded::VarintSize32(static_cast<uint32_t>(envelope_size)) + envelope_size +
-                        Coded::VarintSize32(kEventTag) +
-                        Coded::VarintSize32(static_cast<uint32_t>(event_size)) + event_size);
-  uint8_t* p = reinterpret_cast<uint8_t*>(out.serialized.data());
-  p = Coded::WriteVarint32ToArray(kEnvelopeTag, p);
-  p = Coded::WriteVarint32ToArray(static_cast<uint32_t>(envelope_size), p);
-  p = envelope.SerializeWithCachedSizesToArray(p);
-  p = Coded::WriteVarint32ToArray(kEventTag, p);
-  p = Coded::WriteVarint32ToArray(static_cast<uint32_t>(event_size), p);
+  out.serialized.resize(EnvelopedEventSize(head.size(), event_size));
+  uint8_t* p = WriteEnvelopedEventHead(head, event_size,
+                                       reinterpret_cast<uint8_t*>(out.serialized.data()));
   std::memcpy(p, v.event_bytes.data(), event_size);
   return out;
 }

@@ -24,8 +24,7 @@
 #include "common/rocksdb_status.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/wire_format_lite.h"
+#include "proto/enveloped_event_wire.h"
 #include "rocksdb/db.h"
 #include "rocksdb/merge_operator.h"
 #include "rocksdb/options.h"
@@ -852,34 +851,17 @@ void SerializedEvents::Assign(absl::Span<const kubetrail::v1::EnvelopedEvent> ev
 
 void SerializedEvents::Assign(const kubetrail::v1::Envelope& envelope,
                               absl::Span<const kubetrail::v1::Event* const> events) {
-  using google::protobuf::internal::WireFormatLite;
-  using google::protobuf::io::CodedOutputStream;
-  // EnvelopedEvent: field 1 (envelope) then field 2 (event), both length-delimited, as its
-  // serializer writes them.
   const std::string head = envelope.SerializeAsString();
-  constexpr uint32_t kEnvelopeTag =
-      WireFormatLite::MakeTag(1, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
-  constexpr uint32_t kEventTag =
-      WireFormatLite::MakeTag(2, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
-  const size_t head_bytes = CodedOutputStream::VarintSize32(kEnvelopeTag) +
-                            CodedOutputStream::VarintSize32(static_cast<uint32_t>(head.size())) +
-                            head.size() + CodedOutputStream::VarintSize32(kEventTag);
   sizes.resize(events.size());
   uint64_t total = 0;
   for (size_t i = 0; i < events.size(); ++i) {
-    const auto size = static_cast<uint32_t>(events[i]->ByteSizeLong());
-    sizes[i] = static_cast<uint32_t>(head_bytes + CodedOutputStream::VarintSize32(size) + size);
+    sizes[i] = static_cast<uint32_t>(EnvelopedEventSize(head.size(), events[i]->ByteSizeLong()));
     total += sizes[i];
   }
   bytes.resize(total);
   uint8_t* out = reinterpret_cast<uint8_t*>(bytes.data());
   for (const kubetrail::v1::Event* event : events) {
-    out = CodedOutputStream::WriteVarint32ToArray(kEnvelopeTag, out);
-    out = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(head.size()), out);
-    out = std::copy(head.begin(), head.end(), out);
-    out = CodedOutputStream::WriteVarint32ToArray(kEventTag, out);
-    out =
-        CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(event->GetCachedSize()), out);
+    out = WriteEnvelopedEventHead(head, event->GetCachedSize(), out);
     out = event->SerializeWithCachedSizesToArray(out);
   }
   receive_us = events.empty() ? 0 : envelope.receive_time_us();
