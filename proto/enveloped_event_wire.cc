@@ -17,6 +17,12 @@ constexpr uint32_t kEnvelopeTag = WireFormatLite::MakeTag(
 constexpr uint32_t kEventTag = WireFormatLite::MakeTag(
     kubetrail::v1::EnvelopedEvent::kEventFieldNumber, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
 
+// The event field's tag and length, after the envelope field.
+uint8_t* WriteEventFieldHead(size_t event_bytes, uint8_t* out) {
+  out = Coded::WriteVarint32ToArray(kEventTag, out);
+  return Coded::WriteVarint32ToArray(static_cast<uint32_t>(event_bytes), out);
+}
+
 }  // namespace
 
 size_t EnvelopedEventSize(size_t envelope_bytes, size_t event_bytes) {
@@ -30,9 +36,15 @@ uint8_t* WriteEnvelopedEventHead(std::string_view envelope, size_t event_bytes, 
   out = Coded::WriteVarint32ToArray(kEnvelopeTag, out);
   out = Coded::WriteVarint32ToArray(static_cast<uint32_t>(envelope.size()), out);
   std::memcpy(out, envelope.data(), envelope.size());
-  out += envelope.size();
-  out = Coded::WriteVarint32ToArray(kEventTag, out);
-  return Coded::WriteVarint32ToArray(static_cast<uint32_t>(event_bytes), out);
+  return WriteEventFieldHead(event_bytes, out + envelope.size());
+}
+
+uint8_t* WriteEnvelopedEventHead(const kubetrail::v1::Envelope& envelope, size_t event_bytes,
+                                 uint8_t* out) {
+  out = Coded::WriteVarint32ToArray(kEnvelopeTag, out);
+  out = Coded::WriteVarint32ToArray(static_cast<uint32_t>(envelope.GetCachedSize()), out);
+  out = envelope.SerializeWithCachedSizesToArray(out);
+  return WriteEventFieldHead(event_bytes, out);
 }
 
 }  // namespace kubetrail

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "kubetrail/v1/event.pb.h"
+
 namespace kubetrail {
 
 // The encoded size of an EnvelopedEvent whose envelope encodes to `envelope_bytes` bytes and
@@ -26,6 +28,11 @@ size_t EnvelopedEventSize(size_t envelope_bytes, size_t event_bytes);
 // length at `out`; the event's `event_bytes` bytes belong right after. Returns the end of what
 // it wrote. `out` must have room for EnvelopedEventSize(envelope.size(), 0) + 5 bytes.
 uint8_t* WriteEnvelopedEventHead(std::string_view envelope, size_t event_bytes, uint8_t* out);
+
+// The same with the envelope as a message, serialized straight into `out` (no string in
+// between): its ByteSizeLong() must have been called since its last change.
+uint8_t* WriteEnvelopedEventHead(const kubetrail::v1::Envelope& envelope, size_t event_bytes,
+                                 uint8_t* out);
 
 }  // namespace kubetrail
 

@@ -36,6 +36,15 @@ TEST(EnvelopedEventWireTest, HeadAndEventAreTheEnvelopedEventsBytes) {
           << cluster_bytes << " " << name_bytes;
       std::memcpy(p, event.data(), event.size());
       EXPECT_EQ(got, want.SerializeAsString()) << cluster_bytes << " " << name_bytes;
+
+      // The envelope as a message, sized first.
+      std::string from_message(got.size(), '\0');
+      start = reinterpret_cast<uint8_t*>(from_message.data());
+      want.envelope().ByteSizeLong();
+      p = WriteEnvelopedEventHead(want.envelope(), event.size(), start);
+      ASSERT_EQ(static_cast<size_t>(p - start) + event.size(), from_message.size());
+      std::memcpy(p, event.data(), event.size());
+      EXPECT_EQ(from_message, got) << cluster_bytes << " " << name_bytes;
     }
   }
 }

@@ -803,10 +803,10 @@ absl::StatusOr<StoredEvent> RocksDbStoreImpl::DecodeStored(const EventKey& key,
   }
   // An EnvelopedEvent around the stored bytes (an encoded Event), written once into a string
   // of the exact size: growing it as a stream does costs more than the copy.
-  const std::string head = envelope.SerializeAsString();
+  const size_t envelope_size = envelope.ByteSizeLong();
   const size_t event_size = v.event_bytes.size();
-  out.serialized.resize(EnvelopedEventSize(head.size(), event_size));
-  uint8_t* p = WriteEnvelopedEventHead(head, event_size,
+  out.serialized.resize(EnvelopedEventSize(envelope_size, event_size));
+  uint8_t* p = WriteEnvelopedEventHead(envelope, event_size,
                                        reinterpret_cast<uint8_t*>(out.serialized.data()));
   std::memcpy(p, v.event_bytes.data(), event_size);
   return out;
