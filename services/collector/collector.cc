@@ -3,16 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <deque>
-#include <functional>
 #include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "audit/codec.h"
-#include "audit/event_batch.h"
 #include "audit/policy.h"
 #include "common/http_status_server.h"
 #include "common/logging.h"
@@ -24,6 +20,7 @@
 #include "services/collector/intake.h"
 #include "services/collector/source/tailer.h"
 #include "services/collector/spool/spool.h"
+#include "services/collector/tail_pipeline.h"
 #include "services/collector/webhook/webhook.h"
 
 namespace kubetrail::collector {
@@ -34,12 +31,6 @@ namespace {
 constexpr size_t kMaxTailChunkBytes = size_t{4} << 20;
 // How often the policy file is looked at for changes.
 constexpr absl::Duration kPolicyPoll = absl::Seconds(1);
-// Undecodable lines / events logged per chunk or request at most (all are counted).
-constexpr size_t kLoggedErrors = 3;
-// How long the tailer waits for room in a full spool before it looks again.
-constexpr absl::Duration kRoomWait = absl::Milliseconds(500);
-// Decoded chunks of one log waiting to be spooled at most.
-constexpr size_t kTailQueueBatches = 2;
 
 // zstd's fastest level: audit batches still shrink about as much as with gzip.
 constexpr int kZstdLevel = 1;
@@ -74,16 +65,6 @@ FileStamp StampOf(const std::string& path) {
                    static_cast<int64_t>(st.st_size)};
 }
 
-void LogErrors(std::string_view what, const std::vector<std::string>& errors) {
-  for (size_t i = 0; i < errors.size() && i < kLoggedErrors; ++i) {
-    KT_LOG(kWarning, "collector") << what << ": " << errors[i];
-  }
-  if (errors.size() > kLoggedErrors) {
-    KT_LOG(kWarning, "collector") << what << ": " << errors.size() - kLoggedErrors
-                                  << " more undecodable events";
-  }
-}
-
 }  // namespace
 
 class Collector::Impl {
@@ -101,13 +82,6 @@ class Collector::Impl {
   // Loads and compiles the policy file (config_.policy_file) and hands it to the intake.
   absl::Status LoadPolicy();
   void WatchPolicy();
-  struct TailBatch;
-  class TailQueue;
-  // Follows one log: this thread reads and decodes chunks of lines, a second one (SpoolTail)
-  // appends them with their positions, in order, waiting while the spool is full.
-  void Tail(const std::string& path, Tailer& tailer);
-  void SpoolTail(const std::string& path, TailQueue& queue);
-  bool Stopping() const;
   absl::Status Readiness() const;
   void AddSpoolMetrics();
 
@@ -119,6 +93,7 @@ class Collector::Impl {
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<WebhookServer> webhook_;
   std::vector<std::unique_ptr<Tailer>> tailers_;
+  std::vector<std::unique_ptr<TailPipeline>> pipelines_;
   std::vector<std::thread> threads_;
   std::unique_ptr<HttpStatusServer> status_;
   Counter* policy_reloads_ok_ = nullptr;
@@ -172,147 +147,6 @@ void Collector::Impl::WatchPolicy() {
                                   << s;
     } else {
       KT_LOG(kInfo, "collector") << "policy " << config_.policy_file << " reloaded (changed)";
-    }
-  }
-}
-
-bool Collector::Impl::Stopping() const {
-  absl::MutexLock lock(&mu_);
-  return stop_;
-}
-
-// A decoded chunk of a log on its way from the thread that reads and decodes it to the
-// thread that applies the policy, serializes and spools it (decoding is the larger half).
-struct Collector::Impl::TailBatch {
-  std::unique_ptr<audit::EventBatch> events;
-  size_t undecodable = 0;
-  SpoolPosition position;
-  uint64_t line_bytes = 0;
-};
-
-// Batches between a log's two threads: at most kTailQueueBatches wait, so reading and
-// decoding one chunk overlaps spooling the one before, and no more is held in memory.
-class Collector::Impl::TailQueue {
- public:
-  // Waits for room; false when `stopping` says to give up.
-  bool Push(TailBatch batch, const std::function<bool()>& stopping) {
-    absl::MutexLock lock(&mu_);
-    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return batches_.size() < kTailQueueBatches;
-    };
-    while (!mu_.AwaitWithTimeout(absl::Condition(&room), kRoomWait)) {
-      if (stopping()) return false;
-    }
-    batches_.push_back(std::move(batch));
-    return true;
-  }
-  // The next batch; nullopt once Close was called and every batch was taken.
-  std::optional<TailBatch> Pop() {
-    absl::MutexLock lock(&mu_);
-    auto ready = [this]()
-                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !batches_.empty() || closed_; };
-    mu_.Await(absl::Condition(&ready));
-    if (batches_.empty()) return std::nullopt;
-    TailBatch batch = std::move(batches_.front());
-    batches_.pop_front();
-    return batch;
-  }
-  void Close() {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-  }
-  // The arenas of serialized batches go back (cleared) to the reading thread, whose next
-  // batches reuse their memory instead of faulting in fresh pages for every chunk.
-  void Recycle(std::unique_ptr<audit::EventBatch> events) {
-    absl::MutexLock lock(&mu_);
-    if (spares_.size() < kTailQueueBatches + 1) spares_.push_back(std::move(events));
-  }
-  std::unique_ptr<audit::EventBatch> Spare() {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!spares_.empty()) {
-        std::unique_ptr<audit::EventBatch> spare = std::move(spares_.back());
-        spares_.pop_back();
-        return spare;
-      }
-    }
-    return std::make_unique<audit::EventBatch>();
-  }
-
- private:
-  absl::Mutex mu_;
-  std::deque<TailBatch> batches_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::unique_ptr<audit::EventBatch>> spares_ ABSL_GUARDED_BY(mu_);
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-};
-
-void Collector::Impl::Tail(const std::string& path, Tailer& tailer) {
-  audit::DecodeOptions options;
-  options.max_event_bytes = config_.max_event_bytes;
-  audit::EventReader reader(std::string_view(), options);
-  const std::string position_key = Cat("tail:", path);
-  TailQueue queue;
-  std::thread spooler([&] { SpoolTail(path, queue); });
-  const std::function<bool()> stopping = [this] { return Stopping(); };
-  // One chunk for every read: its buffer is allocated once.
-  TailChunk chunk;
-  while (!Stopping()) {
-    const size_t chunk_bytes = static_cast<size_t>(
-        std::clamp<uint64_t>(config_.spool_max_bytes / 4, 1, kMaxTailChunkBytes));
-    if (absl::Status s = tailer.ReadInto(chunk_bytes, absl::Milliseconds(500), chunk); !s.ok()) {
-      KT_LOG(kError, "collector") << "tail " << path << ": " << s;
-      absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Seconds(1));
-      continue;
-    }
-    for (const std::string& w : chunk.warnings) {
-      KT_LOG(kError, "collector") << "tail " << path << ": " << w;
-    }
-    if (chunk.empty()) continue;
-    audit::ReserveReadPadding(chunk.data);
-    std::vector<std::string> errors;
-    reader.Reset(chunk.data, chunk.data.capacity() - chunk.data.size());
-    TailBatch batch;
-    batch.events = queue.Spare();
-    while (true) {
-      absl::StatusOr<bool> more = batch.events->ReadNext(reader);
-      if (!more.ok()) {
-        errors.push_back(Cat(chunk.file, ": ", more.status().message()));
-        continue;
-      }
-      if (!*more) break;
-    }
-    errors.insert(errors.end(), chunk.skipped.begin(), chunk.skipped.end());
-    LogErrors(Cat("tail ", path), errors);
-    batch.undecodable = errors.size();
-    batch.position = SpoolPosition{position_key, chunk.position.Encode()};
-    batch.line_bytes = chunk.data.size();
-    if (!queue.Push(std::move(batch), stopping)) break;
-  }
-  queue.Close();
-  spooler.join();
-}
-
-void Collector::Impl::SpoolTail(const std::string& path, TailQueue& queue) {
-  // One buffer for every batch, so its memory is faulted in once.
-  SerializedEvents events;
-  while (std::optional<TailBatch> batch = queue.Pop()) {
-    intake_->Prepare(Source::kTail, batch->events->events(), batch->undecodable, events);
-    batch->events->Clear();
-    queue.Recycle(std::move(batch->events));
-    while (true) {
-      const absl::Status s = intake_->Append(Source::kTail, events, &batch->position);
-      if (s.ok()) break;
-      if (s.code() != absl::StatusCode::kResourceExhausted) {
-        KT_LOG(kError, "collector") << "tail " << path << ": cannot spool, retrying: " << s;
-      }
-      // Full: the tailer pauses (the apiserver's log keeps the lines) until there is room.
-      // Stopping meanwhile leaves the batch (and what follows it) unspooled and its position
-      // uncommitted: the next start reads those lines again.
-      while (!spool_->WaitForRoom(batch->line_bytes, kRoomWait)) {
-        if (Stopping()) return;
-      }
-      if (Stopping()) return;
     }
   }
 }
@@ -435,7 +269,15 @@ absl::Status Collector::Impl::Start() {
     tailers_.push_back(std::move(tailer));
   }
   for (size_t i = 0; i < tailers_.size(); ++i) {
-    threads_.emplace_back([this, i] { Tail(config_.tail[i], *tailers_[i]); });
+    TailPipelineConfig pc;
+    pc.path = config_.tail[i];
+    pc.threads = config_.tail_threads;
+    pc.chunk_bytes = static_cast<size_t>(
+        std::clamp<uint64_t>(config_.spool_max_bytes / 4, 1, kMaxTailChunkBytes));
+    pc.max_event_bytes = config_.max_event_bytes;
+    pipelines_.push_back(
+        std::make_unique<TailPipeline>(std::move(pc), *tailers_[i], *intake_, *spool_));
+    threads_.emplace_back([pipeline = pipelines_.back().get()] { pipeline->Run(); });
   }
   if (!config_.policy_file.empty()) threads_.emplace_back([this] { WatchPolicy(); });
 
@@ -453,8 +295,8 @@ absl::Status Collector::Impl::Start() {
     KT_ASSIGN_OR_RETURN(webhook_, WebhookServer::Start(
                                       std::move(wc),
                                       [this](WebhookRequest& request) {
-                                        LogErrors(Cat("webhook POST from ", request.peer),
-                                                  request.errors);
+                                        LogUndecodable(Cat("webhook POST from ", request.peer),
+                                                       request.errors);
                                         return intake_->Accept(Source::kWebhook, request.events,
                                                                request.errors.size());
                                       },
@@ -494,7 +336,7 @@ absl::Status Collector::Impl::Shutdown() {
     absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  for (auto& tailer : tailers_) tailer->Wake();
+  for (auto& pipeline : pipelines_) pipeline->Stop();
   if (spool_ != nullptr) spool_->Wake();
   for (std::thread& t : threads_) t.join();
   threads_.clear();

@@ -61,6 +61,7 @@ absl::Status ParseCollectorConfig(std::string_view text, CollectorConfig& c) {
                    }}});
            }},
           {"tail", [&](N n, P p) { return Strings(n, p, c.tail); }},
+          {"tail_threads", [&](N n, P p) { return Unsigned(n, p, c.tail_threads, true); }},
           {"policy_file", [&](N n, P p) { return String(n, p, c.policy_file); }},
           {"spool",
            [&](N n, P p) {
@@ -125,6 +126,10 @@ absl::Status ValidateCollectorConfig(CollectorConfig& c) {
   }
   for (const std::string& a : c.aggregators) {
     if (a.empty()) return absl::InvalidArgumentError("aggregators: an address is empty");
+  }
+  if (c.tail_threads < 1 || c.tail_threads > 64) {
+    return absl::InvalidArgumentError(
+        Cat("tail_threads (--tail-threads) must be 1 to 64, got ", c.tail_threads));
   }
   if (c.webhook_listen.empty() && c.tail.empty()) {
     return absl::InvalidArgumentError(

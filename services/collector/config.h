@@ -18,6 +18,7 @@
 //     threads: 16
 //     tls: {cert_file: ..., key_file: ..., client_ca_file: ...}
 //   tail: [/var/log/kubernetes/audit/audit.log]
+//   tail_threads: 2                       # per log: decode, filter, serialize
 //   policy_file: /etc/kubetrail/collector-policy.yaml
 //   spool: {dir: /var/lib/kubetrail-collector/spool, max_bytes: 1073741824, max_age: 24h,
 //           when_full: block}             # or drop-oldest
@@ -68,6 +69,8 @@ struct CollectorConfig {
 
   // Audit log files to follow.
   std::vector<std::string> tail;
+  // Threads per log that decode, filter and serialize its lines at once (TailPipeline).
+  uint32_t tail_threads = 2;
 
   // Collector policy (audit.k8s.io/v1 Policy); empty: keep what the apiserver sends.
   std::string policy_file;

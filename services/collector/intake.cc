@@ -4,8 +4,13 @@
 #include <string_view>
 #include <utility>
 
+#include "common/logging.h"
+
 namespace kubetrail::collector {
 namespace {
+
+// Undecodable events logged per input at most (all are counted).
+constexpr size_t kLoggedErrors = 3;
 
 constexpr std::array<std::string_view, 3> kLevels = {"Metadata", "Request", "RequestResponse"};
 
@@ -20,6 +25,16 @@ void Add(Counter* counter, uint64_t n) {
 }
 
 }  // namespace
+
+void LogUndecodable(std::string_view what, const std::vector<std::string>& errors) {
+  for (size_t i = 0; i < errors.size() && i < kLoggedErrors; ++i) {
+    KT_LOG(kWarning, "collector") << what << ": " << errors[i];
+  }
+  if (errors.size() > kLoggedErrors) {
+    KT_LOG(kWarning, "collector") << what << ": " << errors.size() - kLoggedErrors
+                                  << " more undecodable events";
+  }
+}
 
 Intake::Intake(Spool& spool, IntakeConfig config, Clock& clock, Registry* registry)
     : spool_(spool), config_(std::move(config)), clock_(clock) {

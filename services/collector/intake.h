@@ -32,6 +32,11 @@ namespace kubetrail::collector {
 
 enum class Source { kWebhook, kTail };
 
+// Logs the first few of `errors` (the messages of one input's undecodable events, e.g. one
+// webhook request or one chunk of a log) as warnings prefixed with `what`, and how many more
+// there were: all are counted, a flood is not logged line by line.
+void LogUndecodable(std::string_view what, const std::vector<std::string>& errors);
+
 struct IntakeConfig {
   std::string cluster;
   std::string source;

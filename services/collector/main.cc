@@ -42,6 +42,7 @@ struct Flags {
   std::string policy_file, spool_dir, when_full, spool_max_age;
   uint64_t spool_max_bytes = 0;
   uint32_t batch_events = 0;
+  uint32_t tail_threads = 0;
   uint64_t batch_bytes = 0;
   std::string batch_wait, drain_timeout, compression;
   double qps = 0;
@@ -83,6 +84,7 @@ absl::Status Resolve(const Flags& f, CollectorConfig& c) {
   }
   if (Given(f, "--aggregator")) c.aggregators = f.aggregators;
   if (Given(f, "--tail")) c.tail = f.tail;
+  if (Given(f, "--tail-threads")) c.tail_threads = f.tail_threads;
   if (Given(f, "--webhook-max-body-bytes")) c.webhook_max_body_bytes = f.webhook_max_body_bytes;
   if (Given(f, "--spool-max-bytes")) c.spool_max_bytes = f.spool_max_bytes;
   if (Given(f, "--batch-events")) c.batch_events = f.batch_events;
@@ -144,6 +146,8 @@ int main(int argc, char** argv) {
   app.add_option("--webhook-max-body-bytes", f.webhook_max_body_bytes,
                  "Largest webhook body, after decompression (default 16 MiB)");
   app.add_option("--tail", f.tail, "Audit log file to follow; repeatable");
+  app.add_option("--tail-threads", f.tail_threads,
+                 "Threads per followed log that decode, filter and serialize it (default 2)");
   app.add_option("--policy", f.policy_file,
                  "Collector policy (audit.k8s.io/v1 Policy); reloaded on SIGHUP and change");
   app.add_option("--spool-dir", f.spool_dir, "Spool directory (created when missing; required)");

@@ -1,0 +1,183 @@
+#include "services/collector/tail_pipeline.h"
+
+#include <algorithm>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "audit/codec.h"
+#include "audit/event_batch.h"
+#include "common/logging.h"
+#include "common/strings.h"
+
+namespace kubetrail::collector {
+
+TailPipeline::TailPipeline(TailPipelineConfig config, Tailer& tailer, Intake& intake, Spool& spool)
+    : config_(std::move(config)),
+      position_key_(Cat("tail:", config_.path)),
+      tailer_(tailer),
+      intake_(intake),
+      spool_(spool),
+      threads_(std::max<size_t>(config_.threads, 1)) {
+  absl::MutexLock lock(&mu_);
+  for (size_t i = 0; i < threads_ + 2; ++i) {
+    jobs_.push_back(std::make_unique<Job>());
+    free_.push_back(jobs_.back().get());
+  }
+}
+
+TailPipeline::~TailPipeline() = default;
+
+void TailPipeline::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  tailer_.Wake();
+}
+
+bool TailPipeline::Stopped() const {
+  absl::MutexLock lock(&mu_);
+  return stop_;
+}
+
+TailPipeline::Job* TailPipeline::AwaitFree() {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !free_.empty(); };
+  mu_.Await(absl::Condition(&ready));
+  if (stop_) return nullptr;
+  Job* job = free_.back();
+  free_.pop_back();
+  return job;
+}
+
+void TailPipeline::Release(Job* job) {
+  absl::MutexLock lock(&mu_);
+  free_.push_back(job);
+}
+
+TailPipeline::Job* TailPipeline::Take() {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]()
+                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return reading_done_ || !read_.empty(); };
+  mu_.Await(absl::Condition(&ready));
+  if (read_.empty()) return nullptr;
+  Job* job = read_.front();
+  read_.pop_front();
+  return job;
+}
+
+void TailPipeline::Run() {
+  std::vector<std::thread> workers;
+  for (size_t i = 0; i < threads_; ++i) workers.emplace_back([this] { Work(); });
+  std::thread appender([this] { AppendInOrder(); });
+  while (Job* job = AwaitFree()) {
+    TailChunk& chunk = job->chunk;
+    if (absl::Status s = tailer_.ReadInto(config_.chunk_bytes, config_.read_wait, chunk); !s.ok()) {
+      KT_LOG(kError, "collector") << "tail " << config_.path << ": " << s;
+      Release(job);
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(&stop_), config_.error_wait);
+      continue;
+    }
+    for (const std::string& w : chunk.warnings) {
+      KT_LOG(kError, "collector") << "tail " << config_.path << ": " << w;
+    }
+    if (chunk.empty()) {
+      Release(job);
+      continue;
+    }
+    job->position = SpoolPosition{position_key_, chunk.position.Encode()};
+    absl::MutexLock lock(&mu_);
+    job->seq = next_read_++;
+    read_.push_back(job);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    reading_done_ = true;
+  }
+  for (std::thread& w : workers) w.join();
+  {
+    absl::MutexLock lock(&mu_);
+    workers_done_ = true;
+  }
+  appender.join();
+}
+
+void TailPipeline::Work() {
+  audit::DecodeOptions options;
+  options.max_event_bytes = config_.max_event_bytes;
+  audit::EventReader reader(std::string_view(), options);
+  // Kept across chunks, so its memory is faulted in once.
+  audit::EventBatch batch;
+  std::vector<std::string> errors;
+  while (Job* job = Take()) {
+    TailChunk& chunk = job->chunk;
+    errors.clear();
+    audit::ReserveReadPadding(chunk.data);
+    reader.Reset(chunk.data, chunk.data.capacity() - chunk.data.size());
+    while (true) {
+      absl::StatusOr<bool> more = batch.ReadNext(reader);
+      if (!more.ok()) {
+        errors.push_back(Cat(chunk.file, ": ", more.status().message()));
+        continue;
+      }
+      if (!*more) break;
+    }
+    errors.insert(errors.end(), chunk.skipped.begin(), chunk.skipped.end());
+    LogUndecodable(Cat("tail ", config_.path), errors);
+    intake_.Prepare(Source::kTail, batch.events(), errors.size(), job->serialized);
+    batch.Clear();
+    absl::MutexLock lock(&mu_);
+    prepared_.push_back(job);
+  }
+}
+
+void TailPipeline::AppendInOrder() {
+  while (true) {
+    Job* job = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      // The prepared job whose turn it is, if any (the condition may be evaluated on other
+      // threads, any number of times: it only looks).
+      auto turn = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return std::find_if(prepared_.begin(), prepared_.end(),
+                            [this](const Job* j) { return j->seq == next_append_; });
+      };
+      auto ready = [this, &turn]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        // Or every chunk read was prepared and appended.
+        return turn() != prepared_.end() || (workers_done_ && next_append_ == next_read_);
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (auto it = turn(); it != prepared_.end()) {
+        job = *it;
+        prepared_.erase(it);
+      }
+    }
+    if (job == nullptr) return;
+    if (!Append(*job)) return;  // this chunk and every later one stay unspooled
+    absl::MutexLock lock(&mu_);
+    ++next_append_;
+    free_.push_back(job);
+  }
+}
+
+bool TailPipeline::Append(const Job& job) {
+  while (true) {
+    const absl::Status s = intake_.Append(Source::kTail, job.serialized, &job.position);
+    if (s.ok()) return true;
+    if (s.code() != absl::StatusCode::kResourceExhausted) {
+      KT_LOG(kError, "collector") << "tail " << config_.path << ": cannot spool, retrying: " << s;
+    }
+    // Full: wait for room (the apiserver's log keeps the lines). Stopping meanwhile leaves
+    // this chunk and every later one unspooled, their positions uncommitted: the next start
+    // reads those lines again.
+    while (!spool_.WaitForRoom(job.chunk.data.size(), config_.room_wait)) {
+      if (Stopped()) return false;
+    }
+    if (Stopped()) return false;
+  }
+}
+
+}  // namespace kubetrail::collector
