@@ -13,6 +13,8 @@ PACKAGES=(
   libssl-dev libcpp-httplib-dev libcli11-dev zlib1g-dev libzstd-dev
   # jemalloc: the aggregator's allocator (README "Stack": +25% end-to-end ingest)
   libjemalloc-dev
+  # libdeflate: the collector spool's CRC-32 (README "Stack": 4-5x zlib's speed)
+  libdeflate-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3
   # promtool checks the metrics exposition in tests

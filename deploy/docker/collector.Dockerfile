@@ -20,9 +20,9 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKUBETRAIL_TESTS=O
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libabsl20220623 libbrotli1 libbz2-1.0 libc-ares2 libcpp-httplib0.11 libgrpc++1.51 \
-      libgrpc29 libjemalloc2 liblz4-1 libprotobuf32 libre2-9 libsimdjson14 libsnappy1v5 \
-      libssl3 libstdc++6 libyaml-cpp0.7 libzstd1 zlib1g \
+      libabsl20220623 libbrotli1 libbz2-1.0 libc-ares2 libcpp-httplib0.11 libdeflate0 \
+      libgrpc++1.51 libgrpc29 libjemalloc2 liblz4-1 libprotobuf32 libre2-9 libsimdjson14 \
+      libsnappy1v5 libssl3 libstdc++6 libyaml-cpp0.7 libzstd1 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/bin/kubetrail-collector /usr/local/bin/kubetrail-collector
 USER 65532:65532

@@ -4,8 +4,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <libdeflate.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <zlib.h>  // crc32_combine
 
 #include <algorithm>
 #include <cerrno>
@@ -65,9 +66,10 @@ constexpr size_t kKeptRecordBufferBytes = size_t{8} << 20;
 // pwritev takes at most this many buffers at once.
 constexpr size_t kMaxIovecs = 512;
 
+// zlib's crc32 (FORMAT.md), computed by libdeflate: the same values about four times as fast
+// (carry-less multiplication where the CPU has it), and each event's bytes pass through it.
 uint32_t Crc32(std::string_view bytes) {
-  return static_cast<uint32_t>(
-      crc32_z(0, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
+  return libdeflate_crc32(0, bytes.data(), bytes.size());
 }
 
 struct RecordHeader {

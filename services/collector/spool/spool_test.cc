@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <cstdio>
@@ -196,6 +197,27 @@ TEST(SerializedEventsTest, ASharedEnvelopeGivesTheBytesOfTheEnvelopedEvents) {
   got.Assign(envelope, {});
   EXPECT_TRUE(got.empty());
   EXPECT_TRUE(got.bytes.empty());
+}
+
+// FORMAT.md defines the checksums as zlib's crc32; the spool computes them with libdeflate.
+// Sizes around its vector widths and unaligned starts, so every code path is compared.
+TEST(SerializedEventsTest, TheChecksumIsZlibsCrc32) {
+  kubetrail::v1::Envelope envelope;
+  envelope.set_cluster("c");
+  envelope.set_source("s");
+  envelope.set_receive_time_us(1);
+  for (size_t n : {0, 1, 7, 15, 16, 17, 31, 63, 64, 65, 255, 256, 1000, 4099, 70'001}) {
+    kubetrail::v1::Event event;
+    event.set_audit_id("x");
+    std::string payload(n, '\0');
+    for (size_t i = 0; i < n; ++i) payload[i] = static_cast<char>(i * 131 + n);
+    event.set_request_object(payload);
+    SerializedEvents serialized;
+    serialized.Assign(envelope, {&event});
+    const uint32_t want = static_cast<uint32_t>(crc32_z(
+        0, reinterpret_cast<const Bytef*>(serialized.bytes.data()), serialized.bytes.size()));
+    EXPECT_EQ(serialized.crc, want) << n << " bytes of payload";
+  }
 }
 
 TEST_F(SpoolTest, ReopenKeepsEventsPositionsAndNeverReusesSequences) {
