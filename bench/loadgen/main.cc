@@ -42,6 +42,7 @@
 #include "bench/loadgen/generator.h"
 #include "bench/loadgen/send.h"
 #include "bench/loadgen/webhook_send.h"
+#include "common/mutex_checks.h"
 #include "common/tls.h"
 #include "grpcpp/security/credentials.h"
 #include "kubetrail/v1/event.pb.h"
@@ -281,6 +282,7 @@ int Send(const SendFlags& flags, uint64_t count, uint64_t seed, int64_t start_us
 }  // namespace
 
 int main(int argc, char** argv) {
+  kubetrail::TurnOffMutexDeadlockDetection();
   // A server that hangs up while a TLS write is under way must give an error, not SIGPIPE.
   signal(SIGPIPE, SIG_IGN);
   CLI::App app{

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/mutex_checks.h"
 #include "common/signals.h"
 #include "services/aggregator/config.h"
 #include "services/aggregator/server.h"
@@ -70,6 +71,7 @@ absl::Status Resolve(const Flags& f, Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  kubetrail::TurnOffMutexDeadlockDetection();
   CLI::App app(
       "kubetrail-aggregator: stores Kubernetes audit events from many collectors "
       "exactly once and answers queries (gRPC).");

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/mutex_checks.h"
 #include "common/signals.h"
 #include "services/collector/collector.h"
 #include "services/collector/config.h"
@@ -118,6 +119,7 @@ std::string HostOf(const std::string& listen) { return listen.substr(0, listen.r
 }  // namespace
 
 int main(int argc, char** argv) {
+  kubetrail::TurnOffMutexDeadlockDetection();
   CLI::App app(
       "kubetrail-collector: receives kube-apiserver audit events (webhook, audit log), "
       "applies a policy, spools them durably and ships them to a kubetrail aggregator.");
