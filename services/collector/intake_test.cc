@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "services/collector/spool/spool.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/text.h"
 
 namespace kubetrail::collector {
 namespace {
@@ -62,15 +63,6 @@ std::vector<Event*> Pointers(std::vector<Event>& events) {
   return out;
 }
 
-// The value of `sample` (name and labels, exactly as exposed) in `registry`, or -1.
-double SampleValue(Registry& registry, std::string_view sample) {
-  const std::string text = registry.Expose();
-  const std::string prefix = Cat("\n", sample, " ");
-  const size_t at = text.find(prefix);
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + prefix.size()));
-}
-
 class IntakeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -117,12 +109,15 @@ TEST_F(IntakeTest, WithoutAPolicyEveryEventIsSpooledAsReceivedWithTheEnvelope) {
     EXPECT_EQ(spooled[i].envelope().receive_time_us(), clock_.NowMicros());
     EXPECT_EQ(spooled[i].event().SerializeAsString(), sent[i].SerializeAsString()) << i;
   }
-  EXPECT_EQ(
-      SampleValue(registry_, R"(kubetrail_collector_events_received_total{source="webhook"})"), 2);
-  EXPECT_EQ(SampleValue(registry_, R"(kubetrail_collector_events_spooled_total{source="webhook"})"),
+  EXPECT_EQ(testing::SampleValue(registry_.Expose(),
+                                 R"(kubetrail_collector_events_received_total{source="webhook"})"),
             2);
-  EXPECT_EQ(SampleValue(registry_,
-                        R"(kubetrail_collector_events_policy_kept_total{level="RequestResponse"})"),
+  EXPECT_EQ(testing::SampleValue(registry_.Expose(),
+                                 R"(kubetrail_collector_events_spooled_total{source="webhook"})"),
+            2);
+  EXPECT_EQ(testing::SampleValue(
+                registry_.Expose(),
+                R"(kubetrail_collector_events_policy_kept_total{level="RequestResponse"})"),
             2);
 }
 
@@ -147,29 +142,33 @@ TEST_F(IntakeTest, ThePolicyDropsLowersAndOmitsStagesAndEachIsCounted) {
   EXPECT_TRUE(spooled[1].event().has_request_object());
   EXPECT_FALSE(spooled[1].event().has_response_object());
 
-  EXPECT_EQ(SampleValue(registry_, R"(kubetrail_collector_events_received_total{source="tail"})"),
+  EXPECT_EQ(testing::SampleValue(registry_.Expose(),
+                                 R"(kubetrail_collector_events_received_total{source="tail"})"),
             4);
-  EXPECT_EQ(SampleValue(registry_, R"(kubetrail_collector_events_spooled_total{source="tail"})"),
+  EXPECT_EQ(testing::SampleValue(registry_.Expose(),
+                                 R"(kubetrail_collector_events_spooled_total{source="tail"})"),
             2);
   EXPECT_EQ(
-      SampleValue(
-          registry_,
+      testing::SampleValue(
+          registry_.Expose(),
           R"(kubetrail_collector_events_dropped_total{source="any",reason="policy_level_none"})"),
       1);
   EXPECT_EQ(
-      SampleValue(
-          registry_,
+      testing::SampleValue(
+          registry_.Expose(),
           R"(kubetrail_collector_events_dropped_total{source="any",reason="policy_omitted_stage"})"),
       1);
-  EXPECT_EQ(SampleValue(
-                registry_,
+  EXPECT_EQ(testing::SampleValue(
+                registry_.Expose(),
                 R"(kubetrail_collector_events_dropped_total{source="tail",reason="undecodable"})"),
             3);
   EXPECT_EQ(
-      SampleValue(registry_, R"(kubetrail_collector_events_policy_kept_total{level="Metadata"})"),
+      testing::SampleValue(registry_.Expose(),
+                           R"(kubetrail_collector_events_policy_kept_total{level="Metadata"})"),
       1);
   EXPECT_EQ(
-      SampleValue(registry_, R"(kubetrail_collector_events_policy_kept_total{level="Request"})"),
+      testing::SampleValue(registry_.Expose(),
+                           R"(kubetrail_collector_events_policy_kept_total{level="Request"})"),
       1);
 }
 
@@ -197,9 +196,11 @@ TEST_F(IntakeTest, PreparedEventsAreAppendedWithThePositionAndAFullSpoolRefusesT
   while ((status = intake_->Accept(Source::kWebhook, Pointers(big), 0)).ok()) ++appended;
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
   EXPECT_EQ(Spooled().size(), 1u + appended);
-  EXPECT_EQ(SampleValue(registry_, R"(kubetrail_collector_events_refused_total{source="webhook"})"),
+  EXPECT_EQ(testing::SampleValue(registry_.Expose(),
+                                 R"(kubetrail_collector_events_refused_total{source="webhook"})"),
             1);
-  EXPECT_EQ(SampleValue(registry_, R"(kubetrail_collector_events_spooled_total{source="webhook"})"),
+  EXPECT_EQ(testing::SampleValue(registry_.Expose(),
+                                 R"(kubetrail_collector_events_spooled_total{source="webhook"})"),
             appended);
 }
 

@@ -16,6 +16,7 @@
 #include "services/collector/source/tailer.h"
 #include "services/collector/spool/spool.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/text.h"
 
 namespace kubetrail::collector {
 namespace {
@@ -39,15 +40,6 @@ std::string Line(std::string_view id) {
 }
 
 std::string Id(size_t i) { return Cat("line-", i); }
-
-// The value of `sample` (name and labels, exactly as exposed) in `registry`, or -1.
-double SampleValue(Registry& registry, std::string_view sample) {
-  const std::string text = registry.Expose();
-  const std::string prefix = Cat("\n", sample, " ");
-  const size_t at = text.find(prefix);
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + prefix.size()));
-}
 
 class TailPipelineTest : public ::testing::Test {
  protected:
@@ -167,10 +159,12 @@ TEST_F(TailPipelineTest, EveryLineIsSpooledOnceInReadOrderWithThePositionAfterIt
       << "committed " << CommittedOffset() << " of " << content.size() << " bytes";
   Stop();
   EXPECT_EQ(SpooledIds(), want);
-  EXPECT_EQ(SampleValue(registry_, R"(kubetrail_collector_events_spooled_total{source="tail"})"),
+  EXPECT_EQ(testing::SampleValue(registry_.Expose(),
+                                 R"(kubetrail_collector_events_spooled_total{source="tail"})"),
             want.size());
-  EXPECT_EQ(SampleValue(registry_, R"(kubetrail_collector_events_dropped_total{source="tail",)"
-                                   R"(reason="undecodable"})"),
+  EXPECT_EQ(testing::SampleValue(registry_.Expose(),
+                                 R"(kubetrail_collector_events_dropped_total{source="tail",)"
+                                 R"(reason="undecodable"})"),
             bad);
 }
 
