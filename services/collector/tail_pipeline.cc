@@ -167,8 +167,13 @@ bool TailPipeline::Append(const Job& job) {
   while (true) {
     const absl::Status s = intake_.Append(Source::kTail, job.serialized, &job.position);
     if (s.ok()) return true;
-    if (s.code() != absl::StatusCode::kResourceExhausted) {
+    if (s.code() != absl::StatusCode::kResourceExhausted || !spool_.Stats().full) {
+      // Not for lack of room in the spool (a full or failing disk): retry after a pause, not
+      // in a tight loop.
       KT_LOG(kError, "collector") << "tail " << config_.path << ": cannot spool, retrying: " << s;
+      absl::MutexLock lock(&mu_);
+      if (mu_.AwaitWithTimeout(absl::Condition(&stop_), config_.error_wait)) return false;
+      continue;
     }
     // Full: wait for room (the apiserver's log keeps the lines). Stopping meanwhile leaves
     // this chunk and every later one unspooled, their positions uncommitted: the next start

@@ -50,8 +50,9 @@ struct TailPipelineConfig {
   size_t chunk_bytes = size_t{4} << 20;
   // A larger line is dropped as undecodable (counted and logged).
   size_t max_event_bytes = size_t{4} << 20;
-  // How long a read waits for new lines, a worker for room in the spool, and the reader
-  // after a failed read, before each looks at Stop() again.
+  // How long a read waits for new lines, the appender for room in the spool, and the reader
+  // after a failed read or the appender after a failed append, before each looks at Stop()
+  // again.
   absl::Duration read_wait = absl::Milliseconds(500);
   absl::Duration room_wait = absl::Milliseconds(500);
   absl::Duration error_wait = absl::Seconds(1);
