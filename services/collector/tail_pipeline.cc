@@ -1,6 +1,7 @@
 #include "services/collector/tail_pipeline.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <utility>
@@ -12,6 +13,27 @@
 #include "common/strings.h"
 
 namespace kubetrail::collector {
+
+namespace tail_internal {
+
+std::string LineLocator::Describe(size_t line, std::string_view message) {
+  const std::string& data = chunk_.data;
+  while (line_ < line && at_ < data.size()) {
+    const void* newline = std::memchr(data.data() + at_, '\n', data.size() - at_);
+    if (newline == nullptr) break;
+    at_ = static_cast<size_t>(static_cast<const char*>(newline) - data.data()) + 1;
+    ++line_;
+  }
+  const std::string prefix = Cat("line ", line, ": ");
+  if (line_ == line && message.substr(0, prefix.size()) == prefix) {
+    return Cat(chunk_.file, ": line at offset ", chunk_.first_offset + at_, ": ",
+               message.substr(prefix.size()));
+  }
+  // Not a line of its own (an item of an EventList, say): name where the chunk starts.
+  return Cat(chunk_.file, ": in the lines from offset ", chunk_.first_offset, ": ", message);
+}
+
+}  // namespace tail_internal
 
 TailPipeline::TailPipeline(TailPipelineConfig config, Tailer& tailer, Intake& intake, Spool& spool)
     : config_(std::move(config)),
@@ -117,10 +139,11 @@ void TailPipeline::Work() {
     errors.clear();
     audit::ReserveReadPadding(chunk.data);
     reader.Reset(chunk.data, chunk.data.capacity() - chunk.data.size());
+    tail_internal::LineLocator locate(chunk);
     while (true) {
       absl::StatusOr<bool> more = batch.ReadNext(reader);
       if (!more.ok()) {
-        errors.push_back(Cat(chunk.file, ": ", more.status().message()));
+        errors.push_back(locate.Describe(reader.line(), ToStd(more.status().message())));
         continue;
       }
       if (!*more) break;

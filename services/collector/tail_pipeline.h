@@ -30,6 +30,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -40,6 +41,27 @@
 #include "services/collector/spool/spool.h"
 
 namespace kubetrail::collector {
+
+namespace tail_internal {
+
+// Names the decode errors of one chunk by where their lines are in the log file. The reader
+// numbers lines within the chunk ("line 3: byte 17: ..."), which means nothing to an operator;
+// this turns that into "audit.log: line at offset 123456: byte 17: ...". Errors must come in
+// line order (the reader's); each call scans only past the previous one.
+class LineLocator {
+ public:
+  explicit LineLocator(const TailChunk& chunk) : chunk_(chunk) {}
+  // `line`: 1-based, of chunk.data (EventReader::line()); `message`: the reader's error.
+  std::string Describe(size_t line, std::string_view message);
+
+ private:
+  const TailChunk& chunk_;
+  // The line that starts at byte at_ of chunk_.data.
+  size_t line_ = 1;
+  size_t at_ = 0;
+};
+
+}  // namespace tail_internal
 
 struct TailPipelineConfig {
   // The log (for messages and the spool position key, "tail:" + path).

@@ -136,6 +136,24 @@ class TailPipelineTest : public ::testing::Test {
   std::thread runner_;
 };
 
+TEST(LineLocatorTest, NamesABadLineByItsOffsetInTheFile) {
+  TailChunk chunk;
+  chunk.file = "/var/log/kubernetes/audit/audit.log";
+  chunk.first_offset = 1000;
+  // Lines start at bytes 0, 8 (blank), 9, 14 and 22 of the chunk.
+  chunk.data = "{\"a\":1}\n\n{bad\n{\"b\":2}\n{bad again\n";
+  tail_internal::LineLocator locate(chunk);
+  EXPECT_EQ(locate.Describe(3, "line 3: byte 2: expected a string as object key"),
+            "/var/log/kubernetes/audit/audit.log: line at offset 1009: byte 2: expected a string "
+            "as object key");
+  EXPECT_EQ(locate.Describe(5, "line 5: byte 2: bad"),
+            "/var/log/kubernetes/audit/audit.log: line at offset 1022: byte 2: bad");
+  // Not a line's own error: the chunk's start is named instead.
+  EXPECT_EQ(locate.Describe(5, "items[3] (line 5): bad"),
+            "/var/log/kubernetes/audit/audit.log: in the lines from offset 1000: items[3] (line "
+            "5): bad");
+}
+
 TEST_F(TailPipelineTest, EveryLineIsSpooledOnceInReadOrderWithThePositionAfterIt) {
   // Chunks of about 4 lines, decoded by 3 workers at once: they finish out of order, and must
   // still be appended in order.

@@ -628,6 +628,7 @@ absl::Status Tailer::ReadInto(size_t max_bytes, absl::Duration wait, TailChunk& 
       wait == absl::InfiniteDuration() ? absl::InfiniteFuture() : clock_.Now() + wait;
   chunk.data.clear();
   chunk.lines = 0;
+  chunk.first_offset = 0;
   chunk.position = TailPosition();
   chunk.file.clear();
   chunk.skipped.clear();
@@ -1067,6 +1068,10 @@ bool Tailer::Extract(size_t max_bytes, TailChunk& chunk) {
       c.skipping = false;
       c.skip_bytes = 0;
       moved = true;
+      if (chunk.lines > 0) {  // the chunk's lines stay contiguous: it ends here
+        full = true;
+        break;
+      }
       continue;
     }
     if (newline == nullptr) {
@@ -1081,7 +1086,8 @@ bool Tailer::Extract(size_t max_bytes, TailChunk& chunk) {
       break;
     }
     const size_t length = static_cast<size_t>(newline - begin);
-    if (length > config_.max_line_bytes) {
+    const bool skip = length > config_.max_line_bytes;
+    if (skip) {
       chunk.skipped.push_back(Cat(c.path, ": skipped a line of ", length, " bytes at offset ",
                                   c.consumed, " (max_line_bytes ", config_.max_line_bytes, ")"));
     } else {
@@ -1089,13 +1095,15 @@ bool Tailer::Extract(size_t max_bytes, TailChunk& chunk) {
         full = true;
         break;
       }
+      if (chunk.lines == 0) chunk.first_offset = c.consumed;
       chunk.data.append(begin, length + 1);
       ++chunk.lines;
     }
     c.consumed += length + 1;
     c.buffer_pos += length + 1;
     moved = true;
-    if (chunk.lines > 0 && chunk.data.size() >= max_bytes) {
+    // A skipped line after some lines ends the chunk, so that its lines stay contiguous.
+    if (chunk.lines > 0 && (skip || chunk.data.size() >= max_bytes)) {
       full = true;
       break;
     }

@@ -162,9 +162,13 @@ struct TailerConfig {
 
 // What one Read hands out.
 struct TailChunk {
-  // Complete lines, each ending in '\n', all from one file.
+  // Complete lines, each ending in '\n', all from one file, one after the other in it: a line
+  // skipped after some of them ends the chunk.
   std::string data;
   size_t lines = 0;
+  // Where data's first byte is in the file's (uncompressed) content, so that a line of data
+  // can be named by its offset in the file. 0 when there are no lines.
+  uint64_t first_offset = 0;
   // The position just after everything this chunk accounts for (its lines and skipped
   // lines), to be committed with them. A chunk without lines or skipped lines needs no
   // commit: nothing was consumed.

@@ -951,6 +951,30 @@ TEST_F(TailerTest, OverlongLinesAreSkippedAndReported) {
   EXPECT_EQ(tailer->Stats().skipped, 1u);
 }
 
+// A chunk's lines are one run of the file from first_offset, so that an error in one of them
+// can be named by its offset: a skipped line after some lines ends the chunk.
+TEST_F(TailerTest, EachChunksLinesAreContiguousFromItsFirstOffset) {
+  TailerConfig config = Config();
+  config.max_line_bytes = 100;
+  const std::string content =
+      Join({Event("a-0"), Event("a-1"), std::string(101, 'x'), Event("a-2"), std::string(150, 'z'),
+            std::string(101, 'w'), Event("a-3"), Event("a-4")});
+  AppendFile(live_, content);
+  std::unique_ptr<Tailer> tailer = OpenWith(config);
+  ASSERT_NE(tailer, nullptr);
+  std::vector<TailChunk> chunks;
+  EXPECT_THAT(Drain(*tailer, &chunks),
+              ElementsAre(Event("a-0"), Event("a-1"), Event("a-2"), Event("a-3"), Event("a-4")));
+  EXPECT_THAT(AllSkipped(chunks), SizeIs(3));
+  size_t with_lines = 0;
+  for (const TailChunk& chunk : chunks) {
+    if (chunk.lines == 0) continue;
+    ++with_lines;
+    EXPECT_EQ(content.substr(chunk.first_offset, chunk.data.size()), chunk.data);
+  }
+  EXPECT_EQ(with_lines, 3u);  // a-0 a-1 | a-2 | a-3 a-4
+}
+
 TEST_F(TailerTest, OverlongLineWrittenInPiecesIsSkippedWithoutBufferingIt) {
   TailerConfig config = Config();
   config.max_line_bytes = 100;
