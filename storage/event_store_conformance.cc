@@ -1541,5 +1541,34 @@ TEST_P(EventStoreConformance, RetentionAndLegalHolds) {
   check_remaining(remaining);
 }
 
+// A day that retention removed wholesale (no hold touched it then) stays removed: a hold
+// placed afterwards does not bring it back, so a late event of that day is refused every
+// time it is sent, instead of stored where the duplicate check and the index cannot keep it.
+TEST_P(EventStoreConformance, ALaterHoldDoesNotReopenADayRemovedWholesale) {
+  ASSERT_TRUE(store().SetRetention("east", 2 * kDayUs).ok());
+  const std::vector<EnvelopedEvent> events = {MakeEvent("east", "old", kStartUs + kHourUs),
+                                              MakeEvent("east", "new", kStartUs + 5 * kDayUs)};
+  ASSERT_TRUE(store().Write(events, kNoSync).ok());
+  absl::StatusOr<RetentionReport> report = store().ApplyRetention(kStartUs + 6 * kDayUs);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->expired_events, 1u);
+
+  LegalHold hold;
+  hold.cluster = "east";
+  hold.from_us = kStartUs;
+  hold.to_us = kStartUs + kDayUs;
+  ASSERT_TRUE(store().PlaceHold(hold).ok());
+  const std::vector<EnvelopedEvent> late = {MakeEvent("east", "late", kStartUs + 2 * kHourUs)};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    absl::StatusOr<WriteResult> w = store().Write(late, kNoSync);
+    ASSERT_TRUE(w.ok()) << w.status();
+    EXPECT_EQ(w->outcomes, std::vector<WriteOutcome>{WriteOutcome::kExpired}) << attempt;
+  }
+  absl::StatusOr<uint64_t> count = store().Count({});
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, 1u);
+  EXPECT_EQ(store().Get("late").status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace kubetrail::storage

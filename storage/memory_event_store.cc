@@ -25,6 +25,8 @@ namespace {
 
 using kubetrail::v1::EnvelopedEvent;
 
+constexpr int64_t kDayMicros = 86'400'000'000;
+
 // Appends `s` with a length prefix, so that concatenated fields cannot run into each other.
 void AppendField(std::string_view s, std::string* out) {
   const uint64_t n = s.size();
@@ -103,8 +105,9 @@ class MemoryEventStore final : public EventStore {
   }
 
   mutable absl::Mutex mu_;
-  // True when the event has expired (its day is before its cluster's first kept day as of
-  // the last ApplyRetention) and no hold covers it.
+  // True when the event has expired: its day is before its cluster's first kept day as of
+  // the last ApplyRetention, and either no hold covers it or the day was removed wholesale
+  // (no hold touched it then; a hold placed later does not bring a removed day back).
   bool Expired(const EnvelopedEvent& e, int64_t time_us) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // Every stored event, in sequence order (retention removes some).
@@ -115,6 +118,11 @@ class MemoryEventStore final : public EventStore {
   uint64_t next_hold_ ABSL_GUARDED_BY(mu_) = 1;
   // Per cluster: the first kept day as of the last ApplyRetention.
   std::map<std::string, int64_t> first_kept_day_ ABSL_GUARDED_BY(mu_);
+  // Per cluster: the days ApplyRetention removed wholesale, as [from, to) day ranges: from
+  // the day of the cluster's oldest event to its first kept day, except days a hold of the
+  // cluster touched (the RocksDB store's rule, FORMAT.md "Retention").
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> removed_days_
+      ABSL_GUARDED_BY(mu_);
   // Identity() of every stored event.
   std::unordered_set<std::string> identities_ ABSL_GUARDED_BY(mu_);
 };
@@ -301,7 +309,14 @@ absl::StatusOr<StoreStats> MemoryEventStore::Stats() {
 bool MemoryEventStore::Expired(const EnvelopedEvent& e, int64_t time_us) const {
   auto kept = first_kept_day_.find(e.envelope().cluster());
   if (kept == first_kept_day_.end()) return false;
-  if (FloorDiv(time_us, 86'400'000'000) >= kept->second) return false;
+  const int64_t day = FloorDiv(time_us, kDayMicros);
+  if (day >= kept->second) return false;
+  auto removed = removed_days_.find(e.envelope().cluster());
+  if (removed != removed_days_.end()) {
+    for (const auto& [from, to] : removed->second) {
+      if (day >= from && day < to) return true;
+    }
+  }
   for (const auto& [n, hold] : holds_) {
     if (hold.Covers(e, time_us)) return false;
   }
@@ -371,12 +386,34 @@ absl::StatusOr<RetentionReport> MemoryEventStore::ApplyRetention(int64_t now_us)
     const int64_t day = FirstKeptDay(now_us, it->second);
     int64_t& kept = first_kept_day_.try_emplace(cluster, day).first->second;
     kept = std::max(kept, day);
+    std::optional<int64_t> start;
+    for (const StoredEvent& e : events_) {
+      if (e.event.envelope().cluster() != cluster) continue;
+      const int64_t d = FloorDiv(e.time_us, kDayMicros);
+      start = start ? std::min(*start, d) : d;
+    }
+    if (!start || *start >= kept) continue;
+    std::vector<std::pair<int64_t, int64_t>> held;
+    for (const auto& [n, hold] : holds_) {
+      if (hold.cluster != cluster) continue;
+      const int64_t a = std::max(*start, FloorDiv(hold.from_us, kDayMicros));
+      const int64_t b = std::min(kept, FloorDiv(hold.to_us - 1, kDayMicros) + 1);
+      if (a < b) held.emplace_back(a, b);
+    }
+    std::sort(held.begin(), held.end());
+    std::vector<std::pair<int64_t, int64_t>>& removed = removed_days_[cluster];
+    int64_t at = *start;
+    for (const auto& [a, b] : held) {
+      if (at < a) removed.emplace_back(at, a);
+      at = std::max(at, b);
+    }
+    if (at < kept) removed.emplace_back(at, kept);
   }
   RetentionReport report;
   std::vector<StoredEvent> remaining;
   for (StoredEvent& e : events_) {
     auto kept = first_kept_day_.find(e.event.envelope().cluster());
-    if (kept == first_kept_day_.end() || FloorDiv(e.time_us, 86'400'000'000) >= kept->second) {
+    if (kept == first_kept_day_.end() || FloorDiv(e.time_us, kDayMicros) >= kept->second) {
       remaining.push_back(std::move(e));
     } else if (!Expired(e.event, e.time_us)) {
       ++report.held_events;

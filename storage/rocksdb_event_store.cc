@@ -292,6 +292,7 @@ absl::Status RocksDbStoreImpl::Init() {
         return absl::DataLossError("bad sequence log entry");
       }
       last_sequence_ = GetBig64(it->key().data()) + entries.size() - 1;
+      expiry_view_->SetNewestSeqlog(GetBig64(it->key().data()));
     }
     KT_RETURN_IF_ERROR(FromRocks(it->status(), "reading the sequence log"));
   }
@@ -637,6 +638,7 @@ void RocksDbStoreImpl::CommitGroup(Group* g) {
     // dictionary ids follow each other.
     AwaitWritten(ticket - 1);
     written = WriteGroup(g);
+    if (written && g->stored > 0) expiry_view_->SetNewestSeqlog(g->first_sequence);
     written_ticket_ = ticket;
     written_ticket_seen_.store(ticket);
   }

@@ -638,6 +638,42 @@ TEST_F(RocksDbStoreTest, RetentionLeftoversGoAtCompactionAndStateSurvivesReopen)
   EXPECT_EQ(stats->events, remaining);
 }
 
+// Sequence numbers never go back. The store reads its last sequence from the newest
+// sequence-log record on open; when every event of the newest write expires, compaction
+// must still keep that record, or a reopened store would hand out the same numbers again
+// (and a Follow resuming after them would skip new events).
+TEST_F(RocksDbStoreTest, TheLastSequenceSurvivesTheExpiryOfTheNewestWrite) {
+  constexpr int64_t kDay = 86'400'000'000;
+  std::vector<EnvelopedEvent> recent = Events(10, "prod", 1, 1000);
+  std::vector<EnvelopedEvent> late = Events(10, "prod", 2, 1000);
+  for (size_t i = 0; i < recent.size(); ++i) {
+    recent[i].mutable_event()->set_request_received_timestamp_us(kStart + 5 * kDay + i);
+    late[i].mutable_event()->set_request_received_timestamp_us(kStart + i);  // old: expires
+  }
+  WriteAll(recent);
+  WriteAll(late);  // the newest write
+  ASSERT_EQ(store_->LastSequence(), 20u);
+  ASSERT_TRUE(store_->SetRetention("prod", 2 * kDay).ok());
+  auto report = store_->ApplyRetention(kStart + 6 * kDay);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->expired_events, 10u);
+  ASSERT_TRUE(store_->CompactAll().ok());
+
+  Reopen();
+  EXPECT_EQ(store_->LastSequence(), 20u);
+  std::vector<EnvelopedEvent> next = Events(1, "prod", 3, 1000);
+  next[0].mutable_event()->set_request_received_timestamp_us(kStart + 5 * kDay + 100);
+  WriteAll(next);
+  auto since = store_->ReadSince(20, {}, 10);
+  ASSERT_TRUE(since.ok()) << since.status();
+  ASSERT_EQ(since->size(), 1u);
+  EXPECT_EQ(since->front().sequence, 21u);
+  EXPECT_EQ(since->front().event.event().audit_id(), next[0].event().audit_id());
+  auto check = store_->Check();
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->problems.empty()) << check->problems.front().what;
+}
+
 // A full disk (here: the store's own space limit): writes fail with ResourceExhausted, every
 // acknowledged event stays, and writing resumes once there is room.
 TEST_F(RocksDbStoreTest, FullDiskFailsWritesKeepsAckedEventsAndResumes) {

@@ -28,8 +28,11 @@ constexpr std::array<Kind, 8> kDayRollupKinds = {kKindTotal,    kKindUser, kKind
 
 class ExpiryFilter : public rocksdb::CompactionFilter {
  public:
-  ExpiryFilter(std::shared_ptr<const ExpiryView::Map> map, std::string column_family)
-      : map_(std::move(map)), column_family_(std::move(column_family)) {}
+  ExpiryFilter(std::shared_ptr<const ExpiryView::Map> map, std::string column_family,
+               uint64_t newest_seqlog)
+      : map_(std::move(map)),
+        column_family_(std::move(column_family)),
+        newest_seqlog_(newest_seqlog) {}
 
   bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
               std::string* /*new_value*/, bool* /*value_changed*/) const override {
@@ -44,6 +47,9 @@ class ExpiryFilter : public rocksdb::CompactionFilter {
              ExpiryView::Removed(*map_, k.cluster, k.bucket * GranMicros(kGranMinute));
     }
     if (column_family_ == kCfSeqlog) {
+      // The newest record (or any newer than it was when this compaction began) stays: the
+      // store's last sequence number is read from it on open.
+      if (key.size() != 8 || GetBig64(key.data()) >= newest_seqlog_) return false;
       std::vector<SeqlogEntry> entries;
       if (!DecodeSeqlogValue(AsView(value), &entries)) return false;
       for (const SeqlogEntry& e : entries) {
@@ -58,6 +64,7 @@ class ExpiryFilter : public rocksdb::CompactionFilter {
  private:
   std::shared_ptr<const ExpiryView::Map> map_;
   std::string column_family_;
+  uint64_t newest_seqlog_;
 };
 
 class ExpiryFilterFactory : public rocksdb::CompactionFilterFactory {
@@ -66,7 +73,7 @@ class ExpiryFilterFactory : public rocksdb::CompactionFilterFactory {
       : view_(std::move(view)), column_family_(std::move(column_family)) {}
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
       const rocksdb::CompactionFilter::Context& /*context*/) override {
-    return std::make_unique<ExpiryFilter>(view_->Get(), column_family_);
+    return std::make_unique<ExpiryFilter>(view_->Get(), column_family_, view_->NewestSeqlog());
   }
   const char* Name() const override { return "kubetrail.expiry"; }
 
@@ -166,7 +173,13 @@ absl::Status RocksDbStoreImpl::LoadRetention() {
 bool RocksDbStoreImpl::ExpiredOnArrival(const kubetrail::v1::EnvelopedEvent& event,
                                         uint32_t cluster, int64_t time_us) const {
   auto it = expiry_.find(cluster);
-  if (it == expiry_.end() || FloorDiv(time_us, kDay) >= it->second.first_kept_day) return false;
+  const int64_t day = FloorDiv(time_us, kDay);
+  if (it == expiry_.end() || day >= it->second.first_kept_day) return false;
+  // A day removed wholesale stays removed, even for an event a hold placed since covers:
+  // the day's auditID entries and posting lists are leftovers that the duplicate check
+  // ignores and compaction drops, so an event stored there could be stored twice and lose
+  // its index entries.
+  if (it->second.Removed(day)) return true;
   for (const auto& [n, hold] : holds_) {
     if (hold.Covers(event, time_us)) return false;
   }

@@ -54,9 +54,18 @@ class ExpiryView {
   // True when `cluster`'s events of the day of `time_us` were removed wholesale.
   static bool Removed(const Map& map, uint32_t cluster, int64_t time_us);
 
+  // The key (first sequence) of the newest sequence-log record. The seqlog filter keeps it
+  // even when all its events expired: reopening takes the last sequence from it, so dropping
+  // it would hand out sequence numbers again.
+  uint64_t NewestSeqlog() const { return newest_seqlog_.load(std::memory_order_acquire); }
+  void SetNewestSeqlog(uint64_t first_sequence) {
+    newest_seqlog_.store(first_sequence, std::memory_order_release);
+  }
+
  private:
   mutable absl::Mutex mu_;
   std::shared_ptr<const Map> map_ = std::make_shared<Map>();
+  std::atomic<uint64_t> newest_seqlog_{0};
 };
 
 // The compaction filters of the ids, postings and seqlog column families (by name).
