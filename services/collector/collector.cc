@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "audit/policy.h"
 #include "common/http_status_server.h"
@@ -79,11 +80,17 @@ class Collector::Impl {
   int http_port() const { return status_ != nullptr ? status_->port() : 0; }
 
  private:
-  // Loads and compiles the policy file (config_.policy_file) and hands it to the intake.
+  // Loads and compiles the policy file (config_.policy_file) and hands it to the intake. On
+  // error the intake keeps the policy it has. Without a policy file: OK, nothing to load.
   absl::Status LoadPolicy();
+  // SIGHUP's two halves, independent of each other: each logs its outcome, naming the files,
+  // and on error leaves the running policy / client certificate in force.
+  absl::Status ReloadPolicy(const CollectorConfig& fresh);
+  absl::Status ReloadCredentials(const CollectorConfig& fresh);
   void WatchPolicy();
   absl::Status Readiness() const;
   void AddSpoolMetrics();
+  void AddTailMetrics();
 
   const CollectorConfig config_;
   Clock& clock_;
@@ -99,6 +106,8 @@ class Collector::Impl {
   Counter* policy_reloads_ok_ = nullptr;
   Counter* policy_reloads_failed_ = nullptr;
   Gauge* policy_ok_ = nullptr;
+  Counter* cert_reloads_ok_ = nullptr;
+  Counter* cert_reloads_failed_ = nullptr;
 
   mutable absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
@@ -110,7 +119,12 @@ class Collector::Impl {
 
 absl::Status Collector::Impl::LoadPolicy() {
   absl::MutexLock lock(&policy_mu_);
-  if (config_.policy_file.empty()) return absl::OkStatus();
+  if (config_.policy_file.empty()) {
+    // Nothing configured, so nothing failed: an alert on 0 must not fire for collectors that
+    // run without a policy.
+    if (policy_ok_ != nullptr) policy_ok_->Set(1);
+    return absl::OkStatus();
+  }
   const FileStamp stamp = StampOf(config_.policy_file);
   absl::Status result = [&]() -> absl::Status {
     std::vector<audit::PolicyWarning> warnings;
@@ -204,6 +218,35 @@ void Collector::Impl::AddSpoolMetrics() {
       });
 }
 
+void Collector::Impl::AddTailMetrics() {
+  if (tailers_.empty()) return;
+  std::vector<const Tailer*> tailers;
+  for (const auto& tailer : tailers_) tailers.push_back(tailer.get());
+  // Summed over the tailed files: each event is also logged with its file.
+  auto sum = [tailers](uint64_t TailerStats::*field) {
+    return [tailers, field] {
+      double total = 0;
+      for (const Tailer* tailer : tailers) total += static_cast<double>(tailer->Stats().*field);
+      return std::vector<Sample>{{{}, total}};
+    };
+  };
+  registry_.AddCallbackCounter(
+      "kubetrail_collector_tail_gaps_total",
+      "Possible losses of audit data seen by the log tailer (logged with the file): a file "
+      "truncated in place without a matching copy (copytruncate), the file of the stored "
+      "position deleted before it was read to its end, a damaged .gz file.",
+      {}, sum(&TailerStats::gaps));
+  registry_.AddCallbackCounter(
+      "kubetrail_collector_tail_lines_skipped_total",
+      "Lines of the tailed logs not read (logged with file and offset): longer than the "
+      "maximum line length, or the unterminated end of a rotated file.",
+      {}, sum(&TailerStats::skipped));
+  registry_.AddCallbackCounter(
+      "kubetrail_collector_tail_files_finished_total",
+      "Tailed log files read to their end and left for the next one (rotations followed).", {},
+      sum(&TailerStats::files_finished));
+}
+
 absl::Status Collector::Impl::Start() {
   SpoolConfig spool_config;
   spool_config.dir = config_.spool_dir;
@@ -222,12 +265,20 @@ absl::Status Collector::Impl::Start() {
   policy_reloads_failed_ = &reloads.WithLabels({"error"});
   policy_ok_ = &registry_
                     .AddGauge("kubetrail_collector_policy_last_load_ok",
-                              "1 when the last load of the policy file worked, 0 when it failed "
-                              "(the previous policy is in use).")
+                              "1 when the last load of the policy file worked (also when no "
+                              "policy file is configured), 0 when it failed (the previous "
+                              "policy is in use).")
                     .WithLabels();
   if (absl::Status s = LoadPolicy(); !s.ok()) {
     return absl::InvalidArgumentError(Cat("policy: ", s.message()));
   }
+  Family<Counter>& cert_reloads = registry_.AddCounter(
+      "kubetrail_collector_client_cert_reloads_total",
+      "SIGHUP reloads of the client certificate, key and CA files used towards the aggregator, "
+      "by result (ok, error: the previous certificate stays in use).",
+      {"result"});
+  cert_reloads_ok_ = &cert_reloads.WithLabels({"ok"});
+  cert_reloads_failed_ = &cert_reloads.WithLabels({"error"});
 
   KT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials,
                       CredentialsOf(config_));
@@ -268,6 +319,7 @@ absl::Status Collector::Impl::Start() {
                         Tailer::Open(std::move(tc), resume, clock_));
     tailers_.push_back(std::move(tailer));
   }
+  AddTailMetrics();
   for (size_t i = 0; i < tailers_.size(); ++i) {
     TailPipelineConfig pc;
     pc.path = config_.tail[i];
@@ -313,15 +365,64 @@ absl::Status Collector::Impl::Start() {
   return absl::OkStatus();
 }
 
+absl::Status Collector::Impl::ReloadPolicy(const CollectorConfig& fresh) {
+  if (fresh.policy_file != config_.policy_file) {
+    const absl::Status s = absl::FailedPreconditionError(
+        Cat("policy file changed from \"", config_.policy_file, "\" to \"", fresh.policy_file,
+            "\": restart to use another file; the running policy stays"));
+    KT_LOG(kError, "collector") << "SIGHUP: " << s.message();
+    return s;
+  }
+  if (config_.policy_file.empty()) return LoadPolicy();
+  if (absl::Status s = LoadPolicy(); !s.ok()) {
+    // The loader's errors mostly name the file already; the compiler's do not.
+    const std::string reason = absl::StrContains(s.message(), config_.policy_file)
+                                   ? std::string(s.message())
+                                   : Cat(config_.policy_file, ": ", s.message());
+    KT_LOG(kError, "collector") << "SIGHUP: the policy is not reloaded, the previous policy "
+                                   "stays: "
+                                << reason;
+    return absl::Status(s.code(), Cat("policy: ", reason));
+  }
+  KT_LOG(kInfo, "collector") << "SIGHUP: policy " << config_.policy_file << " reloaded";
+  return absl::OkStatus();
+}
+
+absl::Status Collector::Impl::ReloadCredentials(const CollectorConfig& fresh) {
+  // --dev ships in plaintext: there is no certificate to reload.
+  if (config_.dev) return absl::OkStatus();
+  const std::string files = Cat("certificate \"", fresh.tls_cert_file, "\", key \"",
+                                fresh.tls_key_file, "\", CA \"", fresh.tls_ca_file, "\"");
+  // The fresh files, never fresh.dev: a reload must not turn TLS off (that needs a restart).
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      MakeClientCredentials({.ca_file = fresh.tls_ca_file,
+                             .cert_file = fresh.tls_cert_file,
+                             .key_file = fresh.tls_key_file,
+                             .server_name = fresh.tls_server_name});
+  if (!credentials.ok()) {
+    cert_reloads_failed_->Increment();
+    KT_LOG(kError, "collector") << "SIGHUP: client " << files
+                                << " not reloaded, the previous certificate stays: "
+                                << credentials.status();
+    return absl::Status(credentials.status().code(),
+                        Cat("client certificate: ", credentials.status().message()));
+  }
+  forwarder_->UpdateCredentials(*std::move(credentials));
+  cert_reloads_ok_->Increment();
+  KT_LOG(kInfo, "collector") << "SIGHUP: client " << files
+                             << " reloaded (the next stream to the aggregator uses it)";
+  return absl::OkStatus();
+}
+
 absl::Status Collector::Impl::Reload(const CollectorConfig& fresh) {
   // Only what can change at run time: the policy file's content and the client certificate.
-  if (fresh.policy_file != config_.policy_file) {
-    return absl::FailedPreconditionError("policy_file changed: restart to use another file");
-  }
-  KT_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ChannelCredentials> credentials, CredentialsOf(fresh));
-  KT_RETURN_IF_ERROR(LoadPolicy());
-  if (!config_.dev) forwarder_->UpdateCredentials(std::move(credentials));
-  return absl::OkStatus();
+  // Both are attempted: a broken policy must not hold back a rotated certificate (which may
+  // be about to expire), nor unreadable certificate files an edited policy.
+  const absl::Status policy = ReloadPolicy(fresh);
+  const absl::Status credentials = ReloadCredentials(fresh);
+  if (policy.ok()) return credentials;
+  if (credentials.ok()) return policy;
+  return absl::Status(policy.code(), Cat(policy.message(), "; ", credentials.message()));
 }
 
 absl::Status Collector::Impl::Shutdown() {

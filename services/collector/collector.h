@@ -40,7 +40,11 @@ class Collector {
   int http_port() const;
 
   // SIGHUP: re-reads the policy file and the client certificate files (a new stream uses
-  // them). Other changes need a restart. On error the running configuration stays.
+  // them). Other changes need a restart. The two are independent: each is attempted, and one
+  // that fails (logged with its file and the reason, and counted) keeps its running version
+  // without holding back the other. OK when both worked; otherwise the failure(s), e.g.
+  // InvalidArgument for a broken policy, FailedPrecondition for a changed policy_file path,
+  // the TLS loader's error naming the certificate file.
   absl::Status Reload(const CollectorConfig& fresh);
 
   // See the header comment. OK, or what could not be finished (e.g. events left spooled).

@@ -34,6 +34,21 @@ Forwarder::Forwarder(ForwarderConfig config, Spool& spool, Clock& clock, Registr
                   ->AddCounter("kubetrail_collector_batches_acked_total",
                                "Batches the aggregator acknowledged.")
                   .WithLabels();
+  Family<Counter>& sent_batches = registry->AddCounter(
+      "kubetrail_collector_batches_sent_total",
+      "Batch writes to the aggregator, by kind: first (the batch's first write), resend (written "
+      "again after a broken stream, a switch of aggregator or a reloaded client certificate, "
+      "because it was not acknowledged).",
+      {"kind"});
+  sent_batches_first_ = &sent_batches.WithLabels({"first"});
+  sent_batches_resend_ = &sent_batches.WithLabels({"resend"});
+  Family<Counter>& sent_events = registry->AddCounter(
+      "kubetrail_collector_events_sent_total",
+      "Events in the batch writes of kubetrail_collector_batches_sent_total, by the batch's kind "
+      "(first, resend).",
+      {"kind"});
+  sent_events_first_ = &sent_events.WithLabels({"first"});
+  sent_events_resend_ = &sent_events.WithLabels({"resend"});
   failovers_ = &registry
                     ->AddCounter("kubetrail_collector_failovers_total",
                                  "Switches to the next aggregator after one stopped acking.")
@@ -80,6 +95,19 @@ absl::Status Forwarder::NewShipper() {
   sc.reconnect_backoff = config_.backoff;
   sc.compression = config_.compression;
   sc.zstd_level = config_.zstd_level;
+  if (sent_batches_first_ != nullptr) {
+    // A new shipper starts over from the oldest unacknowledged event: what an earlier one
+    // wrote goes out again, and is a resend although it is new to this shipper. (Batches are
+    // cut anew; one that straddles the last written sequence counts as first.)
+    sc.on_send = [this](uint64_t sequence, size_t events, bool resend) {
+      uint64_t seen = sent_through_.load();
+      resend = resend || sequence <= seen;
+      while (seen < sequence && !sent_through_.compare_exchange_weak(seen, sequence)) {
+      }
+      (resend ? sent_batches_resend_ : sent_batches_first_)->Increment();
+      (resend ? sent_events_resend_ : sent_events_first_)->IncrementBy(events);
+    };
+  }
   absl::StatusOr<std::unique_ptr<Shipper>> shipper =
       Shipper::Create(std::move(sc), clock_, [this](BatchAck&& ack) { OnAck(std::move(ack)); });
   if (!shipper.ok()) return shipper.status();

@@ -120,6 +120,11 @@ class Forwarder {
   Counter* acked_expired_ = nullptr;
   Counter* acked_rejected_ = nullptr;
   Counter* batches_ = nullptr;
+  // kubetrail_collector_batches_sent_total / _events_sent_total{kind}: first, resend.
+  Counter* sent_batches_first_ = nullptr;
+  Counter* sent_batches_resend_ = nullptr;
+  Counter* sent_events_first_ = nullptr;
+  Counter* sent_events_resend_ = nullptr;
   Counter* rejected_ = nullptr;
   Counter* failovers_ = nullptr;
   Histogram* ship_seconds_ = nullptr;
@@ -132,6 +137,9 @@ class Forwarder {
   uint64_t applied_through_ = 0;
   // The last sequence read from the spool into a batch. Forwarder thread only.
   uint64_t cursor_ = 0;
+  // The highest batch sequence written to any stream (by any shipper): a batch at or below it
+  // that a new shipper writes is a resend. Updated on gRPC threads.
+  std::atomic<uint64_t> sent_through_{0};
   // Throttle state. Forwarder thread only.
   double tokens_ = 0;
   absl::Time tokens_at_;

@@ -7,10 +7,12 @@
 #include "gtest/gtest.h"
 #include "services/collector/shipper/testing/fake_ingest_server.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/text.h"
 
 namespace kubetrail::collector {
 namespace {
 
+using kubetrail::testing::SampleValue;
 using kubetrail::v1::EnvelopedEvent;
 
 std::vector<EnvelopedEvent> MakeEvents(const std::string& prefix, int n) {
@@ -163,6 +165,51 @@ TEST_F(ForwarderTest, FailsOverToTheNextAggregator) {
   EXPECT_EQ(forwarder.CurrentTarget(), (*live)->target());
   EXPECT_NE(registry.Expose().find("kubetrail_collector_failovers_total 1"), std::string::npos)
       << registry.Expose();
+}
+
+// Batch writes are counted as first or resend, also across a replaced stream: after new
+// credentials the unacknowledged events go out again on a new stream, as resends.
+TEST_F(ForwarderTest, SentAndResentBatchesAreCounted) {
+  absl::StatusOr<std::unique_ptr<testing::FakeIngestServer>> server =
+      testing::FakeIngestServer::Start(store_);
+  ASSERT_TRUE(server.ok());
+  (*server)->HoldAcks(true);
+  Registry registry;
+  Forwarder forwarder(Config({(*server)->target()}), *spool_, Clock::Real(), &registry);
+  ASSERT_TRUE(forwarder.Start().ok());
+  ASSERT_TRUE(spool_->Append(MakeEvents("e", 20)).ok());
+  ASSERT_TRUE((*server)->WaitForBatchesReceived(2, absl::Seconds(30)));
+  const std::string first_batches = R"(kubetrail_collector_batches_sent_total{kind="first"})";
+  const std::string resent_batches = R"(kubetrail_collector_batches_sent_total{kind="resend"})";
+  const std::string first_events = R"(kubetrail_collector_events_sent_total{kind="first"})";
+  const std::string resent_events = R"(kubetrail_collector_events_sent_total{kind="resend"})";
+  std::string metrics = registry.Expose();
+  EXPECT_EQ(SampleValue(metrics, first_events), 20) << metrics;
+  EXPECT_EQ(SampleValue(metrics, first_batches), (*server)->batches_received());
+  EXPECT_EQ(SampleValue(metrics, resent_events), 0);
+  EXPECT_EQ(SampleValue(metrics, resent_batches), 0);
+
+  // A new stream (as after a reloaded certificate): the 20 unacknowledged events again.
+  forwarder.UpdateCredentials(nullptr);
+  ASSERT_TRUE(Eventually([&] { return SampleValue(registry.Expose(), resent_events) == 20; }))
+      << registry.Expose();
+  (*server)->HoldAcks(false);
+  ASSERT_TRUE(forwarder.Drain(absl::Seconds(30)).ok());
+  EXPECT_EQ(store_.size(), 20u);
+
+  // Then the aggregator drops the stream after storing a batch it did not ack: the shipper
+  // writes it again on its next stream.
+  (*server)->BreakAfterBatches(1);
+  ASSERT_TRUE(spool_->Append(MakeEvents("f", 5)).ok());
+  ASSERT_TRUE(forwarder.Drain(absl::Seconds(30)).ok());
+  forwarder.Stop();
+  metrics = registry.Expose();
+  EXPECT_EQ(SampleValue(metrics, first_events), 25) << metrics;
+  EXPECT_EQ(SampleValue(metrics, resent_events), 25) << metrics;
+  EXPECT_GE(SampleValue(metrics, resent_batches), 3);
+  EXPECT_EQ(SampleValue(metrics, first_batches) + SampleValue(metrics, resent_batches),
+            (*server)->batches_received());
+  EXPECT_EQ(store_.size(), 25u);
 }
 
 TEST_F(ForwarderTest, APermanentRefusalIsReported) {

@@ -203,12 +203,16 @@ int main(int argc, char** argv) {
 
   const std::string_view why = kubetrail::WaitForShutdownSignal([&] {
     CollectorConfig fresh;
-    absl::Status s = Resolve(f, fresh);
-    if (s.ok()) s = (*collector)->Reload(fresh);
-    if (!s.ok()) {
+    if (absl::Status s = Resolve(f, fresh); !s.ok()) {
       KT_LOG(kError, "collector") << "SIGHUP: reload failed, keeping the running "
                                      "configuration: "
                                   << s;
+      return;
+    }
+    // The policy and the client certificate are reloaded independently; Reload has logged
+    // what failed (and kept its previous version) and what was reloaded.
+    if (absl::Status s = (*collector)->Reload(fresh); !s.ok()) {
+      KT_LOG(kWarning, "collector") << "SIGHUP: reload incomplete: " << s;
     } else {
       KT_LOG(kInfo, "collector") << "SIGHUP: reloaded the policy and the client certificate";
     }

@@ -469,8 +469,10 @@ void Shipper::MaybeStartWrite() {
         return;
       }
       ++next_to_send_;
-      if (p.sends++ > 0) ++stats_.resent_batches;
+      const bool resend = p.sends++ > 0;
+      if (resend) ++stats_.resent_batches;
       ++stats_.sent_batches;
+      if (config_.on_send) config_.on_send(p.sequence, p.events, resend);
       stream->write_in_flight = true;
       stream->writing = p.request;
       message = p.request.get();

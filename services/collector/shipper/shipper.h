@@ -71,6 +71,11 @@ struct KeepaliveConfig {
   bool permit_without_calls = true;
 };
 
+// Called for every batch write on a stream, resends included, with the batch's sequence, its
+// events, and whether this shipper wrote it before on an earlier stream. It runs under the
+// shipper's lock: it must return quickly and must not call the shipper (count, do not log).
+using SendCallback = std::function<void(uint64_t sequence, size_t events, bool resend)>;
+
 struct ShipperConfig {
   // The aggregator, as a gRPC target: "127.0.0.1:7443", "[::1]:7443",
   // "dns:///aggregator.example:7443". Default: "127.0.0.1:7443".
@@ -125,6 +130,8 @@ struct ShipperConfig {
   // accepts_zstd_events) is a permanent FailedPrecondition. zstd level 1 takes a fraction of
   // gzip's CPU on both sides (docs/sizing.md). Default: 0.
   int zstd_level = 0;
+  // See SendCallback (for metrics). Default: none.
+  SendCallback on_send;
   // Give this shipper a TCP connection of its own (GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL), rather
   // than sharing one with other channels to the same target. Default: true.
   bool own_connection = true;

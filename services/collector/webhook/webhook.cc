@@ -182,6 +182,14 @@ class WebhookServer::Impl {
       return;
     }
 
+    // Nothing to decode is a broken request, not an empty batch: the apiserver never posts
+    // one, so answering 200 would hide a misconfigured client. (An EventList with no items
+    // is a batch, and stays 200.)
+    if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
+      Reply(res, 400, "empty body: expected an audit.k8s.io EventList or Event");
+      return;
+    }
+
     WebhookRequest request;
     request.peer = Cat(req.remote_addr, ":", req.remote_port);
     std::unique_ptr<Decoder> decoder = TakeDecoder();

@@ -17,8 +17,9 @@
 //   200  {"accepted":N,"rejected":M} — the sink took the N decoded events; M events of the body
 //        could not be decoded (each is passed to the sink in `errors`, to be counted and logged;
 //        one bad event never costs its neighbours).
-//   400  the body cannot be decoded at all (not JSON, a broken EventList, no decodable event):
-//        the reason, as text.
+//   400  the body cannot be decoded at all (not JSON, a broken EventList, no decodable event)
+//        or is empty (no bytes, or only whitespace; an EventList with no items is a 200):
+//        the reason, as text. The sink is not called for an empty body.
 //   405  a method other than POST on the path.
 //   413  a body over max_body_bytes (after gzip decompression too).
 //   415  a Content-Encoding other than gzip, deflate or br.

@@ -113,10 +113,9 @@ class RawConnection {
   // -1 when the connection failed or the server closed it.
   int Post(const std::string& path, const std::string& body) {
     if (!connected_) return -1;
-    const std::string request =
-        absl::StrCat("POST ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n",
-                     "Content-Type: application/json\r\nContent-Length: ", body.size(),
-                     "\r\n\r\n", body);
+    const std::string request = absl::StrCat(
+        "POST ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+        "Content-Type: application/json\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
     for (size_t sent = 0; sent < request.size();) {
       const ssize_t n = send(fd_, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
       if (n <= 0) return -1;
@@ -233,6 +232,39 @@ TEST_F(WebhookTest, UndecodableBodiesGet400WithTheReason) {
   EXPECT_EQ(res->status, 400);
   EXPECT_TRUE(sink_.AuditIds().empty());
   EXPECT_EQ(sink_.Errors().size(), 2u);
+}
+
+// A body with nothing in it is a client mistake, not an empty batch: 400 with the reason,
+// and the sink is not called. An EventList with no items is a batch and stays 200.
+TEST_F(WebhookTest, EmptyBodiesGet400ButAnEmptyEventListIsAccepted) {
+  std::unique_ptr<WebhookServer> server = StartPlain();
+  ASSERT_NE(server, nullptr);
+  RawConnection raw(server->port());
+  EXPECT_EQ(raw.Post("/audit/webhook", ""), 400);
+  httplib::Client client("127.0.0.1", server->port());
+  for (const std::string& body : {std::string(""), std::string(" \r\n\t \n")}) {
+    httplib::Result res = client.Post("/audit/webhook", body, "application/json");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 400) << "body \"" << body << "\"";
+    EXPECT_EQ(res->body, "empty body: expected an audit.k8s.io EventList or Event\n");
+  }
+  // The same when the emptiness only shows after decompression.
+  httplib::Result res =
+      client.Post("/audit/webhook", {{"Content-Encoding", "gzip"}}, Gzip("\n"), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400) << res->body;
+  EXPECT_EQ(sink_.Calls(), 0);
+
+  res = client.Post("/audit/webhook", EventList({}), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(res->body, "{\"accepted\":0,\"rejected\":0}\n");
+  EXPECT_EQ(sink_.Calls(), 1);
+
+  const std::string metrics = registry_.Expose();
+  EXPECT_NE(metrics.find("kubetrail_collector_webhook_requests_total{code=\"400\"} 4"),
+            std::string::npos)
+      << metrics;
 }
 
 TEST_F(WebhookTest, OversizedBodiesGet413AlsoWhenCompressed) {
