@@ -306,9 +306,11 @@ std::vector<StoredEvent> WriteNew(EventStore& store, const std::vector<Enveloped
 
 // Follows Search page by page with `request` (its cursor empty) until `more` is false,
 // checking each page against the contract, and returns every event seen. When
-// `between_pages` is set it runs after every page but the last.
+// `between_pages` is set it runs after every page but the last. `*snapshot_out`, when given,
+// gets the pages' snapshot sequence.
 std::vector<StoredEvent> SearchAll(EventStore& store, SearchRequest request,
-                                   const std::function<void()>& between_pages = nullptr) {
+                                   const std::function<void()>& between_pages = nullptr,
+                                   uint64_t* snapshot_out = nullptr) {
   std::vector<StoredEvent> out;
   std::optional<uint64_t> snapshot;
   for (int pages = 0;; ++pages) {
@@ -352,6 +354,7 @@ std::vector<StoredEvent> SearchAll(EventStore& store, SearchRequest request,
     EXPECT_TRUE(s.ok() && snapshot && *s == *snapshot) << "the cursor of an empty page moved";
     request.cursor = page->cursor;
   }
+  if (snapshot_out != nullptr && snapshot) *snapshot_out = *snapshot;
   return out;
 }
 
@@ -572,8 +575,7 @@ std::vector<NamedFilter> AggregateFilters() {
 
 TEST_P(EventStoreConformance, EmptyStore) {
   EXPECT_EQ(store().LastSequence(), 0u);
-  absl::StatusOr<WriteResult> r =
-      store().Write(absl::Span<const EnvelopedEvent>(), WriteOptions{});
+  absl::StatusOr<WriteResult> r = store().Write(absl::Span<const EnvelopedEvent>(), WriteOptions{});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->outcomes.empty());
   EXPECT_EQ(r->last_sequence, 0u);
@@ -1002,6 +1004,47 @@ TEST_P(EventStoreConformance, PagingIsStableWhileEventsArrive) {
     for (StoredEvent& e : arrived) all.push_back(std::move(e));
     ExpectSameEvents(ReadAllSince(store(), snapshot, s.filter, 7),
                      BruteSince(all, snapshot, s.filter), /*content=*/true);
+  }
+}
+
+// As above, with the events arriving from another thread while the pages are read (in both
+// orders): the pages hold exactly the events committed before the first page, once each, and
+// a follower from the snapshot gets exactly the rest.
+TEST_P(EventStoreConformance, PagingIsStableWhileAnotherThreadWrites) {
+  std::vector<StoredEvent> all = WriteNew(store(), Corpus(), 0);
+  const std::vector<EnvelopedEvent> arriving = MakeEvents(300, 91);
+  std::atomic<size_t> next{0};  // the next of `arriving` to write, over both orders
+  for (const Order order : {Order::kAscending, Order::kDescending}) {
+    SCOPED_TRACE(order == Order::kAscending ? "ascending" : "descending");
+    std::atomic<bool> paged{false};
+    std::vector<StoredEvent> arrived;
+    std::thread writer([&] {
+      // Small batches, until the pages are read or the events run out.
+      while (!paged.load() && next.load() < arriving.size()) {
+        const size_t at = next.load();
+        const size_t n = std::min<size_t>(3, arriving.size() - at);
+        next.store(at + n);
+        const std::vector<EnvelopedEvent> batch(arriving.begin() + at, arriving.begin() + at + n);
+        for (StoredEvent& e : WriteNew(store(), batch, store().LastSequence())) {
+          arrived.push_back(std::move(e));
+        }
+      }
+    });
+    SearchRequest req;
+    req.order = order;
+    req.limit = 17;
+    uint64_t snapshot = 0;
+    const std::vector<StoredEvent> got = SearchAll(store(), req, nullptr, &snapshot);
+    paged.store(true);
+    writer.join();
+    for (StoredEvent& e : arrived) all.push_back(std::move(e));
+    std::vector<StoredEvent> before;
+    for (const StoredEvent& e : all) {
+      if (e.sequence <= snapshot) before.push_back(e);
+    }
+    ExpectSameEvents(got, BruteSearch(before, {}, order));
+    ExpectSameEvents(ReadAllSince(store(), snapshot, {}, 23), BruteSince(all, snapshot, {}),
+                     /*content=*/true);
   }
 }
 
