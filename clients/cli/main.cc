@@ -30,6 +30,7 @@
 #include "clients/cli/policy.h"
 #include "clients/cli/query.h"
 #include "clients/cli/reports.h"
+#include "clients/cli/retention.h"
 #include "common/signals.h"
 #include "common/strings.h"
 #include "grpc/support/log.h"
@@ -804,6 +805,144 @@ Verb AddStatus(CLI::App& app, AggregatorVerbFlags* flags, ClientFlags* client) {
               }};
 }
 
+// Everything the retention and hold verbs were given on their command lines.
+struct HoldVerbFlags {
+  OutputFlags output;
+  RetentionOptions retention;
+  HoldOptions hold;
+  HoldsOptions holds;
+};
+
+// Output and client for a retention or hold verb; the exit code to stop with, or nullopt.
+std::optional<int> PrepareAdmin(const OutputFlags& output, ClientFlags* client,
+                                std::string_view prefix, EventFormat* format,
+                                OutputOptions* options,
+                                std::optional<kubetrail::Client>* connected) {
+  if (!ResolveOutput(output, prefix, format, options)) return kExitUsage;
+  int code = kExitOk;
+  *connected = ConnectClient(client, prefix, &code);
+  if (!connected->has_value()) return code;
+  return std::nullopt;
+}
+
+constexpr std::string_view kHoldHelp =
+    "Changes apply to the running aggregator's store at once and are logged by it with the\n"
+    "caller's identity; its periodic retention run (every retention_interval) applies them.\n"
+    "Admin identities only, outside --dev. kubetrail-admin's verbs of the same names do the\n"
+    "same on a stopped store.\n"
+    "\n";
+
+Verb AddRetention(CLI::App& app, HoldVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "retention", "Show or set how long clusters' events are kept",
+      Cat("Without --cluster/--keep, prints every retention setting. With them, sets the\n"
+          "retention of one cluster (\"*\": every cluster without its own) and prints the\n"
+          "settings; --keep 0 clears it (kept forever). Retention removes whole UTC days.\n"
+          "\n",
+          kHoldHelp,
+          "Examples:\n"
+          "  kubetrail --dev retention\n"
+          "  kubetrail retention --context prod --cluster prod --keep 400d\n"
+          "  kubetrail retention --context prod --cluster '*' --keep 2160h\n"
+          "  kubetrail retention --context prod --cluster dev-1 --keep 0\n"
+          "\n",
+          kGlobalHelp));
+  cmd->add_option("--cluster", flags->retention.cluster, "Cluster to set (\"*\": the default)")
+      ->check(NonEmptyValidator())
+      ->option_text("NAME");
+  cmd->add_option("--keep", flags->retention.keep,
+                  "How long: 400d, 2160h, 1d12h, or 0 to keep forever")
+      ->check(NonEmptyValidator())
+      ->option_text("DURATION");
+  AddOutputFlags(cmd, &flags->output);
+  return Verb{cmd, [flags, client] {
+                RetentionOptions& options = flags->retention;
+                std::optional<kubetrail::Client> connected;
+                if (std::optional<int> code = PrepareAdmin(flags->output, client,
+                                                           "kubetrail retention: ", &options.format,
+                                                           &options.output, &connected)) {
+                  return *code;
+                }
+                return RunRetention(options, *connected, std::cout, std::cerr);
+              }};
+}
+
+Verb AddHold(CLI::App& app, HoldVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "hold", "Place a legal hold (keeps events past retention)",
+      Cat("Keeps the events of a cluster in [--from, --to), optionally only one user's or one\n"
+          "namespace's, past their retention until the hold is released ('kubetrail holds\n"
+          "--release ID'). Prints the hold's id. Times as --from/--to of query: RFC 3339\n"
+          "2026-11-27T10:00:00Z, a date 2026-11-27 (UTC midnight), now or now-D. A hold does\n"
+          "not bring back days retention already removed: place it before they expire.\n"
+          "\n",
+          kHoldHelp,
+          "Examples:\n"
+          "  kubetrail hold --context prod --cluster prod --from 2026-01-01 --to 2026-04-01 \\\n"
+          "      --reason 'case 4711'\n"
+          "  kubetrail hold --context prod --cluster prod --user alice@example.com \\\n"
+          "      --from now-30d --to now --reason 'HR request 17'\n"
+          "\n",
+          kGlobalHelp));
+  HoldOptions& hold = flags->hold;
+  cmd->add_option("--cluster", hold.cluster, "The cluster")
+      ->required()
+      ->check(NonEmptyValidator())
+      ->option_text("NAME");
+  cmd->add_option("--from", hold.from, "Start (inclusive)")->required()->option_text("TIME");
+  cmd->add_option("--to", hold.to, "End (exclusive)")->required()->option_text("TIME");
+  cmd->add_option("--user", hold.user, "Only this user's events (user.username, exact)")
+      ->option_text("USER");
+  cmd->add_option("--namespace", hold.namespace_name,
+                  "Only this namespace's events (objectRef.namespace, exact)")
+      ->option_text("NS");
+  cmd->add_option("--reason", hold.reason, "Why (kept with the hold)")
+      ->required()
+      ->check(NonEmptyValidator())
+      ->option_text("TEXT");
+  AddOutputFlags(cmd, &flags->output);
+  return Verb{cmd, [flags, client] {
+                HoldOptions& options = flags->hold;
+                std::optional<kubetrail::Client> connected;
+                if (std::optional<int> code =
+                        PrepareAdmin(flags->output, client, "kubetrail hold: ", &options.format,
+                                     &options.output, &connected)) {
+                  return *code;
+                }
+                return RunHold(options, absl::Now(), *connected, std::cout, std::cerr);
+              }};
+}
+
+Verb AddHolds(CLI::App& app, HoldVerbFlags* flags, ClientFlags* client) {
+  CLI::App* cmd = AddAggregatorVerb(
+      app, "holds", "List legal holds, or release one",
+      Cat("Prints every legal hold (ID, CLUSTER, FROM, TO, USER, NAMESPACE, CREATED, REASON).\n"
+          "With --release ID, releases that hold first: the events only it kept expire at the\n"
+          "next retention run.\n"
+          "\n",
+          kHoldHelp,
+          "Examples:\n"
+          "  kubetrail --dev holds\n"
+          "  kubetrail holds --context prod -o json\n"
+          "  kubetrail holds --context prod --release hold-3\n"
+          "\n",
+          kGlobalHelp));
+  cmd->add_option("--release", flags->holds.release, "Release this hold first")
+      ->check(NonEmptyValidator())
+      ->option_text("ID");
+  AddOutputFlags(cmd, &flags->output);
+  return Verb{cmd, [flags, client] {
+                HoldsOptions& options = flags->holds;
+                std::optional<kubetrail::Client> connected;
+                if (std::optional<int> code =
+                        PrepareAdmin(flags->output, client, "kubetrail holds: ", &options.format,
+                                     &options.output, &connected)) {
+                  return *code;
+                }
+                return RunHolds(options, *connected, std::cout, std::cerr);
+              }};
+}
+
 int Main(int argc, char** argv) {
   // The verbs write through std::cout in large blocks; no need to interleave with stdio.
   std::ios::sync_with_stdio(false);
@@ -827,6 +966,7 @@ int Main(int argc, char** argv) {
   std::string simulate_output = "table";
   ClientFlags client_flags;
   AggregatorVerbFlags aggregator_flags;  // only one verb runs, so they can share
+  HoldVerbFlags hold_flags;
 
   AddClientFlags(app, &client_flags);
 
@@ -841,6 +981,9 @@ int Main(int argc, char** argv) {
   verbs.push_back(AddHistogram(app, &aggregator_flags, &client_flags));
   verbs.push_back(AddExport(app, &aggregator_flags, &client_flags));
   verbs.push_back(AddStatus(app, &aggregator_flags, &client_flags));
+  verbs.push_back(AddRetention(app, &hold_flags, &client_flags));
+  verbs.push_back(AddHold(app, &hold_flags, &client_flags));
+  verbs.push_back(AddHolds(app, &hold_flags, &client_flags));
 
   try {
     app.parse(argc, argv);

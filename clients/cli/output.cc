@@ -1230,4 +1230,95 @@ void AppendStatus(const kubetrail::v1::StatsResponse& stats, std::string_view se
   }
 }
 
+namespace {
+
+// A retention duration: whole days as `400d`, anything else as Go writes it (`36h`).
+std::string KeepText(int64_t keep_us) {
+  constexpr int64_t kDay = 86'400'000'000;
+  if (keep_us > 0 && keep_us % kDay == 0) return absl::StrCat(keep_us / kDay, "d");
+  return absl::FormatDuration(absl::Microseconds(keep_us));
+}
+
+void AppendUtcJson(int64_t micros, std::string* out) {
+  out->push_back('"');
+  audit::AppendMicroTime(micros, out);
+  out->push_back('"');
+}
+
+}  // namespace
+
+void AppendRetention(
+    const google::protobuf::RepeatedPtrField<kubetrail::v1::RetentionSetting>& settings,
+    EventFormat format, const OutputOptions& options, std::string* out) {
+  if (!IsTable(format)) {
+    std::string json = "[";
+    for (int i = 0; i < settings.size(); ++i) {
+      if (i > 0) json.push_back(',');
+      json.append("{\"cluster\":");
+      audit::AppendGoQuoted(settings[i].cluster(), &json);
+      json.append(",\"keep\":");
+      audit::AppendGoQuoted(KeepText(settings[i].keep_us()), &json);
+      absl::StrAppend(&json, ",\"keep_us\":", settings[i].keep_us(), "}");
+    }
+    json.push_back(']');
+    AppendReport(std::move(json), format, out);
+    return;
+  }
+  std::vector<Row> rows;
+  for (const kubetrail::v1::RetentionSetting& setting : settings) {
+    rows.push_back({ValueCell(setting.cluster(), 0), PlainCell(KeepText(setting.keep_us()))});
+  }
+  if (rows.empty()) rows.push_back({PlainCell("*"), PlainCell("forever")});
+  AppendTable({{"CLUSTER", 0, false}, {"KEEP", 0, false}}, rows, options, "", out);
+}
+
+void AppendHolds(const google::protobuf::RepeatedPtrField<kubetrail::v1::LegalHold>& holds,
+                 EventFormat format, const OutputOptions& options, std::string* out) {
+  if (!IsTable(format)) {
+    std::string json = "[";
+    for (int i = 0; i < holds.size(); ++i) {
+      const kubetrail::v1::LegalHold& hold = holds[i];
+      if (i > 0) json.push_back(',');
+      json.append("{\"id\":");
+      audit::AppendGoQuoted(hold.id(), &json);
+      json.append(",\"cluster\":");
+      audit::AppendGoQuoted(hold.cluster(), &json);
+      json.append(",\"from\":");
+      AppendUtcJson(hold.from_us(), &json);
+      json.append(",\"to\":");
+      AppendUtcJson(hold.to_us(), &json);
+      json.append(",\"user\":");
+      audit::AppendGoQuoted(hold.user(), &json);
+      json.append(",\"namespace\":");
+      audit::AppendGoQuoted(hold.namespace_name(), &json);
+      json.append(",\"reason\":");
+      audit::AppendGoQuoted(hold.reason(), &json);
+      json.append(",\"created\":");
+      AppendUtcJson(hold.created_us(), &json);
+      json.push_back('}');
+    }
+    json.push_back(']');
+    AppendReport(std::move(json), format, out);
+    return;
+  }
+  std::vector<Row> rows;
+  for (const kubetrail::v1::LegalHold& hold : holds) {
+    rows.push_back({ValueCell(hold.id(), 0), ValueCell(hold.cluster(), 0),
+                    PlainCell(FormatTime(hold.from_us(), options.zone, false)),
+                    PlainCell(FormatTime(hold.to_us(), options.zone, false)),
+                    ValueCell(OrDash(hold.user()), 0), ValueCell(OrDash(hold.namespace_name()), 0),
+                    PlainCell(FormatTime(hold.created_us(), options.zone, false)),
+                    ValueCell(hold.reason(), 0)});
+  }
+  AppendTable({{"ID", 0, false},
+               {"CLUSTER", 0, false},
+               {"FROM", 0, false},
+               {"TO", 0, false},
+               {"USER", 0, false},
+               {"NAMESPACE", 0, false},
+               {"CREATED", 0, false},
+               {"REASON", 0, false}},
+              rows, options, "", out);
+}
+
 }  // namespace kubetrail::cli

@@ -28,8 +28,9 @@
 //    kJsonLines in the same key order (see AppendJsonAsYaml for the quoting). Should the
 //    conversion ever fail (it does not for the codec's output), the JSON line is written as
 //    the document: JSON is YAML too.
-// The reports that are not events (top, count, histogram, status) have a table form (kTable
-// and kWide), a one-line JSON form (kJson and kJsonLines) and the YAML of that JSON (kYaml).
+// The reports that are not events (top, count, histogram, status, retention, holds) have a
+// table form (kTable and kWide), a one-line JSON form (kJson and kJsonLines) and the YAML of
+// that JSON (kYaml).
 //
 // Table cells: control characters, newlines, DEL, C1 controls, invalid UTF-8 and the
 // invisible characters that can reorder or hide text on a terminal (bidi overrides and
@@ -193,6 +194,29 @@ void AppendHistogram(const kubetrail::v1::HistogramResponse& histogram,
 void AppendStatus(const kubetrail::v1::StatsResponse& stats, std::string_view server,
                   std::string_view health, EventFormat format, const OutputOptions& options,
                   std::string* out);
+
+// For `kubetrail retention`: the store's retention settings (Admin.ListRetention), sorted
+// by cluster as the server sent them. A duration is written `400d` when it is whole days,
+// else as Go writes durations (`36h`, `1h30m`).
+//  * kTable / kWide: columns CLUSTER and KEEP; with no setting, the one row `*  forever`.
+//  * kJson / kJsonLines: one line `[{"cluster":"*","keep":"400d","keep_us":N},…]` (`[]` when
+//    there is no setting: everything is kept forever).
+//  * kYaml: that array as YAML.
+void AppendRetention(
+    const google::protobuf::RepeatedPtrField<kubetrail::v1::RetentionSetting>& settings,
+    EventFormat format, const OutputOptions& options, std::string* out);
+
+// For `kubetrail holds` (and `kubetrail hold` in the JSON and YAML formats): legal holds in
+// the server's order.
+//  * kTable / kWide: columns ID, CLUSTER, FROM, TO, USER, NAMESPACE, CREATED (times like
+//    table times, in the zone; `-` for no user or namespace) and REASON (last, escaped, not
+//    cut). Nothing when there are no holds.
+//  * kJson / kJsonLines: one line `[{"id":"hold-3","cluster":"…","from":"…Z","to":"…Z",
+//    "user":"…","namespace":"…","reason":"…","created":"…Z"},…]` (times in UTC with
+//    microseconds; `[]` when empty).
+//  * kYaml: that array as YAML.
+void AppendHolds(const google::protobuf::RepeatedPtrField<kubetrail::v1::LegalHold>& holds,
+                 EventFormat format, const OutputOptions& options, std::string* out);
 
 // Appends the JSON value `json` (one complete value, valid JSON) as a block-style YAML
 // document, without a `---` line: objects keep their key order; numbers keep their text;

@@ -261,6 +261,61 @@ absl::StatusOr<v1::StatsResponse> Client::Stats() const {
       });
 }
 
+absl::StatusOr<std::vector<v1::RetentionSetting>> Client::ListRetention() const {
+  absl::StatusOr<v1::ListRetentionResponse> response = CallUnary<v1::ListRetentionResponse>(
+      [this](grpc::ClientContext* c) { Prepare(c); },
+      [&](grpc::ClientContext* c, v1::ListRetentionResponse* r) {
+        return admin_->ListRetention(c, v1::ListRetentionRequest(), r);
+      });
+  if (!response.ok()) return response.status();
+  return TakeAll(response->mutable_settings());
+}
+
+absl::StatusOr<std::vector<v1::RetentionSetting>> Client::SetRetention(const std::string& cluster,
+                                                                       int64_t keep_us) const {
+  v1::SetRetentionRequest request;
+  request.set_cluster(cluster);
+  request.set_keep_us(keep_us);
+  absl::StatusOr<v1::SetRetentionResponse> response =
+      CallUnary<v1::SetRetentionResponse>([this](grpc::ClientContext* c) { Prepare(c); },
+                                          [&](grpc::ClientContext* c, v1::SetRetentionResponse* r) {
+                                            return admin_->SetRetention(c, request, r);
+                                          });
+  if (!response.ok()) return response.status();
+  return TakeAll(response->mutable_settings());
+}
+
+absl::StatusOr<v1::LegalHold> Client::PlaceHold(const v1::PlaceHoldRequest& request) const {
+  absl::StatusOr<v1::PlaceHoldResponse> response =
+      CallUnary<v1::PlaceHoldResponse>([this](grpc::ClientContext* c) { Prepare(c); },
+                                       [&](grpc::ClientContext* c, v1::PlaceHoldResponse* r) {
+                                         return admin_->PlaceHold(c, request, r);
+                                       });
+  if (!response.ok()) return response.status();
+  return std::move(*response->mutable_hold());
+}
+
+absl::StatusOr<std::vector<v1::LegalHold>> Client::ListHolds() const {
+  absl::StatusOr<v1::ListHoldsResponse> response =
+      CallUnary<v1::ListHoldsResponse>([this](grpc::ClientContext* c) { Prepare(c); },
+                                       [&](grpc::ClientContext* c, v1::ListHoldsResponse* r) {
+                                         return admin_->ListHolds(c, v1::ListHoldsRequest(), r);
+                                       });
+  if (!response.ok()) return response.status();
+  return TakeAll(response->mutable_holds());
+}
+
+absl::Status Client::ReleaseHold(const std::string& id) const {
+  v1::ReleaseHoldRequest request;
+  request.set_id(id);
+  return CallUnary<v1::ReleaseHoldResponse>(
+             [this](grpc::ClientContext* c) { Prepare(c); },
+             [&](grpc::ClientContext* c, v1::ReleaseHoldResponse* r) {
+               return admin_->ReleaseHold(c, request, r);
+             })
+      .status();
+}
+
 absl::StatusOr<std::string> Client::Health() const {
   std::unique_ptr<grpc::health::v1::Health::Stub> health =
       grpc::health::v1::Health::NewStub(channel_);

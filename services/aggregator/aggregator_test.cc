@@ -1,6 +1,7 @@
 // The aggregator in-process over real gRPC on 127.0.0.1 and a real RocksDB store in a temp
 // dir: ingest (acks, exactly-once, rejects, protocol errors, draining), every query RPC,
-// Search + Follow continuity with late events, Admin, metrics, and mTLS cluster binding.
+// Search + Follow continuity with late events, Admin (backup, stats, retention and legal holds
+// on the running store), metrics, and mTLS cluster binding.
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "kubetrail/v1/admin.grpc.pb.h"
 #include "kubetrail/v1/ingest.grpc.pb.h"
 #include "kubetrail/v1/query.grpc.pb.h"
@@ -28,12 +30,14 @@
 #include "storage/rocksdb_event_store.h"
 #include "tests/testing/certs.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/text.h"
 
 namespace kubetrail::aggregator {
 namespace {
 
 namespace v1 = ::kubetrail::v1;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 using testing::Ctx;
 using testing::Events;
@@ -53,8 +57,8 @@ class AggregatorTest : public ::testing::Test {
     config_.drain_timeout = absl::Seconds(10);
   }
 
-  void Start() {
-    absl::StatusOr<std::unique_ptr<Aggregator>> agg = Aggregator::Start(config_, Clock::Real());
+  void Start(Clock& clock = Clock::Real()) {
+    absl::StatusOr<std::unique_ptr<Aggregator>> agg = Aggregator::Start(config_, clock);
     ASSERT_TRUE(agg.ok()) << agg.status();
     agg_ = std::move(*agg);
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", agg_->port()),
@@ -83,6 +87,15 @@ class AggregatorTest : public ::testing::Test {
     return resp.count();
   }
 
+  // The value of `sample` (name and labels as exposed) on the status port's /metrics, or -1
+  // when it is not there.
+  double Metric(std::string_view sample) {
+    httplib::Client http("127.0.0.1", agg_->http_port());
+    httplib::Result metrics = http.Get("/metrics");
+    EXPECT_TRUE(metrics) << httplib::to_string(metrics.error());
+    return metrics ? kubetrail::testing::SampleValue(metrics->body, sample) : -1;
+  }
+
   // One Search page: the events and the last chunk.
   struct Page {
     std::vector<v1::StoredEvent> events;
@@ -104,8 +117,21 @@ class AggregatorTest : public ::testing::Test {
     return page;
   }
 
+  // Waits (at most `timeout`) until Count(filter) is `want`; returns the last count.
+  uint64_t AwaitCount(const v1::Filter& filter, uint64_t want,
+                      absl::Duration timeout = absl::Seconds(60)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    uint64_t count = Count(filter);
+    while (count != want && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+      count = Count(filter);
+    }
+    return count;
+  }
+
   kubetrail::testing::TempDir dir_;
   Config config_;
+  FakeClock clock_;  // for tests that pass it to Start(); outlives agg_
   std::unique_ptr<Aggregator> agg_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Query::Stub> query_;
@@ -581,6 +607,8 @@ TEST_F(AggregatorTest, FullDiskStopsAcksKeepsAckedEventsAndResumes) {
   EXPECT_THAT(end.error_message(), HasSubstr("resend it later"));
   EXPECT_FALSE(serving());
   EXPECT_EQ(Count(), acked);
+  EXPECT_EQ(Metric("kubetrail_store_writable"), 0);
+  EXPECT_GE(Metric(R"(kubetrail_ingest_write_failures_total{cluster="c1"})"), 1);
 
   Config more = config_;
   more.max_disk_bytes = 0;
@@ -602,6 +630,7 @@ TEST_F(AggregatorTest, FullDiskStopsAcksKeepsAckedEventsAndResumes) {
   ASSERT_TRUE(stored);
   EXPECT_TRUE(serving());
   EXPECT_EQ(Count(), acked);
+  EXPECT_EQ(Metric("kubetrail_store_writable"), 1);
 }
 
 TEST_F(AggregatorTest, AdminBackupAndStats) {
@@ -633,6 +662,152 @@ TEST_F(AggregatorTest, AdminBackupAndStats) {
   EXPECT_EQ(stats.last_sequence(), 70u);
   ASSERT_EQ(stats.events_per_cluster_size(), 1);
   EXPECT_EQ(stats.events_per_cluster(0).key(), "c1");
+}
+
+v1::Filter ClusterFilter(const std::string& cluster) {
+  v1::Filter filter;
+  filter.add_clusters(cluster);
+  return filter;
+}
+
+std::vector<std::pair<std::string, int64_t>> Settings(
+    const google::protobuf::RepeatedPtrField<v1::RetentionSetting>& settings) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const v1::RetentionSetting& s : settings) out.emplace_back(s.cluster(), s.keep_us());
+  return out;
+}
+
+// Holds and retention changed over gRPC while the aggregator runs; the aggregator's own
+// retention runs (its clock is 40 days past the events) apply them.
+TEST_F(AggregatorTest, AdminHoldsAndRetentionOnTheRunningStore) {
+  constexpr int64_t kDay = 86'400'000'000;
+  clock_.Set(absl::FromUnixMicros(kStart + 40 * kDay));
+  // The first run comes about 10 s after start, then one every 100 ms.
+  config_.retention_interval = absl::Milliseconds(100);
+  Start(clock_);
+  const uint64_t held = SendBatch("c1", 1, Events(20, 81, kStart)).stored();
+  const uint64_t unheld = SendBatch("c1", 2, Events(20, 82, kStart + kDay)).stored();
+  const uint64_t other = SendBatch("c2", 1, Events(10, 83, kStart)).stored();
+  ASSERT_GT(held, 0u);
+  ASSERT_GT(unheld, 0u);
+  ASSERT_EQ(Count(ClusterFilter("c1")), held + unheld);
+  auto admin = v1::Admin::NewStub(channel_);
+
+  // A hold on c1's first day only.
+  v1::PlaceHoldRequest hold;
+  hold.set_cluster("c1");
+  hold.set_from_us(kStart);
+  hold.set_to_us(kStart + kDay);
+  hold.set_reason("case 4711");
+  v1::PlaceHoldResponse placed;
+  grpc::Status s = admin->PlaceHold(Ctx().get(), hold, &placed);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(placed.hold().id(), "hold-1");
+  EXPECT_EQ(placed.hold().cluster(), "c1");
+  EXPECT_EQ(placed.hold().from_us(), kStart);
+  EXPECT_EQ(placed.hold().to_us(), kStart + kDay);
+  EXPECT_EQ(placed.hold().reason(), "case 4711");
+  // Stamped by the aggregator's clock.
+  EXPECT_EQ(placed.hold().created_us(), clock_.NowMicros());
+  v1::ListHoldsResponse holds;
+  ASSERT_TRUE(admin->ListHolds(Ctx().get(), {}, &holds).ok());
+  ASSERT_EQ(holds.holds_size(), 1);
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(holds.holds(0), placed.hold()));
+
+  // 30 days for every cluster but c2, which keeps 400 days.
+  v1::SetRetentionRequest retention;
+  retention.set_cluster("*");
+  retention.set_keep_us(30 * kDay);
+  v1::SetRetentionResponse settings;
+  s = admin->SetRetention(Ctx().get(), retention, &settings);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  retention.set_cluster("c2");
+  retention.set_keep_us(400 * kDay);
+  ASSERT_TRUE(admin->SetRetention(Ctx().get(), retention, &settings).ok());
+  using Setting = std::pair<std::string, int64_t>;
+  EXPECT_THAT(Settings(settings.settings()),
+              ::testing::ElementsAre(Setting{"*", 30 * kDay}, Setting{"c2", 400 * kDay}));
+  v1::ListRetentionResponse listed;
+  ASSERT_TRUE(admin->ListRetention(Ctx().get(), {}, &listed).ok());
+  EXPECT_EQ(Settings(listed.settings()), Settings(settings.settings()));
+
+  // Retention runs: c1's second day expires, the held first day stays, c2 is within 400 days.
+  EXPECT_EQ(AwaitCount(ClusterFilter("c1"), held), held);
+  v1::Filter held_range = ClusterFilter("c1");
+  held_range.set_from_us(kStart);
+  held_range.set_to_us(kStart + kDay);
+  EXPECT_EQ(Count(held_range), held);
+  EXPECT_EQ(Count(ClusterFilter("c2")), other);
+
+  // Released, the hold's events expire at the next run.
+  v1::ReleaseHoldRequest release;
+  release.set_id("hold-1");
+  v1::ReleaseHoldResponse released;
+  s = admin->ReleaseHold(Ctx().get(), release, &released);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(admin->ListHolds(Ctx().get(), {}, &holds).ok());
+  EXPECT_EQ(holds.holds_size(), 0);
+  s = admin->ReleaseHold(Ctx().get(), release, &released);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("hold-1"));
+  EXPECT_EQ(AwaitCount(ClusterFilter("c1"), 0), 0u);
+  EXPECT_EQ(Count(ClusterFilter("c2")), other);
+
+  // Cleared (keep 0), the settings go; clearing one that is not set is fine.
+  retention.set_cluster("*");
+  retention.set_keep_us(0);
+  ASSERT_TRUE(admin->SetRetention(Ctx().get(), retention, &settings).ok());
+  EXPECT_THAT(Settings(settings.settings()), ::testing::ElementsAre(Setting{"c2", 400 * kDay}));
+  retention.set_cluster("c2");
+  ASSERT_TRUE(admin->SetRetention(Ctx().get(), retention, &settings).ok());
+  ASSERT_TRUE(admin->SetRetention(Ctx().get(), retention, &settings).ok());
+  EXPECT_EQ(settings.settings_size(), 0);
+  // The next hold gets the next number.
+  ASSERT_TRUE(admin->PlaceHold(Ctx().get(), hold, &placed).ok());
+  EXPECT_EQ(placed.hold().id(), "hold-2");
+}
+
+TEST_F(AggregatorTest, AdminHoldAndRetentionInputIsChecked) {
+  Start();
+  auto admin = v1::Admin::NewStub(channel_);
+  auto expect_invalid = [](const grpc::Status& s, const std::string& problem) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr(problem));
+  };
+  v1::SetRetentionRequest retention;
+  v1::SetRetentionResponse settings;
+  retention.set_keep_us(86'400'000'000);
+  expect_invalid(admin->SetRetention(Ctx().get(), retention, &settings), "empty cluster");
+  retention.set_cluster("c1");
+  retention.set_keep_us(-1);
+  expect_invalid(admin->SetRetention(Ctx().get(), retention, &settings), "negative duration");
+
+  v1::PlaceHoldRequest hold;
+  v1::PlaceHoldResponse placed;
+  hold.set_from_us(kStart);
+  hold.set_to_us(kStart + 1);
+  expect_invalid(admin->PlaceHold(Ctx().get(), hold, &placed), "empty cluster");
+  hold.set_cluster("c1");
+  hold.set_to_us(kStart);
+  expect_invalid(admin->PlaceHold(Ctx().get(), hold, &placed), "empty range");
+  hold.set_to_us(kStart - 1);
+  expect_invalid(admin->PlaceHold(Ctx().get(), hold, &placed), "empty range");
+
+  v1::ReleaseHoldRequest release;
+  v1::ReleaseHoldResponse released;
+  expect_invalid(admin->ReleaseHold(Ctx().get(), release, &released), "empty id");
+  release.set_id("hold-7");
+  grpc::Status s = admin->ReleaseHold(Ctx().get(), release, &released);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("no legal hold \"hold-7\""));
+
+  // Nothing was recorded.
+  v1::ListHoldsResponse holds;
+  ASSERT_TRUE(admin->ListHolds(Ctx().get(), {}, &holds).ok());
+  EXPECT_EQ(holds.holds_size(), 0);
+  v1::ListRetentionResponse listed;
+  ASSERT_TRUE(admin->ListRetention(Ctx().get(), {}, &listed).ok());
+  EXPECT_EQ(listed.settings_size(), 0);
 }
 
 TEST_F(AggregatorTest, HealthServingUntilShutdown) {
@@ -742,6 +917,64 @@ TEST_F(AggregatorTlsTest, CollectorCertificatesAreBoundToTheirClusters) {
   EXPECT_TRUE(now_allowed.Close().ok());
 }
 
+// Refused streams are counted by the cluster they named and the gRPC code; a caller without
+// a client certificate counts under cluster "", whatever it named, so that it cannot add
+// series without end.
+TEST_F(AggregatorTlsTest, RefusedStreamsAreCountedWithoutTrustingAnonymousNames) {
+  Start();
+  {
+    IngestClient denied(Channel("collector-a"), "prod-b");
+    EXPECT_EQ(denied.Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  for (const char* named : {"prod-a", "made-up-1", "made-up-2"}) {
+    IngestClient no_cert(Channel(""), named);
+    EXPECT_EQ(no_cert.Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  }
+  httplib::Client http("127.0.0.1", agg_->http_port());
+  httplib::Result metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics) << httplib::to_string(metrics.error());
+  const std::string& text = metrics->body;
+  EXPECT_EQ(
+      kubetrail::testing::SampleValue(
+          text,
+          R"(kubetrail_ingest_streams_refused_total{cluster="prod-b",code="PERMISSION_DENIED"})"),
+      1);
+  EXPECT_EQ(
+      kubetrail::testing::SampleValue(
+          text, R"(kubetrail_ingest_streams_refused_total{cluster="",code="UNAUTHENTICATED"})"),
+      3);
+  EXPECT_THAT(text, Not(HasSubstr("made-up")));
+}
+
+// SIGHUP applies new tokens (the old ones stop working at once); TLS file paths that changed
+// are refused as needing a restart, while the rest of the reload still applies.
+TEST_F(AggregatorTlsTest, ReloadAppliesTokensAndNamesTlsPathsThatNeedARestart) {
+  Start();
+  auto count = [&](const std::string& token) {
+    auto stub = v1::Query::NewStub(Channel(""));
+    auto ctx = Ctx();
+    ctx->AddMetadata("authorization", "Bearer " + token);
+    v1::CountResponse resp;
+    return stub->Count(ctx.get(), {}, &resp).error_code();
+  };
+  EXPECT_EQ(count("s3cret"), grpc::StatusCode::OK);
+  Config reloaded = config_;
+  reloaded.auth.tokens = {{.name = "grafana", .sha256 = Sha256Hex("n3w"), .admin = false}};
+  ASSERT_TRUE(agg_->Reload(reloaded).ok());
+  EXPECT_EQ(count("s3cret"), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(count("n3w"), grpc::StatusCode::OK);
+
+  Config moved = reloaded;
+  moved.tls_cert_file = dir_.path() + "/elsewhere.pem";
+  moved.auth.tokens.push_back({.name = "ci", .sha256 = Sha256Hex("ci-token"), .admin = false});
+  const absl::Status s = agg_->Reload(moved);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(s.message(), HasSubstr("tls.cert_file changed"));
+  EXPECT_THAT(s.message(), HasSubstr("restart"));
+  EXPECT_EQ(count("ci-token"), grpc::StatusCode::OK);
+  EXPECT_EQ(count("n3w"), grpc::StatusCode::OK);
+}
+
 TEST_F(AggregatorTlsTest, QueriesNeedAnAllowedCertificateOrToken) {
   Start();
   auto count = [](const std::shared_ptr<grpc::Channel>& channel, const std::string& token) {
@@ -767,6 +1000,57 @@ TEST_F(AggregatorTlsTest, QueriesNeedAnAllowedCertificateOrToken) {
   EXPECT_EQ(stats(Channel("ops"), ""), grpc::StatusCode::OK);
   EXPECT_EQ(stats(Channel("auditor"), ""), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(stats(Channel(""), "s3cret"), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(AggregatorTlsTest, HoldsAndRetentionNeedAnAdmin) {
+  config_.auth.tokens.push_back({.name = "legal", .sha256 = Sha256Hex("h0ld"), .admin = true});
+  Start();
+  // Every hold and retention call of one caller: their codes in call order.
+  auto calls = [](const std::shared_ptr<grpc::Channel>& channel, const std::string& token) {
+    auto stub = v1::Admin::NewStub(channel);
+    auto ctx = [&token] {
+      auto c = Ctx();
+      if (!token.empty()) c->AddMetadata("authorization", "Bearer " + token);
+      return c;
+    };
+    std::vector<grpc::StatusCode> codes;
+    v1::PlaceHoldRequest hold;
+    hold.set_cluster("prod-a");
+    hold.set_from_us(kStart);
+    hold.set_to_us(kStart + 1);
+    v1::PlaceHoldResponse placed;
+    codes.push_back(stub->PlaceHold(ctx().get(), hold, &placed).error_code());
+    v1::ListHoldsResponse holds;
+    codes.push_back(stub->ListHolds(ctx().get(), {}, &holds).error_code());
+    v1::ReleaseHoldRequest release;
+    release.set_id(placed.hold().id().empty() ? "hold-1" : placed.hold().id());
+    v1::ReleaseHoldResponse released;
+    codes.push_back(stub->ReleaseHold(ctx().get(), release, &released).error_code());
+    v1::SetRetentionRequest retention;
+    retention.set_cluster("*");
+    retention.set_keep_us(86'400'000'000);
+    v1::SetRetentionResponse settings;
+    codes.push_back(stub->SetRetention(ctx().get(), retention, &settings).error_code());
+    v1::ListRetentionResponse listed;
+    codes.push_back(stub->ListRetention(ctx().get(), {}, &listed).error_code());
+    return codes;
+  };
+  using ::testing::Each;
+  using ::testing::Eq;
+  EXPECT_THAT(calls(Channel("auditor"), ""), Each(Eq(grpc::StatusCode::PERMISSION_DENIED)));
+  EXPECT_THAT(calls(Channel(""), "s3cret"), Each(Eq(grpc::StatusCode::PERMISSION_DENIED)));
+  EXPECT_THAT(calls(Channel("collector-a"), ""), Each(Eq(grpc::StatusCode::UNAUTHENTICATED)));
+  EXPECT_THAT(calls(Channel("ops"), ""), Each(Eq(grpc::StatusCode::OK)));
+  EXPECT_THAT(calls(Channel(""), "h0ld"), Each(Eq(grpc::StatusCode::OK)));
+  // The refused calls changed nothing: the admins' holds are hold-1 and hold-2, both released.
+  auto stub = v1::Admin::NewStub(Channel("ops"));
+  v1::PlaceHoldRequest hold;
+  hold.set_cluster("prod-a");
+  hold.set_from_us(kStart);
+  hold.set_to_us(kStart + 1);
+  v1::PlaceHoldResponse placed;
+  ASSERT_TRUE(stub->PlaceHold(Ctx().get(), hold, &placed).ok());
+  EXPECT_EQ(placed.hold().id(), "hold-3");
 }
 
 TEST_F(AggregatorTest, BadConfigIsRefusedWithTheField) {

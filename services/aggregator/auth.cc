@@ -154,4 +154,16 @@ absl::Status Authorizer::CheckAdmin(const grpc::ServerContextBase& context) cons
       absl::StrCat(Describe(peer), " may not call the Admin service"));
 }
 
+std::string Authorizer::DescribeCaller(const grpc::ServerContextBase& context) const {
+  const PeerIdentity peer = PeerOf(context);
+  std::string who = Describe(peer);
+  if (const std::shared_ptr<const Rules> rules = Current(); rules != nullptr) {
+    if (std::optional<std::string> token = TokenOf(context, rules->tokens)) {
+      who = peer.authenticated ? absl::StrCat(who, " with token \"", *token, "\"")
+                               : absl::StrCat("token \"", *token, "\"");
+    }
+  }
+  return absl::StrCat(who, " from ", context.peer());
+}
+
 }  // namespace kubetrail::aggregator

@@ -61,6 +61,11 @@ class Authorizer {
   absl::Status CheckQuery(const grpc::ServerContextBase& context) const;
   // As CheckQuery, and PermissionDenied when the caller is not an admin.
   absl::Status CheckAdmin(const grpc::ServerContextBase& context) const;
+  // Who the caller is, for the log lines of admin actions: `certificate "ops"` (every name
+  // the certificate carries), `token "grafana"` (a valid token's name; after the certificate
+  // when there is both), or `a client without a certificate` (--dev), then ` from PEER`
+  // (gRPC's peer address, "ipv4:10.0.0.7:51234").
+  std::string DescribeCaller(const grpc::ServerContextBase& context) const;
 
   ~Authorizer();
 

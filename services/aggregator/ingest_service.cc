@@ -117,6 +117,10 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     hello_seen_ = true;
     cluster_ = hello.cluster();
     source_ = hello.source();
+    KT_LOG(kInfo, "ingest") << "stream " << cluster_ << "/" << source_ << " opened by collector "
+                            << (hello.collector_version().empty() ? "(no version)"
+                                                                  : hello.collector_version())
+                            << " from " << context_->peer();
     service_.metrics_.CollectorSeen(cluster_, source_, service_.clock_.NowMicros());
     v1::IngestResponse& welcome = outbox_.emplace_back();
     v1::Welcome* w = welcome.mutable_welcome();

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
@@ -130,7 +131,10 @@ int main(int argc, char** argv) {
     Config fresh;
     absl::Status s = Resolve(f, fresh);
     if (s.ok()) s = (*aggregator)->Reload(fresh);
-    if (!s.ok()) {
+    if (absl::IsFailedPrecondition(s)) {
+      // Applied, except what needs a restart (the message says what).
+      KT_LOG(kWarning, "aggregator") << "SIGHUP: " << s.message();
+    } else if (!s.ok()) {
       KT_LOG(kError, "aggregator") << "SIGHUP: reload failed, keeping the running "
                                       "configuration: "
                                    << s;

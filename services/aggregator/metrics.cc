@@ -31,7 +31,8 @@ Metrics::Metrics(Registry& registry)
           {"cluster"})),
       refused_(registry.AddCounter(
           "kubetrail_ingest_streams_refused_total",
-          "Ingest streams refused at the hello, per cluster named and gRPC code.",
+          "Ingest streams refused at the hello, per cluster named and gRPC code (cluster \"\" "
+          "for callers without a client certificate).",
           {"cluster", "code"})),
       write_failures_(registry.AddCounter(
           "kubetrail_ingest_write_failures_total",
@@ -74,7 +75,11 @@ Metrics::Metrics(Registry& registry)
 }
 
 void Metrics::StreamRefused(std::string_view cluster, const absl::Status& why) {
-  refused_.WithLabels({cluster, absl::StatusCodeToString(why.code())}).Increment();
+  // A caller without a client certificate counts under cluster "": the name it sent is its
+  // own say-so, and anyone who reaches the port could otherwise add series without end.
+  // A refused certificate was issued by the client CA, so its names stay few.
+  const std::string_view label = why.code() == absl::StatusCode::kUnauthenticated ? "" : cluster;
+  refused_.WithLabels({label, absl::StatusCodeToString(why.code())}).Increment();
 }
 
 void Metrics::CollectorSeen(std::string_view cluster, std::string_view source, int64_t now_us) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -102,7 +103,7 @@ class AggregatorImpl final : public Aggregator {
     query_ = std::make_unique<QueryService>(*store_, *executor_, *follow_, *authorizer_, metrics_,
                                             QueryService::Options{});
     admin_ = std::make_unique<AdminService>(*store_, *executor_, *authorizer_, metrics_,
-                                            config_.backup_dir);
+                                            config_.backup_dir, clock_);
     RegisterGauges();
     KT_RETURN_IF_ERROR(StartGrpc());
 
@@ -130,6 +131,23 @@ class AggregatorImpl final : public Aggregator {
     KT_RETURN_IF_ERROR(authorizer_->Update(config.auth));
     if (tls_ != nullptr) {
       KT_LOG(kInfo, "aggregator") << "reloaded; TLS: " << tls_->Describe();
+    }
+    // The files are re-read from the paths the server started with; other paths need a
+    // restart. Say so rather than seem to have applied them.
+    std::string moved;
+    for (const auto& [field, running, fresh] :
+         {std::tuple<const char*, const std::string&, const std::string&>{
+              "tls.cert_file", config_.tls_cert_file, config.tls_cert_file},
+          {"tls.key_file", config_.tls_key_file, config.tls_key_file},
+          {"tls.client_ca_file", config_.tls_client_ca_file, config.tls_client_ca_file}}) {
+      if (running == fresh) continue;
+      absl::StrAppend(&moved, moved.empty() ? "" : "; ", field, " changed from \"", running,
+                      "\" to \"", fresh, "\"");
+    }
+    if (!moved.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          moved, ": restart to use other files (the running files were re-read and the "
+                 "access rules applied)"));
     }
     return absl::OkStatus();
   }

@@ -41,6 +41,8 @@ class Aggregator {
 
   // SIGHUP: applies `config`'s max_disk_bytes, re-reads the TLS files and applies its
   // identity/token rules. On error the running TLS and rules stay and the error is returned.
+  // FailedPrecondition (after applying all that) when `config` names other TLS files than
+  // the server started with: those need a restart.
   virtual absl::Status Reload(const Config& config) = 0;
 
   // Graceful shutdown (see the file comment); idempotent. Returns the store's close status.

@@ -1,6 +1,6 @@
 // kubetrail::Client — the C++ client library of a kubetrail aggregator's query API
 // (kubetrail/v1/query.proto, admin.proto): search with transparent paging, get, count, top,
-// histogram, live follow, store statistics and health.
+// histogram, live follow, store statistics, retention and legal holds, and health.
 //
 //   kubetrail::ClientOptions options;
 //   options.server = "aggregator.example:7443";
@@ -224,6 +224,25 @@ class Client {
                           on_response) const;
   // Store statistics (Admin.Stats; outside --dev, admin identities only).
   absl::StatusOr<kubetrail::v1::StatsResponse> Stats() const;
+  // Retention and legal holds of the running store (Admin.ListRetention, SetRetention,
+  // PlaceHold, ListHolds, ReleaseHold; outside --dev, admin identities only). Times and
+  // durations are microseconds, as in the store.
+  //
+  // Every retention setting, sorted by cluster ("*": the default for other clusters).
+  absl::StatusOr<std::vector<kubetrail::v1::RetentionSetting>> ListRetention() const;
+  // Sets the retention of `cluster` ("*": the default) to `keep_us` (> 0), or clears it
+  // (0: kept forever). Returns every setting after the change. INVALID_ARGUMENT for an empty
+  // cluster or a negative duration.
+  absl::StatusOr<std::vector<kubetrail::v1::RetentionSetting>> SetRetention(
+      const std::string& cluster, int64_t keep_us) const;
+  // Places a legal hold; returns it with its id ("hold-3") and creation time.
+  // INVALID_ARGUMENT for an empty cluster or an empty time range.
+  absl::StatusOr<kubetrail::v1::LegalHold> PlaceHold(
+      const kubetrail::v1::PlaceHoldRequest& request) const;
+  // Every legal hold, in the order they were placed.
+  absl::StatusOr<std::vector<kubetrail::v1::LegalHold>> ListHolds() const;
+  // Releases the hold `id`. NOT_FOUND for an unknown id.
+  absl::Status ReleaseHold(const std::string& id) const;
   // The server's health (grpc.health.v1, the whole server): "SERVING", "NOT_SERVING", ...
   absl::StatusOr<std::string> Health() const;
 
