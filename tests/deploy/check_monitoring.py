@@ -161,8 +161,11 @@ class MonitoringTest(dt.TempDirTestCase):
             "--dev", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
             "--data-dir", os.path.join(self.tmp, "agg"), "--drain-timeout", "5s"])
         self.addCleanup(agg.kill)
+        # A tailed log too, so that the tailer's families are exported.
+        audit_log = os.path.join(self.tmp, "audit.log")
+        open(audit_log, "w").close()
         collector, c = dt.start_collector(self.tmp, [
-            "--dev", "--cluster", "dev", "--source", "node-1",
+            "--dev", "--cluster", "dev", "--source", "node-1", "--tail", audit_log,
             "--aggregator", f"127.0.0.1:{a['grpc']}", "--spool-dir",
             os.path.join(self.tmp, "spool"), "--webhook-listen", "127.0.0.1:0",
             "--http-listen", "127.0.0.1:0", "--batch-wait", "100ms", "--drain-timeout", "5s"])
