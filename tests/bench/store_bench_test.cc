@@ -78,9 +78,15 @@ TEST_F(StoreBenchTest, RocksDbRunReportsEveryFigureAndLeavesTheStore) {
   EXPECT_LE(Number(doc, "queries/user_window/results").value_or(0), 100);
   EXPECT_LE(Number(doc, "queries/top_users/results").value_or(0), 10);
 
-  // The store stays in DIR; the raw-put database beside it is gone.
+  // The store stays in DIR, and `kubetrail-admin check` accepts it; the raw-put database
+  // beside it is gone.
   EXPECT_FALSE(std::filesystem::is_empty(dir));
   EXPECT_FALSE(std::filesystem::exists(dir + ".rawput"));
+  absl::StatusOr<SubprocessResult> check =
+      RunSubprocess({BinDir() + "/kubetrail-admin", "check", "--data-dir", dir}, {});
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_EQ(check->exit_code, 0) << check->stdout_data << check->stderr_data;
+  EXPECT_THAT(check->stdout_data, HasSubstr(": ok (" + std::to_string(kEvents) + " events"));
 
   // A second run must not measure into an existing store.
   const SubprocessResult again = Run({"store", "--input", events_, "--dir", dir, "--json"});
