@@ -145,9 +145,10 @@ class AggregatorImpl final : public Aggregator {
                       "\" to \"", fresh, "\"");
     }
     if (!moved.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          moved, ": restart to use other files (the running files were re-read and the "
-                 "access rules applied)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(moved,
+                       ": restart to use other files (the running files were re-read and the "
+                       "access rules applied)"));
     }
     return absl::OkStatus();
   }
