@@ -19,6 +19,7 @@
 #include "tests/testing/certs.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/text.h"
+#include "tests/testing/wait.h"
 
 namespace kubetrail::collector {
 namespace {
@@ -56,15 +57,7 @@ void AppendFile(const std::string& path, const std::string& text) {
   out << text;
 }
 
-// Polls `done` for up to 30 s.
-template <typename F>
-bool Eventually(F done) {
-  for (int i = 0; i < 3000; ++i) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return done();
-}
+using ::kubetrail::testing::Eventually;
 
 class CollectorTest : public ::testing::Test {
  protected:

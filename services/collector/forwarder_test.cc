@@ -8,6 +8,7 @@
 #include "services/collector/shipper/testing/fake_ingest_server.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/text.h"
+#include "tests/testing/wait.h"
 
 namespace kubetrail::collector {
 namespace {
@@ -28,15 +29,7 @@ std::vector<EnvelopedEvent> MakeEvents(const std::string& prefix, int n) {
   return out;
 }
 
-// Polls `done` for up to 30 s.
-template <typename F>
-bool Eventually(F done) {
-  for (int i = 0; i < 3000; ++i) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return done();
-}
+using ::kubetrail::testing::Eventually;
 
 class ForwarderTest : public ::testing::Test {
  protected:
