@@ -28,7 +28,6 @@ using kubetrail::aggregator::Config;
 // Flags as given on the command line; each overrides the config file when set.
 struct Flags {
   std::string config_file;
-  CLI::Option* dev = nullptr;
   bool dev_value = false;
   std::string listen, http_listen, data_dir, backup_dir, tls_cert, tls_key, tls_client_ca;
   uint64_t max_disk_bytes = 0;
@@ -47,7 +46,7 @@ absl::Status Resolve(const Flags& f, Config& config) {
       return s;
     }
   }
-  if (f.dev_value) config.dev = true;
+  if (Given(f, "--dev")) config.dev = f.dev_value;  // --dev=false overrides `dev: true`
   if (Given(f, "--listen")) config.listen = f.listen;
   if (Given(f, "--http-listen")) config.http_listen = f.http_listen;
   if (Given(f, "--data-dir")) config.data_dir = f.data_dir;
@@ -80,7 +79,8 @@ int main(int argc, char** argv) {
   f.app = &app;
   app.add_option("--config", f.config_file, "YAML config file; flags override its values");
   app.add_flag("--dev", f.dev_value,
-               "Plaintext on loopback only, every client allowed: for local use and tests");
+               "Plaintext on loopback only, every client allowed: for local use and tests "
+               "(--dev=false overrides the config file's dev: true)");
   app.add_option("--listen", f.listen, "gRPC address host:port (default 127.0.0.1:7443)");
   app.add_option("--http-listen", f.http_listen,
                  "HTTP address for /metrics, /healthz, /readyz (default: off)");

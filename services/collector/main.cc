@@ -62,7 +62,7 @@ absl::Status Resolve(const Flags& f, CollectorConfig& c) {
       return s;
     }
   }
-  if (f.dev) c.dev = true;
+  if (Given(f, "--dev")) c.dev = f.dev;  // --dev=false overrides `dev: true`
   for (auto [flag, from, to] : {
            std::tuple{"--cluster", &f.cluster, &c.cluster},
            std::tuple{"--source", &f.source, &c.source},
@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
   f.app = &app;
   app.add_option("--config", f.config_file, "YAML config file; flags override its values");
   app.add_flag("--dev", f.dev,
-               "Plaintext webhook and aggregator connection, loopback listen addresses only");
+               "Plaintext webhook and aggregator connection, loopback listen addresses only "
+               "(--dev=false overrides the config file's dev: true)");
   app.add_option("--cluster", f.cluster, "Cluster name (required)");
   app.add_option("--source", f.source, "Source name (default: the host name)");
   app.add_option("--aggregator", f.aggregators,

@@ -306,6 +306,16 @@ TEST(AggregatorProcessTest, BadFlagsAndConfigExitTwoWithOneClearLine) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.stderr_data, HasSubstr("line 3: limits.max_batch_event: unknown key"));
 
+  // A flag wins over the file, also to turn dev mode off.
+  const std::string dev_config = dir.path() + "/dev.yaml";
+  {
+    std::ofstream out(dev_config);
+    out << "dev: true\nlisten: 127.0.0.1:0\n";
+  }
+  r = run({"--config", dev_config, "--dev=false", "--data-dir", dir.path()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.stderr_data, HasSubstr("TLS is required outside --dev"));
+
   r = run({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.stdout_data, HasSubstr("--data-dir"));

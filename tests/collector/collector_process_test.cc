@@ -599,6 +599,16 @@ TEST(CollectorProcessTest, BadFlagsAndConfigExitTwoWithOneClearLine) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.stderr_data, HasSubstr("line 4: spool.max_byte: unknown key"));
 
+  // A flag wins over the file, also to turn dev mode off.
+  const std::string dev_config = dir.File("dev.yaml");
+  {
+    std::ofstream out(dev_config);
+    out << "dev: true\ncluster: prod\nspool:\n  dir: " << dir.File("s") << "\n";
+  }
+  r = run({"--config", dev_config, "--dev=false", "--webhook-listen", "127.0.0.1:0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.stderr_data, HasSubstr("TLS to the aggregator is required"));
+
   r = run({"--help"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(r.stdout_data, HasSubstr("--spool-dir"));
