@@ -464,6 +464,45 @@ TEST_F(AggregatorTest, GetCountTopAndHistogram) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// A Get or Histogram answer over limits.max_message_bytes is RESOURCE_EXHAUSTED saying what
+// it holds and how to narrow it (rather than a message the client refuses without saying
+// why); a narrower question is answered.
+TEST_F(AggregatorTest, AnswersOverTheMessageLimitSayHowToNarrowThem) {
+  Start();
+  const auto events = Events(300, 23);
+  SendBatch("c1", 1, events);
+  ASSERT_TRUE(agg_->Shutdown().ok());
+  agg_.reset();
+  config_.max_message_bytes = 256;  // smaller than one event
+  config_.max_event_bytes = 256;
+  Start();
+
+  v1::GetRequest get;
+  get.set_audit_id(events[5].event().audit_id());
+  v1::GetResponse got;
+  grpc::Status s = query_->Get(Ctx().get(), get, &got);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("over the 256-byte limit of one message"));
+  EXPECT_THAT(s.error_message(), HasSubstr("page through them with Search and filter.audit_ids"));
+
+  v1::HistogramRequest hist;
+  hist.mutable_filter()->set_from_us(kStart - 86'400'000'000);
+  hist.mutable_filter()->set_to_us(kStart + 30LL * 86'400'000'000);
+  hist.set_granularity(v1::GRANULARITY_MINUTE);
+  hist.set_by(v1::DIMENSION_USER);
+  v1::HistogramResponse hist_resp;
+  s = query_->Histogram(Ctx().get(), hist, &hist_resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("choose a coarser granularity or no `by`"));
+  hist.set_granularity(v1::GRANULARITY_DAY);
+  hist.clear_by();
+  s = query_->Histogram(Ctx().get(), hist, &hist_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  uint64_t total = 0;
+  for (const auto& b : hist_resp.buckets()) total += b.count();
+  EXPECT_EQ(total, 300u);
+}
+
 TEST_F(AggregatorTest, FollowFromASearchCursorMissesNothingAndRepeatsNothing) {
   Start();
   SendBatch("c1", 1, Events(100, 31));

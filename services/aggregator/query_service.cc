@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/grpc_status.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "services/aggregator/convert.h"
 #include "services/aggregator/unary_call.h"
 #include "storage/filter.h"
@@ -54,6 +55,15 @@ QueryService::QueryService(storage::EventStore& store, Executor& executor, Follo
       metrics_(metrics),
       options_(options) {}
 
+absl::Status QueryService::CheckResponseSize(const google::protobuf::MessageLite& response,
+                                             std::string_view what) const {
+  const size_t bytes = response.ByteSizeLong();
+  if (bytes <= options_.max_response_bytes) return absl::OkStatus();
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the answer would be ", bytes, " bytes, over the ", options_.max_response_bytes,
+                   "-byte limit of one message (limits.max_message_bytes): ", ToAbsl(what)));
+}
+
 grpc::ServerUnaryReactor* QueryService::Get(grpc::CallbackServerContext* context,
                                             const v1::GetRequest* request,
                                             v1::GetResponse* response) {
@@ -65,7 +75,11 @@ grpc::ServerUnaryReactor* QueryService::Get(grpc::CallbackServerContext* context
                                             store_.Get(request->audit_id()));
                         for (storage::StoredEvent& e : events)
                           ToProto(std::move(e), *response->add_events());
-                        return absl::OkStatus();
+                        return CheckResponseSize(
+                            *response,
+                            absl::StrCat("the ", response->events_size(),
+                                         " events of this auditID; page through them with "
+                                         "Search and filter.audit_ids"));
                       });
 }
 
@@ -128,17 +142,23 @@ grpc::ServerUnaryReactor* QueryService::Histogram(grpc::CallbackServerContext* c
         }
         KT_ASSIGN_OR_RETURN(std::vector<storage::HistogramBucket> buckets,
                             store_.Histogram(FromProto(filter), granularity, by));
+        size_t keys = 0;
         for (storage::HistogramBucket& b : buckets) {
           v1::HistogramBucket* out = response->add_buckets();
           out->set_start_us(b.start_us);
           out->set_count(b.count);
+          keys += b.by_key.size();
           for (storage::KeyCount& kc : b.by_key) {
             v1::KeyCount* k = out->add_by_key();
             k->set_key(std::move(kc.key));
             k->set_count(kc.count);
           }
         }
-        return absl::OkStatus();
+        return CheckResponseSize(
+            *response,
+            absl::StrCat("a histogram of ", response->buckets_size(), " buckets and ", keys,
+                         " keys; narrow the filter or the time range, or choose "
+                         "a coarser granularity or no `by`"));
       });
 }
 

@@ -13,7 +13,9 @@
 #define KUBETRAIL_SERVICES_AGGREGATOR_QUERY_SERVICE_H_
 
 #include <cstddef>
+#include <string_view>
 
+#include "absl/status/status.h"
 #include "kubetrail/v1/query.grpc.pb.h"
 #include "services/aggregator/auth.h"
 #include "services/aggregator/executor.h"
@@ -31,6 +33,10 @@ class QueryService final : public kubetrail::v1::Query::CallbackService {
     size_t max_chunk_bytes = 1 << 20;
     // Events read from the store per Search chunk. Default 256.
     int chunk_events = 256;
+    // Bytes of a Get or Histogram response at most (config limits.max_message_bytes, the
+    // C++ client's receive limit): a bigger answer is RESOURCE_EXHAUSTED saying how to
+    // narrow it, rather than a message the client refuses without saying why.
+    size_t max_response_bytes = 64 << 20;
   };
 
   // Every reference must outlive the service and the server running it.
@@ -57,6 +63,11 @@ class QueryService final : public kubetrail::v1::Query::CallbackService {
  private:
   friend class SearchReactor;
   friend class FollowReactor;
+
+  // OK when `response` fits options_.max_response_bytes; else RESOURCE_EXHAUSTED naming its
+  // size, the limit and `what` (what the answer holds and how to narrow it).
+  absl::Status CheckResponseSize(const google::protobuf::MessageLite& response,
+                                 std::string_view what) const;
 
   storage::EventStore& store_;
   Executor& executor_;

@@ -100,8 +100,10 @@ class AggregatorImpl final : public Aggregator {
     ingest_options.version = kVersion;
     ingest_ =
         std::make_unique<IngestService>(*writer_, *authorizer_, metrics_, clock_, ingest_options);
+    QueryService::Options query_options;
+    query_options.max_response_bytes = config_.max_message_bytes;
     query_ = std::make_unique<QueryService>(*store_, *executor_, *follow_, *authorizer_, metrics_,
-                                            QueryService::Options{});
+                                            query_options);
     admin_ = std::make_unique<AdminService>(*store_, *executor_, *authorizer_, metrics_,
                                             config_.backup_dir, clock_);
     RegisterGauges();
