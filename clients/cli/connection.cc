@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "clients/cli/exit_codes.h"
+#include "common/strings.h"
 
 namespace kubetrail::cli {
 
@@ -32,6 +33,11 @@ bool WriteOutput(std::string_view data, std::string_view prefix, std::ostream& o
   if (out) return true;
   err << prefix << "cannot write output\n";
   return false;
+}
+
+int WriteVerbOutput(std::string_view data, std::string_view verb, std::ostream& out,
+                    std::ostream& err) {
+  return WriteOutput(data, Cat("kubetrail ", verb, ": "), out, err) ? kExitOk : kExitFailure;
 }
 
 }  // namespace kubetrail::cli

@@ -52,6 +52,10 @@ int ReportRpcError(std::string_view server, const absl::Status& status, std::ost
 bool WriteOutput(std::string_view data, std::string_view prefix, std::ostream& out,
                  std::ostream& err);
 
+// WriteOutput for `kubetrail VERB`: the exit code, kExitOk or kExitFailure.
+int WriteVerbOutput(std::string_view data, std::string_view verb, std::ostream& out,
+                    std::ostream& err);
+
 }  // namespace kubetrail::cli
 
 #endif  // KUBETRAIL_CLIENTS_CLI_CONNECTION_H_

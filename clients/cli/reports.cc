@@ -21,11 +21,10 @@ absl::Status ParseDimension(std::string_view name, v1::Dimension* dimension) {
     std::string_view plural;
     v1::Dimension value;
   };
-  for (const Name& n : {Name{"users", v1::DIMENSION_USER}, Name{"verbs", v1::DIMENSION_VERB},
-                        Name{"resources", v1::DIMENSION_RESOURCE},
-                        Name{"namespaces", v1::DIMENSION_NAMESPACE},
-                        Name{"codes", v1::DIMENSION_CODE},
-                        Name{"clusters", v1::DIMENSION_CLUSTER}}) {
+  for (const Name& n :
+       {Name{"users", v1::DIMENSION_USER}, Name{"verbs", v1::DIMENSION_VERB},
+        Name{"resources", v1::DIMENSION_RESOURCE}, Name{"namespaces", v1::DIMENSION_NAMESPACE},
+        Name{"codes", v1::DIMENSION_CODE}, Name{"clusters", v1::DIMENSION_CLUSTER}}) {
     if (name == n.plural || name == n.plural.substr(0, n.plural.size() - 1)) {
       *dimension = n.value;
       return absl::OkStatus();
@@ -50,32 +49,23 @@ absl::Status ParseGranularity(std::string_view name, v1::Granularity* granularit
   return absl::OkStatus();
 }
 
-namespace {
-
-int Write(const std::string& text, std::string_view verb, std::ostream& out, std::ostream& err) {
-  return WriteOutput(text, Cat("kubetrail ", verb, ": "), out, err) ? kExitOk : kExitFailure;
-}
-
-}  // namespace
-
 int RunCount(const ReportOptions& options, const kubetrail::Client& client, std::ostream& out,
              std::ostream& err) {
   absl::StatusOr<uint64_t> count = client.Count(options.filter);
   if (!count.ok()) return ReportRpcError(client.options().server, count.status(), err);
   std::string text;
   AppendCount(*count, options.format, &text);
-  return Write(text, "count", out, err);
+  return WriteVerbOutput(text, "count", out, err);
 }
 
 int RunTop(const ReportOptions& options, v1::Dimension dimension, int limit,
            const kubetrail::Client& client, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<std::vector<v1::KeyCount>> entries =
-      client.Top(options.filter, dimension, limit);
+  absl::StatusOr<std::vector<v1::KeyCount>> entries = client.Top(options.filter, dimension, limit);
   if (!entries.ok()) return ReportRpcError(client.options().server, entries.status(), err);
   google::protobuf::RepeatedPtrField<v1::KeyCount> list(entries->begin(), entries->end());
   std::string text;
   AppendTop(list, DimensionTitle(dimension), options.format, options.output, &text);
-  return Write(text, "top", out, err);
+  return WriteVerbOutput(text, "top", out, err);
 }
 
 int RunHistogram(const ReportOptions& options, v1::Granularity granularity, v1::Dimension by,
@@ -98,7 +88,7 @@ int RunHistogram(const ReportOptions& options, v1::Granularity granularity, v1::
   AppendHistogram(*histogram, granularity,
                   by == v1::DIMENSION_UNSPECIFIED ? std::string_view() : DimensionTitle(by),
                   options.format, options.output, &text);
-  return Write(text, "histogram", out, err);
+  return WriteVerbOutput(text, "histogram", out, err);
 }
 
 int RunStatus(const ReportOptions& options, const kubetrail::Client& client, std::ostream& out,
@@ -109,7 +99,7 @@ int RunStatus(const ReportOptions& options, const kubetrail::Client& client, std
   if (!stats.ok()) return ReportRpcError(client.options().server, stats.status(), err);
   std::string text;
   AppendStatus(*stats, client.options().server, *health, options.format, options.output, &text);
-  const int code = Write(text, "status", out, err);
+  const int code = WriteVerbOutput(text, "status", out, err);
   if (code != kExitOk) return code;
   return *health == "SERVING" ? kExitOk : kExitFailure;
 }

@@ -19,10 +19,6 @@ namespace v1 = kubetrail::v1;
 
 namespace {
 
-int Write(const std::string& text, std::string_view verb, std::ostream& out, std::ostream& err) {
-  return WriteOutput(text, Cat("kubetrail ", verb, ": "), out, err) ? kExitOk : kExitFailure;
-}
-
 int UsageError(std::string_view verb, std::string_view message, std::ostream& err) {
   err << "kubetrail " << verb << ": " << message << "\n";
   err.flush();
@@ -64,7 +60,7 @@ int RunRetention(const RetentionOptions& options, const kubetrail::Client& clien
   if (!settings.ok()) return ReportRpcError(client.options().server, settings.status(), err);
   std::string text;
   AppendRetention(ToRepeated(*settings), options.format, options.output, &text);
-  return Write(text, kVerb, out, err);
+  return WriteVerbOutput(text, kVerb, out, err);
 }
 
 int RunHold(const HoldOptions& options, absl::Time now, const kubetrail::Client& client,
@@ -91,7 +87,7 @@ int RunHold(const HoldOptions& options, absl::Time now, const kubetrail::Client&
     AppendHolds(ToRepeated(std::vector<v1::LegalHold>{*hold}), options.format, options.output,
                 &text);
   }
-  return Write(text, kVerb, out, err);
+  return WriteVerbOutput(text, kVerb, out, err);
 }
 
 int RunHolds(const HoldsOptions& options, const kubetrail::Client& client, std::ostream& out,
@@ -105,7 +101,7 @@ int RunHolds(const HoldsOptions& options, const kubetrail::Client& client, std::
   if (!holds.ok()) return ReportRpcError(client.options().server, holds.status(), err);
   std::string text;
   AppendHolds(ToRepeated(*holds), options.format, options.output, &text);
-  return Write(text, "holds", out, err);
+  return WriteVerbOutput(text, "holds", out, err);
 }
 
 }  // namespace kubetrail::cli

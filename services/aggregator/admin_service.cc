@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "audit/microtime.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
 #include "services/aggregator/convert.h"
@@ -44,12 +45,6 @@ void ToProto(const storage::LegalHold& hold, v1::LegalHold* out) {
   out->set_created_us(hold.created_us);
 }
 
-// A time for the log: RFC 3339 UTC.
-std::string LogTime(int64_t micros) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::FromUnixMicros(micros),
-                          absl::UTCTimeZone());
-}
-
 // A retention for the log, as kubetrail-admin writes it: whole days as `400d`, else `36h`.
 std::string LogKeep(int64_t keep_us) {
   constexpr int64_t kDay = 86'400'000'000;
@@ -60,7 +55,8 @@ std::string LogKeep(int64_t keep_us) {
 // A hold for the log: `hold-3 cluster "prod" [FROM, TO) user "alice" reason "case 4711"`.
 std::string DescribeHold(const storage::LegalHold& hold) {
   std::string out = absl::StrCat(hold.id, " cluster \"", hold.cluster, "\" [",
-                                 LogTime(hold.from_us), ", ", LogTime(hold.to_us), ")");
+                                 audit::FormatMicroTime(hold.from_us), ", ",
+                                 audit::FormatMicroTime(hold.to_us), ")");
   if (!hold.user.empty()) absl::StrAppend(&out, " user \"", hold.user, "\"");
   if (!hold.namespace_name.empty()) {
     absl::StrAppend(&out, " namespace \"", hold.namespace_name, "\"");
