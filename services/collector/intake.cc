@@ -132,8 +132,16 @@ absl::Status Intake::Counted(Source source, size_t n, absl::Status status) {
 
 absl::Status Intake::Append(Source source, const SerializedEvents& kept,
                             const SpoolPosition* position) {
-  if (kept.empty() && position == nullptr) return absl::OkStatus();
-  return Counted(source, kept.sizes.size(), spool_.AppendSerialized(kept, position).status());
+  const SerializedEvents* parts[] = {&kept};
+  return Append(source, parts, position);
+}
+
+absl::Status Intake::Append(Source source, absl::Span<const SerializedEvents* const> parts,
+                            const SpoolPosition* position) {
+  size_t n = 0;
+  for (const SerializedEvents* part : parts) n += part->sizes.size();
+  if (n == 0 && position == nullptr) return absl::OkStatus();
+  return Counted(source, n, spool_.AppendSerialized(parts, position).status());
 }
 
 absl::Status Intake::Accept(Source source, absl::Span<kubetrail::v1::Event* const> events,

@@ -67,6 +67,9 @@ class Intake {
   void Prepare(Source source, absl::Span<kubetrail::v1::Event* const> events, size_t undecodable,
                SerializedEvents& out);
   absl::Status Append(Source source, const SerializedEvents& kept, const SpoolPosition* position);
+  // The same for several prepared parts in one spool record (Spool::AppendSerialized).
+  absl::Status Append(Source source, absl::Span<const SerializedEvents* const> parts,
+                      const SpoolPosition* position);
 
  private:
   void CountKept(std::string_view level);

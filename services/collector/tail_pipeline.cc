@@ -41,9 +41,11 @@ TailPipeline::TailPipeline(TailPipelineConfig config, Tailer& tailer, Intake& in
       tailer_(tailer),
       intake_(intake),
       spool_(spool),
-      threads_(std::max<size_t>(config_.threads, 1)) {
+      threads_(std::max<size_t>(config_.threads, 1)),
+      max_append_bytes_(static_cast<size_t>(
+          std::min<uint64_t>(config_.max_append_bytes, spool.config().max_bytes / 4))) {
   absl::MutexLock lock(&mu_);
-  for (size_t i = 0; i < threads_ + 2; ++i) {
+  for (size_t i = 0; i < 2 * threads_ + 2; ++i) {
     jobs_.push_back(std::make_unique<Job>());
     free_.push_back(jobs_.back().get());
   }
@@ -158,37 +160,52 @@ void TailPipeline::Work() {
 }
 
 void TailPipeline::AppendInOrder() {
+  std::vector<Job*> group;
   while (true) {
-    Job* job = nullptr;
+    group.clear();
     {
       absl::MutexLock lock(&mu_);
-      // The prepared job whose turn it is, if any (the condition may be evaluated on other
+      // The prepared job with sequence `seq`, if any (the condition may be evaluated on other
       // threads, any number of times: it only looks).
-      auto turn = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      auto find = [this](uint64_t seq) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return std::find_if(prepared_.begin(), prepared_.end(),
-                            [this](const Job* j) { return j->seq == next_append_; });
+                            [seq](const Job* j) { return j->seq == seq; });
       };
-      auto ready = [this, &turn]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      auto ready = [this, &find]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         // Or every chunk read was prepared and appended.
-        return turn() != prepared_.end() || (workers_done_ && next_append_ == next_read_);
+        return find(next_append_) != prepared_.end() ||
+               (workers_done_ && next_append_ == next_read_);
       };
       mu_.Await(absl::Condition(&ready));
-      if (auto it = turn(); it != prepared_.end()) {
-        job = *it;
+      // This turn's job, and those after it that are prepared too, within max_append_bytes.
+      size_t bytes = 0;
+      for (auto it = find(next_append_); it != prepared_.end();
+           it = find(next_append_ + group.size())) {
+        const size_t more = (*it)->serialized.bytes.size();
+        if (!group.empty() && bytes + more > max_append_bytes_) break;
+        bytes += more;
+        group.push_back(*it);
         prepared_.erase(it);
       }
     }
-    if (job == nullptr) return;
-    if (!Append(*job)) return;  // this chunk and every later one stay unspooled
+    if (group.empty()) return;
+    if (!Append(group)) return;  // these chunks and every later one stay unspooled
     absl::MutexLock lock(&mu_);
-    ++next_append_;
-    free_.push_back(job);
+    next_append_ += group.size();
+    free_.insert(free_.end(), group.begin(), group.end());
   }
 }
 
-bool TailPipeline::Append(const Job& job) {
+bool TailPipeline::Append(absl::Span<Job* const> jobs) {
+  std::vector<const SerializedEvents*> parts;
+  size_t chunk_bytes = 0;
+  for (const Job* job : jobs) {
+    parts.push_back(&job->serialized);
+    chunk_bytes += job->chunk.data.size();
+  }
+  const SpoolPosition& position = jobs.back()->position;
   while (true) {
-    const absl::Status s = intake_.Append(Source::kTail, job.serialized, &job.position);
+    const absl::Status s = intake_.Append(Source::kTail, parts, &position);
     if (s.ok()) return true;
     if (s.code() != absl::StatusCode::kResourceExhausted || !spool_.Stats().full) {
       // Not for lack of room in the spool (a full or failing disk): retry after a pause, not
@@ -199,9 +216,9 @@ bool TailPipeline::Append(const Job& job) {
       continue;
     }
     // Full: wait for room (the apiserver's log keeps the lines). Stopping meanwhile leaves
-    // this chunk and every later one unspooled, their positions uncommitted: the next start
+    // these chunks and every later one unspooled, their positions uncommitted: the next start
     // reads those lines again.
-    while (!spool_.WaitForRoom(job.chunk.data.size(), config_.room_wait)) {
+    while (!spool_.WaitForRoom(chunk_bytes, config_.room_wait)) {
       if (Stopped()) return false;
     }
     if (Stopped()) return false;

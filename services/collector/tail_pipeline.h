@@ -2,7 +2,8 @@
 // Run reads chunks of complete lines from the Tailer; `threads` workers decode them, apply the
 // policy and serialize them (Intake::Prepare), each its own chunk, at the same time; and one
 // appender puts each chunk into the spool together with the log position after it, strictly
-// in the order the chunks were read, while the workers go on with the next ones. A position
+// in the order the chunks were read, while the workers go on with the next ones. Chunks that
+// were prepared while the appender was busy are appended together, with one sync. A position
 // is therefore only ever committed with everything before it, and a restart resumes exactly:
 // nothing lost, nothing read twice.
 //
@@ -17,8 +18,8 @@
 // the disk).
 //
 // A full spool (block mode) holds the appender until there is room: the workers finish the
-// chunks they have and reading stops once every chunk buffer is taken (threads + 2 of them, of
-// up to chunk_bytes each; the apiserver's log keeps the lines meanwhile). Stop() ends
+// chunks they have and reading stops once every chunk buffer is taken (2 × threads + 2 of
+// them, of up to chunk_bytes each; the apiserver's log keeps the lines meanwhile). Stop() ends
 // reading; chunks already read are still appended in order, unless the spool is full, in
 // which case that chunk and every later one are left unspooled with their positions
 // uncommitted, to be read again after the next start.
@@ -36,6 +37,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "services/collector/intake.h"
 #include "services/collector/source/tailer.h"
 #include "services/collector/spool/spool.h"
@@ -70,6 +72,11 @@ struct TailPipelineConfig {
   size_t threads = 2;
   // Bytes of lines per chunk at most: one spool append each.
   size_t chunk_bytes = size_t{4} << 20;
+  // Chunks prepared while the one before them was being spooled are spooled together, one
+  // write and one sync for all (a sync costs less per byte the more it writes, so a log that
+  // fell behind catches up faster), up to this many serialized bytes (always at least one
+  // chunk), and at most a quarter of the spool, so that they fit once it has drained.
+  size_t max_append_bytes = size_t{16} << 20;
   // A larger line is dropped as undecodable (counted and logged).
   size_t max_event_bytes = size_t{4} << 20;
   // How long a read waits for new lines, the appender for room in the spool, and the reader
@@ -106,9 +113,9 @@ class TailPipeline {
 
   void Work();
   void AppendInOrder();
-  // Appends a prepared job, waiting while the spool is full. False if it was left: the
-  // pipeline stopped meanwhile.
-  bool Append(const Job& job);
+  // Appends prepared jobs (consecutive, in order) as one record with the last one's position,
+  // waiting while the spool is full. False if they were left: the pipeline stopped meanwhile.
+  bool Append(absl::Span<Job* const> jobs);
   // A free job for the reader; null once stopped.
   Job* AwaitFree();
   void Release(Job* job);
@@ -122,7 +129,10 @@ class TailPipeline {
   Intake& intake_;
   Spool& spool_;
   const size_t threads_;
-  // Every job: one for each worker, one being read and one being appended.
+  // config_.max_append_bytes within a quarter of the spool.
+  const size_t max_append_bytes_;
+  // Every job: one for each worker, one being read, and as many as there are workers plus
+  // one being appended together.
   std::vector<std::unique_ptr<Job>> jobs_;
 
   mutable absl::Mutex mu_;

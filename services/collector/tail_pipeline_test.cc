@@ -225,6 +225,36 @@ TEST_F(TailPipelineTest, AFullSpoolHoldsLaterChunksAndAfterStopTheNextStartReads
       << "each line spooled exactly once over both runs";
 }
 
+TEST_F(TailPipelineTest, ChunksThatWaitedForRoomAreSpooledTogether) {
+  // Four chunks of five lines.
+  std::string content;
+  std::vector<std::string> want;
+  for (size_t i = 0; i < 20; ++i) {
+    content += Line(Id(i));
+    want.push_back(Id(i));
+  }
+  dir_.Write("audit.log", content);
+  OpenSpool(/*max_bytes=*/64 << 10);
+  // Another source's batch fills the spool: no chunk fits.
+  EnvelopedEvent filler;
+  filler.mutable_event()->set_audit_id("filler");
+  filler.mutable_event()->set_user_agent(std::string(63 << 10, 'x'));
+  ASSERT_TRUE(spool_->Append({filler}).ok());
+  Start(/*threads=*/3, /*chunk_bytes=*/5 * Line(Id(0)).size());
+  // Every chunk is read and prepared (counted received) while the first waits for room.
+  const std::string received = R"(kubetrail_collector_events_received_total{source="tail"})";
+  ASSERT_TRUE(WaitFor([&] { return testing::SampleValue(registry_.Expose(), received) == 20; }));
+  ASSERT_EQ(spool_->Stats().appended_batches, 1u);
+  ASSERT_TRUE(spool_->Ack(1).ok());
+
+  ASSERT_TRUE(WaitFor([&] { return CommittedOffset() == content.size(); }));
+  Stop();
+  EXPECT_EQ(SpooledIds(/*after=*/1), want);
+  // The first chunk alone at most (its turn came before the others were ready), then the
+  // rest in one append.
+  EXPECT_LE(spool_->Stats().appended_batches, 1u + 2u);
+}
+
 TEST_F(TailPipelineTest, StopReturnsWhileTheLogIsIdle) {
   dir_.Write("audit.log", Line(Id(0)));
   OpenSpool(uint64_t{1} << 30);

@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/bytes.h"
@@ -304,7 +305,7 @@ class Spool::Impl {
   absl::Status Open();
   absl::StatusOr<AppendResult> Append(absl::Span<const kubetrail::v1::EnvelopedEvent> events,
                                       const SpoolPosition* position);
-  absl::StatusOr<AppendResult> AppendSerialized(const SerializedEvents& events,
+  absl::StatusOr<AppendResult> AppendSerialized(absl::Span<const SerializedEvents* const> parts,
                                                 const SpoolPosition* position);
   absl::StatusOr<size_t> Read(uint64_t after, size_t max_events, size_t max_bytes,
                               std::vector<SpooledEvent>* out) const;
@@ -360,7 +361,9 @@ class Spool::Impl {
     // The record: `prefix` (header, filled in under the lock; positions; sizes), then
     // `events` (the events' bytes).
     std::string prefix;
-    std::string_view events;
+    // The events' bytes, in parts written one after another.
+    absl::InlinedVector<std::string_view, 1> events;
+    uint64_t event_bytes = 0;
     uint64_t first_sequence = 0;  // as in the header
     uint64_t last_sequence = 0;   // 0: no events
     const SpoolPosition* position = nullptr;
@@ -708,8 +711,8 @@ void Spool::Impl::WriteLocked(PendingWrite& w) {
     iov.reserve(2 * group.size());
     for (PendingWrite* p : group) {
       iov.push_back(iovec{p->prefix.data(), p->prefix.size()});
-      if (!p->events.empty()) {
-        iov.push_back(iovec{const_cast<char*>(p->events.data()), p->events.size()});
+      for (std::string_view part : p->events) {
+        if (!part.empty()) iov.push_back(iovec{const_cast<char*>(part.data()), part.size()});
       }
     }
     status = WriteAllAt(segment->fd, std::move(iov), start, segment->path);
@@ -735,7 +738,7 @@ void Spool::Impl::WriteLocked(PendingWrite& w) {
     if (!status.ok()) continue;
     p->segment = segment;
     p->offset = offset;
-    offset += p->prefix.size() + p->events.size();
+    offset += p->prefix.size() + p->event_bytes;
     if (p->last_sequence != 0) segment->last_sequence = p->last_sequence;
     if (p->position != nullptr) positions_[p->position->key] = p->position->value;
   }
@@ -883,12 +886,20 @@ absl::StatusOr<AppendResult> Spool::Impl::Append(
     absl::Span<const kubetrail::v1::EnvelopedEvent> events, const SpoolPosition* position) {
   ScratchSerializedEvents serialized;
   serialized->Assign(events);
-  return AppendSerialized(*serialized, position);
+  const SerializedEvents* parts[] = {&*serialized};
+  return AppendSerialized(parts, position);
 }
 
-absl::StatusOr<AppendResult> Spool::Impl::AppendSerialized(const SerializedEvents& events,
-                                                           const SpoolPosition* position) {
-  if (events.empty() && position == nullptr) {
+absl::StatusOr<AppendResult> Spool::Impl::AppendSerialized(
+    absl::Span<const SerializedEvents* const> parts, const SpoolPosition* position) {
+  if (parts.empty()) return absl::InvalidArgumentError("spool append: no parts");
+  size_t count = 0;
+  uint64_t bytes = 0;
+  for (const SerializedEvents* part : parts) {
+    count += part->sizes.size();
+    bytes += part->bytes.size();
+  }
+  if (count == 0 && position == nullptr) {
     return absl::InvalidArgumentError("spool append: no events and no position");
   }
   if (position != nullptr &&
@@ -896,31 +907,39 @@ absl::StatusOr<AppendResult> Spool::Impl::AppendSerialized(const SerializedEvent
     return absl::InvalidArgumentError(
         Cat("spool append: position key must be 1-", kMaxPositionKeyBytes, " bytes"));
   }
-  const uint64_t bytes = events.bytes.size();
   // The record's prefix, outside the lock: header (filled in once sequences are assigned),
-  // position, sizes. The payload's CRC continues over the events' bytes from their own.
+  // position, sizes. The payload's CRC continues over each part's bytes from their own.
   PendingWrite w;
   w.position = position;
-  w.events = events.bytes;
+  w.event_bytes = bytes;
   std::string& prefix = w.prefix;
   prefix.reserve(kHeaderBytes + 4 +
                  (position == nullptr ? 0 : 8 + position->key.size() + position->value.size()) +
-                 4 * events.sizes.size());
+                 4 * count);
   prefix.resize(kHeaderBytes);
   PutFixed32(position == nullptr ? 0 : 1, &prefix);
   if (position != nullptr) PutPosition(position->key, position->value, &prefix);
-  for (uint32_t size : events.sizes) PutFixed32(size, &prefix);
+  std::vector<uint32_t> sizes;
+  sizes.reserve(count);
+  for (const SerializedEvents* part : parts) {
+    for (uint32_t size : part->sizes) PutFixed32(size, &prefix);
+    sizes.insert(sizes.end(), part->sizes.begin(), part->sizes.end());
+  }
   RecordHeader header;
   header.payload_bytes = static_cast<uint32_t>(prefix.size() - kHeaderBytes + bytes);
-  header.event_count = static_cast<uint32_t>(events.sizes.size());
-  header.payload_crc = static_cast<uint32_t>(
-      crc32_combine(Crc32(std::string_view(prefix).substr(kHeaderBytes)), events.crc,
-                    static_cast<z_off_t>(bytes)));
+  header.event_count = static_cast<uint32_t>(count);
+  uLong crc = Crc32(std::string_view(prefix).substr(kHeaderBytes));
+  for (const SerializedEvents* part : parts) {
+    if (part->bytes.empty()) continue;
+    w.events.push_back(part->bytes);
+    crc = crc32_combine(crc, part->crc, static_cast<z_off_t>(part->bytes.size()));
+  }
+  header.payload_crc = static_cast<uint32_t>(crc);
   const size_t data_offset_in_record = prefix.size();
 
   AppendResult result;
   absl::MutexLock lock(&mu_);
-  if (events.empty()) {
+  if (count == 0) {
     // Only the position moves (every event of its lines was filtered out).
     header.first_sequence = next_sequence_;
     header.receive_us = clock_.NowMicros();
@@ -953,16 +972,17 @@ absl::StatusOr<AppendResult> Spool::Impl::AppendSerialized(const SerializedEvent
             "; the aggregator has not taken them yet"));
   }
   result.first_sequence = next_sequence_;
-  result.last_sequence = next_sequence_ + events.sizes.size() - 1;
+  result.last_sequence = next_sequence_ + count - 1;
   next_sequence_ = result.last_sequence + 1;
   Run run;
   run.first = result.first_sequence;
-  run.receive_us = events.receive_us != 0 ? events.receive_us : clock_.NowMicros();
-  run.sizes = events.sizes;
+  run.receive_us =
+      parts[0]->receive_us != 0 ? parts[0]->receive_us : clock_.NowMicros();
+  run.sizes = std::move(sizes);
   run.bytes = bytes;
   runs_.push_back(std::move(run));
   held_bytes_ += bytes;
-  held_events_ += events.sizes.size();
+  held_events_ += count;
   writing_[result.first_sequence] = Reservation{result.last_sequence, false};
 
   header.first_sequence = result.first_sequence;
@@ -994,7 +1014,7 @@ absl::StatusOr<AppendResult> Spool::Impl::AppendSerialized(const SerializedEvent
     ++stats_.refused_error;
     return absl::Status(w.status.code(), Cat("spool ", config_.dir, ": ", w.status.message()));
   }
-  stats_.appended_events += events.sizes.size();
+  stats_.appended_events += count;
   ++stats_.appended_batches;
   return result;
 }
@@ -1237,7 +1257,12 @@ absl::StatusOr<AppendResult> Spool::Append(absl::Span<const kubetrail::v1::Envel
 }
 absl::StatusOr<AppendResult> Spool::AppendSerialized(const SerializedEvents& events,
                                                      const SpoolPosition* position) {
-  return impl_->AppendSerialized(events, position);
+  const SerializedEvents* parts[] = {&events};
+  return impl_->AppendSerialized(parts, position);
+}
+absl::StatusOr<AppendResult> Spool::AppendSerialized(
+    absl::Span<const SerializedEvents* const> parts, const SpoolPosition* position) {
+  return impl_->AppendSerialized(parts, position);
 }
 absl::StatusOr<size_t> Spool::Read(uint64_t after, size_t max_events, size_t max_bytes,
                                    std::vector<SpooledEvent>* out) const {

@@ -197,6 +197,12 @@ class Spool {
   // The same for events serialized beforehand (a receive time of 0 means now).
   absl::StatusOr<AppendResult> AppendSerialized(const SerializedEvents& events,
                                                 const SpoolPosition* position = nullptr);
+  // The same for several parts' events, in order, as one record: one write and one sync for
+  // all of them, which a source that fell behind uses to catch up (a sync costs less per byte
+  // the more it writes). The record's receive time is the first part's. At least one part;
+  // empty parts are allowed.
+  absl::StatusOr<AppendResult> AppendSerialized(absl::Span<const SerializedEvents* const> parts,
+                                                const SpoolPosition* position = nullptr);
 
   // Appends to `out` the held events with sequence > `after`, oldest first: at most
   // `max_events` (>= 1), and no more than `max_bytes` of them (the first one always comes).

@@ -220,6 +220,45 @@ TEST(SerializedEventsTest, TheChecksumIsZlibsCrc32) {
   }
 }
 
+TEST_F(SpoolTest, PartsAppendedTogetherAreOneRecordThatSurvivesAReopen) {
+  const int64_t first_receive = clock_.NowMicros();
+  SerializedEvents a, empty, b;
+  a.Assign(MakeBatch("a", 3, first_receive));
+  b.Assign(MakeBatch("b", 2, first_receive + 5'000'000));
+  const SerializedEvents* parts[] = {&a, &empty, &b};
+  const SpoolPosition position{"tail:/var/log/audit.log", "after-b"};
+  {
+    std::unique_ptr<Spool> spool = OpenOrDie(Config());
+    ASSERT_NE(spool, nullptr);
+    ASSERT_TRUE(spool->Append(MakeBatch("before", 1, first_receive - 1'000'000)).ok());
+    absl::StatusOr<AppendResult> appended = spool->AppendSerialized(parts, &position);
+    ASSERT_TRUE(appended.ok()) << appended.status();
+    EXPECT_EQ(appended->first_sequence, 2u);
+    EXPECT_EQ(appended->last_sequence, 6u);
+    EXPECT_EQ(spool->Stats().appended_batches, 2u) << "the parts are one append";
+
+    const SerializedEvents* none[] = {&empty};
+    EXPECT_EQ(spool->AppendSerialized(none).status().code(),
+              absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(spool->AppendSerialized(absl::Span<const SerializedEvents* const>()).status().code(),
+              absl::StatusCode::kInvalidArgument);
+  }
+  // Reopening reads the record back (its checksum covers every part) with its position.
+  std::unique_ptr<Spool> spool = OpenOrDie(Config());
+  ASSERT_NE(spool, nullptr);
+  std::vector<SpooledEvent> all = ReadAll(*spool);
+  std::vector<std::string> ids;
+  for (const SpooledEvent& e : all) ids.push_back(AuditIdOf(e));
+  EXPECT_EQ(ids, (std::vector<std::string>{"before0", "a0", "a1", "a2", "b0", "b1"}));
+  EXPECT_EQ(spool->Stats().bytes, a.bytes.size() + b.bytes.size() + all[0].bytes.size());
+  absl::StatusOr<std::optional<std::string>> stored = spool->Position(position.key);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(stored->value_or("none"), "after-b");
+  // The record's receive time is its first part's.
+  ASSERT_TRUE(spool->Ack(1).ok());
+  EXPECT_EQ(spool->Stats().oldest, absl::FromUnixMicros(first_receive));
+}
+
 TEST_F(SpoolTest, ReopenKeepsEventsPositionsAndNeverReusesSequences) {
   {
     std::unique_ptr<Spool> spool = OpenOrDie(Config());
