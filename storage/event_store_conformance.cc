@@ -1085,6 +1085,45 @@ TEST_P(EventStoreConformance, CursorOfAnEmptyPageStaysPut) {
   EXPECT_EQ(fresh->events.size(), 1u);
 }
 
+TEST_P(EventStoreConformance, AQueryGivesUpAtItsDeadlineOrWhenCancelled) {
+  WriteNew(store(), Corpus(), 0);
+  // No index answers a userAgent substring: every query scans all 2000 events.
+  Filter scan;
+  scan.user_agent_substring = "no-such-agent";
+  // Each query kind, with `f` as its filter.
+  const std::vector<std::pair<std::string, std::function<absl::Status(const Filter&)>>> queries = {
+      {"Search",
+       [&](const Filter& f) {
+         SearchRequest r;
+         r.filter = f;
+         return store().Search(r).status();
+       }},
+      {"Count", [&](const Filter& f) { return store().Count(f).status(); }},
+      {"Top", [&](const Filter& f) { return store().Top(f, Dimension::kUser, 10).status(); }},
+      {"Histogram", [&](const Filter& f) {
+         return store().Histogram(f, Granularity::kHour, std::nullopt).status();
+       }}};
+  for (const auto& [name, query] : queries) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(query(scan).ok());
+
+    Filter late = scan;
+    late.stop.deadline = absl::InfinitePast();
+    EXPECT_EQ(query(late).code(), absl::StatusCode::kDeadlineExceeded);
+    Filter rollup;  // answered from rollups where a store has them: also refused
+    rollup.stop.deadline = absl::InfinitePast();
+    EXPECT_EQ(query(rollup).code(), absl::StatusCode::kDeadlineExceeded);
+
+    // The caller goes away during the scan: the store notices at its next look, long before
+    // the end of the 2000 events, and looks no more.
+    int looks = 0;
+    Filter cancelled = scan;
+    cancelled.stop.cancelled = [&looks] { return ++looks == 4; };
+    EXPECT_EQ(query(cancelled).code(), absl::StatusCode::kCancelled);
+    EXPECT_EQ(looks, 4);
+  }
+}
+
 TEST_P(EventStoreConformance, BadRequestsAreInvalidArgument) {
   WriteNew(store(), std::vector<EnvelopedEvent>(Corpus().begin(), Corpus().begin() + 50), 0);
   SearchRequest asc;

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "common/strings.h"
 
 namespace kubetrail::storage {
@@ -116,6 +117,14 @@ bool ResourcePattern::MatchesParts(std::string_view resource_name, std::string_v
   if (api_group && *api_group != group) return false;
   if (subresource && *subresource != subresource_name) return false;
   return true;
+}
+
+absl::Status QueryStop::Check() const {
+  if (cancelled && cancelled()) return absl::CancelledError("the query was cancelled");
+  if (deadline != absl::InfiniteFuture() && absl::Now() >= deadline) {
+    return absl::DeadlineExceededError("the query ran past its deadline");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<CompiledFilter> CompileFilter(const Filter& filter) {

@@ -19,15 +19,30 @@
 #define KUBETRAIL_STORAGE_FILTER_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "kubetrail/v1/event.pb.h"
 
 namespace kubetrail::storage {
+
+// When a query gives up before it is done: not a condition on events, but its caller's
+// deadline (an RPC's) and whether the caller went away. A store looks at it before it starts
+// and then as it scans, every few hundred events, and ends the query with DeadlineExceeded or
+// Cancelled, so that a scan nobody waits for any more stops using the disk and the CPU.
+struct QueryStop {
+  absl::Time deadline = absl::InfiniteFuture();
+  // May be empty; called on the thread running the query.
+  std::function<bool()> cancelled;
+
+  // OK while the query may go on.
+  absl::Status Check() const;
+};
 
 // An event's time, the key of every time range and of time order: its
 // requestReceivedTimestamp; when absent its stageTimestamp (a v1beta1 event's `timestamp`
@@ -77,6 +92,9 @@ struct Filter {
   std::vector<std::string> source_ips;
   // Case-sensitive substring of userAgent.
   std::string user_agent_substring;
+
+  // Not a condition on events: when to give up (Search, Count, Top and Histogram).
+  QueryStop stop;
 };
 
 // A pattern on a string field: exact value or prefix.

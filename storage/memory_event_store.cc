@@ -96,12 +96,21 @@ class MemoryEventStore final : public EventStore {
   absl::StatusOr<RetentionReport> ApplyRetention(int64_t now_us) override;
 
  private:
-  // Calls `fn` for every stored event matching `filter`, in sequence order.
+  // Calls `fn` for every stored event matching `filter`, in sequence order; ends early with
+  // the filter's QueryStop (looked at before and every 256 events).
   template <typename Fn>
-  void ForEachMatch(const CompiledFilter& filter, Fn fn) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    for (const StoredEvent& e : events_) {
+  absl::Status ForEachMatch(const CompiledFilter& filter, Fn fn) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    const QueryStop& stop = filter.source.stop;
+    if (absl::Status s = stop.Check(); !s.ok()) return s;
+    for (size_t i = 0; i < events_.size(); ++i) {
+      if (i % 256 == 255) {
+        if (absl::Status s = stop.Check(); !s.ok()) return s;
+      }
+      const StoredEvent& e = events_[i];
       if (Matches(filter, e.event, e.time_us)) fn(e);
     }
+    return absl::OkStatus();
   }
 
   mutable absl::Mutex mu_;
@@ -179,9 +188,14 @@ absl::StatusOr<SearchPage> MemoryEventStore::Search(const SearchRequest& request
   if (!cursor.ok()) return cursor.status();
 
   std::vector<const StoredEvent*> matching;
-  ForEachMatch(*filter, [&](const StoredEvent& e) {
-    if (internal::AfterCursor(*cursor, e.time_us, e.sequence)) matching.push_back(&e);
-  });
+  if (absl::Status s = ForEachMatch(*filter,
+                                    [&](const StoredEvent& e) {
+                                      if (internal::AfterCursor(*cursor, e.time_us, e.sequence))
+                                        matching.push_back(&e);
+                                    });
+      !s.ok()) {
+    return s;
+  }
   const bool ascending = request.order == Order::kAscending;
   auto before = [ascending](const StoredEvent* a, const StoredEvent* b) {
     return ascending ? TimeSeqLess(*a, *b) : TimeSeqLess(*b, *a);
@@ -222,7 +236,9 @@ absl::StatusOr<uint64_t> MemoryEventStore::Count(const Filter& filter) {
   if (!compiled.ok()) return compiled.status();
   uint64_t n = 0;
   absl::ReaderMutexLock lock(&mu_);
-  ForEachMatch(*compiled, [&](const StoredEvent&) { ++n; });
+  if (absl::Status s = ForEachMatch(*compiled, [&](const StoredEvent&) { ++n; }); !s.ok()) {
+    return s;
+  }
   return n;
 }
 
@@ -234,8 +250,11 @@ absl::StatusOr<std::vector<KeyCount>> MemoryEventStore::Top(const Filter& filter
   std::map<std::string, uint64_t> counts;
   {
     absl::ReaderMutexLock lock(&mu_);
-    ForEachMatch(*compiled,
-                 [&](const StoredEvent& e) { ++counts[DimensionKey(e.event, dimension)]; });
+    if (absl::Status s = ForEachMatch(
+            *compiled, [&](const StoredEvent& e) { ++counts[DimensionKey(e.event, dimension)]; });
+        !s.ok()) {
+      return s;
+    }
   }
   std::vector<KeyCount> out = SortedCounts(counts);
   if (out.size() > static_cast<size_t>(limit)) out.resize(limit);
@@ -254,11 +273,15 @@ absl::StatusOr<std::vector<HistogramBucket>> MemoryEventStore::Histogram(
   std::map<int64_t, Bucket> buckets;
   {
     absl::ReaderMutexLock lock(&mu_);
-    ForEachMatch(*compiled, [&](const StoredEvent& e) {
-      Bucket& b = buckets[FloorDiv(e.time_us, width) * width];
-      ++b.count;
-      if (by) ++b.by_key[DimensionKey(e.event, *by)];
-    });
+    if (absl::Status s = ForEachMatch(*compiled,
+                                      [&](const StoredEvent& e) {
+                                        Bucket& b = buckets[FloorDiv(e.time_us, width) * width];
+                                        ++b.count;
+                                        if (by) ++b.by_key[DimensionKey(e.event, *by)];
+                                      });
+        !s.ok()) {
+      return s;
+    }
   }
   std::vector<HistogramBucket> out;
   out.reserve(buckets.size());

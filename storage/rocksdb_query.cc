@@ -121,10 +121,13 @@ constexpr size_t kMaxStreams = 512;
 constexpr size_t kMaxIntersectStreams = 64;
 // Events fetched per MultiGet.
 constexpr size_t kFetchChunk = 128;
+// A scan in time order looks at the query's QueryStop once per this many events.
+constexpr uint64_t kStopCheckEvents = 256;
 
 }  // namespace
 
 absl::StatusOr<Plan> RocksDbStoreImpl::BuildPlan(const Filter& filter) {
+  KT_RETURN_IF_ERROR(filter.stop.Check());  // before any work; scans look again as they go
   Plan plan;
   KT_ASSIGN_OR_RETURN(plan.filter, CompileFilter(filter));
   if (!plan.filter.satisfiable) {
@@ -295,6 +298,7 @@ RocksDbStoreImpl::ScanKind RocksDbStoreImpl::ChooseScan(const Plan& plan,
 
 absl::Status RocksDbStoreImpl::Scan(const Plan& plan, const Cursor& cursor,
                                     const std::function<bool(StoredEvent&&)>& emit) {
+  KT_RETURN_IF_ERROR(plan.filter.source.stop.Check());
   switch (ChooseScan(plan, nullptr)) {
     case ScanKind::kNone:
       return absl::OkStatus();
@@ -341,7 +345,10 @@ absl::Status RocksDbStoreImpl::ScanIndexed(const Plan& plan, const Cursor& curso
   std::vector<Candidate> candidates, chunk;
   std::vector<Candidate> other;
   std::vector<uint64_t> other_seqs;
+  const QueryStop& stop = plan.filter.source.stop;
   while (true) {
+    // Once per minute of postings, and per chunk of events fetched below.
+    KT_RETURN_IF_ERROR(stop.Check());
     bool any = false;
     int64_t bucket = 0;
     for (const auto& s : driver) {
@@ -392,6 +399,7 @@ absl::Status RocksDbStoreImpl::ScanIndexed(const Plan& plan, const Cursor& curso
                        candidates.end());
     }
     for (size_t i = 0; i < candidates.size(); i += kFetchChunk) {
+      if (i > 0) KT_RETURN_IF_ERROR(stop.Check());
       chunk.assign(candidates.begin() + static_cast<ptrdiff_t>(i),
                    candidates.begin() +
                        static_cast<ptrdiff_t>(std::min(candidates.size(), i + kFetchChunk)));
@@ -441,7 +449,9 @@ absl::Status RocksDbStoreImpl::ScanTime(const Plan& plan, const Cursor& cursor,
     load(s.get());
     sources.push_back(std::move(s));
   }
-  while (true) {
+  const QueryStop& stop = plan.filter.source.stop;
+  for (uint64_t scanned = 1;; ++scanned) {
+    if (scanned % kStopCheckEvents == 0) KT_RETURN_IF_ERROR(stop.Check());
     Source* best = nullptr;
     for (const auto& s : sources) {
       if (s->valid && (best == nullptr || Before(order, s->key.time_us, s->key.sequence,

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/grpc_status.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -35,6 +36,15 @@ absl::Status CallAlive(grpc::CallbackServerContext* context) {
     return absl::DeadlineExceededError("the deadline passed before the query ran");
   }
   return absl::OkStatus();
+}
+
+// The store's filter for a call's `filter`: a store scan gives up with the call, at its
+// deadline or when the client goes away (storage::QueryStop).
+storage::Filter CallFilter(const v1::Filter& filter, grpc::CallbackServerContext* context) {
+  storage::Filter f = FromProto(filter);
+  f.stop.deadline = absl::FromChrono(context->deadline());
+  f.stop.cancelled = [context] { return context->IsCancelled(); };
+  return f;
 }
 
 absl::Status Overloaded() {
@@ -87,9 +97,9 @@ grpc::ServerUnaryReactor* QueryService::Count(grpc::CallbackServerContext* conte
                                               const v1::CountRequest* request,
                                               v1::CountResponse* response) {
   return RunUnaryCall(context, executor_, metrics_, "Count", authorizer_.CheckQuery(*context),
-                      [this, request, response]() -> absl::Status {
+                      [this, context, request, response]() -> absl::Status {
                         KT_ASSIGN_OR_RETURN(uint64_t count,
-                                            store_.Count(FromProto(request->filter())));
+                                            store_.Count(CallFilter(request->filter(), context)));
                         response->set_count(count);
                         return absl::OkStatus();
                       });
@@ -100,7 +110,7 @@ grpc::ServerUnaryReactor* QueryService::Top(grpc::CallbackServerContext* context
                                             v1::TopResponse* response) {
   return RunUnaryCall(
       context, executor_, metrics_, "Top", authorizer_.CheckQuery(*context),
-      [this, request, response]() -> absl::Status {
+      [this, context, request, response]() -> absl::Status {
         const int limit = request->limit() == 0 ? 10 : request->limit();
         if (limit < 1 || limit > kMaxTop) {
           return absl::InvalidArgumentError(
@@ -108,7 +118,7 @@ grpc::ServerUnaryReactor* QueryService::Top(grpc::CallbackServerContext* context
         }
         KT_ASSIGN_OR_RETURN(storage::Dimension dimension, FromProto(request->dimension()));
         KT_ASSIGN_OR_RETURN(std::vector<storage::KeyCount> top,
-                            store_.Top(FromProto(request->filter()), dimension, limit));
+                            store_.Top(CallFilter(request->filter(), context), dimension, limit));
         for (storage::KeyCount& kc : top) {
           v1::KeyCount* out = response->add_entries();
           out->set_key(std::move(kc.key));
@@ -123,7 +133,7 @@ grpc::ServerUnaryReactor* QueryService::Histogram(grpc::CallbackServerContext* c
                                                   v1::HistogramResponse* response) {
   return RunUnaryCall(
       context, executor_, metrics_, "Histogram", authorizer_.CheckQuery(*context),
-      [this, request, response]() -> absl::Status {
+      [this, context, request, response]() -> absl::Status {
         const v1::Filter& filter = request->filter();
         if (!filter.has_from_us() || !filter.has_to_us()) {
           return absl::InvalidArgumentError("a histogram needs filter.from_us and filter.to_us");
@@ -141,7 +151,7 @@ grpc::ServerUnaryReactor* QueryService::Histogram(grpc::CallbackServerContext* c
           KT_ASSIGN_OR_RETURN(by, FromProto(request->by()));
         }
         KT_ASSIGN_OR_RETURN(std::vector<storage::HistogramBucket> buckets,
-                            store_.Histogram(FromProto(filter), granularity, by));
+                            store_.Histogram(CallFilter(filter, context), granularity, by));
         size_t keys = 0;
         for (storage::HistogramBucket& b : buckets) {
           v1::HistogramBucket* out = response->add_buckets();
@@ -180,7 +190,7 @@ class SearchReactor final : public grpc::ServerWriteReactor<v1::SearchResponse> 
                                                   " (0 means 100), got ", request.limit())));
       return;
     }
-    store_request_.filter = FromProto(request.filter());
+    store_request_.filter = CallFilter(request.filter(), context);
     store_request_.order = request.order() == v1::ORDER_DESCENDING ? storage::Order::kDescending
                                                                    : storage::Order::kAscending;
     store_request_.cursor = request.cursor();
