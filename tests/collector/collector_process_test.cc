@@ -3,6 +3,8 @@
 // exactly once through TLS with client certificates, SIGKILL at random moments under load,
 // an aggregator outage, a full spool, log rotation, policy reloads, SIGTERM, metrics and bad
 // config.
+#include "tests/testing/collector_process.h"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -16,10 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "common/tls.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -35,120 +35,18 @@
 namespace kubetrail {
 namespace {
 
+using testing::AwaitStored;
 using testing::BackgroundProcess;
+using testing::CollectorDevArgs;
+using testing::Generate;
 using ::testing::HasSubstr;
+using testing::Metrics;
 using testing::RunningAggregator;
+using testing::RunningCollector;
+using testing::Sample;
 using testing::StartAggregator;
-using testing::StoredIds;
-
-// A running collector and what its ready line says.
-struct RunningCollector {
-  std::unique_ptr<BackgroundProcess> process;
-  std::string webhook_url;  // "http(s)://127.0.0.1:PORT/audit/webhook"
-  int webhook_port = 0;
-  int http_port = 0;
-};
-
-RunningCollector StartCollector(std::vector<std::string> args) {
-  std::vector<std::string> argv = {testing::BinDir() + "/kubetrail-collector"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  RunningCollector r;
-  auto process = BackgroundProcess::Start(argv);
-  EXPECT_TRUE(process.ok()) << process.status();
-  if (!process.ok()) return r;
-  r.process = std::move(*process);
-  absl::StatusOr<std::string> line = r.process->WaitForLine("running cluster=", absl::Seconds(60));
-  EXPECT_TRUE(line.ok()) << line.status();
-  if (!line.ok()) return r;
-  for (absl::string_view word : absl::StrSplit(*line, ' ')) {
-    if (absl::ConsumePrefix(&word, "webhook=")) {
-      r.webhook_url = std::string(word);
-      absl::string_view rest = word.substr(word.find("://") + 3);
-      rest = rest.substr(0, rest.find('/'));
-      EXPECT_TRUE(absl::SimpleAtoi(rest.substr(rest.rfind(':') + 1), &r.webhook_port));
-    } else if (absl::ConsumePrefix(&word, "http=")) {
-      EXPECT_TRUE(absl::SimpleAtoi(word.substr(word.rfind(':') + 1), &r.http_port));
-    }
-  }
-  return r;
-}
-
-// kubetrail-loadgen's events for a seed, as "auditID/stage".
-std::set<std::string> ExpectedIds(const std::string& file) {
-  std::set<std::string> ids;
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto field = [&](const std::string& key) {
-      const size_t at = line.find("\"" + key + "\":\"");
-      if (at == std::string::npos) return std::string();
-      const size_t begin = at + key.size() + 4;
-      return line.substr(begin, line.find('"', begin) - begin);
-    };
-    ids.insert(field("auditID") + "/" + field("stage"));
-  }
-  return ids;
-}
-
-// Writes `count` loadgen events for `seed` to `path`; returns their ids.
-std::set<std::string> Generate(const std::string& path, int count, int seed) {
-  auto r = testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--count",
-                                   std::to_string(count), "--seed", std::to_string(seed),
-                                   "--output", path});
-  EXPECT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->stderr_data : r.status().ToString());
-  return ExpectedIds(path);
-}
-
-// Waits until the aggregator holds `want` events (or 90 s pass); returns what it holds.
-std::set<std::string> AwaitStored(const RunningAggregator& agg, size_t want) {
-  std::set<std::string> ids;
-  for (int i = 0; i < 900; ++i) {
-    ids = StoredIds(agg.channel);
-    if (ids.size() >= want) break;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return ids;
-}
-
-std::string Metrics(int port) {
-  httplib::Client http("127.0.0.1", port);
-  auto res = http.Get("/metrics");
-  return res ? res->body : std::string();
-}
-
-// The value of one sample line of an exposition ("name{labels} value"), -1 when absent.
-double Sample(const std::string& exposition, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
-    if (absl::ConsumePrefix(&line, series) && absl::ConsumePrefix(&line, " ")) {
-      double v = 0;
-      if (absl::SimpleAtod(line, &v)) return v;
-    }
-  }
-  return -1;
-}
-
-std::vector<std::string> DevArgs(const RunningAggregator& agg, const std::string& spool) {
-  return {"--dev",
-          "--cluster",
-          "prod",
-          "--source",
-          "apiserver-1",
-          "--aggregator",
-          absl::StrCat("127.0.0.1:", agg.port),
-          "--spool-dir",
-          spool,
-          "--http-listen",
-          "127.0.0.1:0",
-          "--batch-wait",
-          "100ms",
-          "--drain-timeout",
-          "20s"};
-}
-
-std::vector<std::string> With(std::vector<std::string> args, std::vector<std::string> more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
+using testing::StartCollector;
+using testing::With;
 
 // Outside --dev: the apiserver-like client posts over HTTPS with a client certificate, the
 // collector ships over mTLS with its own; every event is stored once, and SIGTERM exits 0
@@ -259,8 +157,8 @@ TEST(CollectorProcessTest, CorpusEventsComeBackExactly) {
 
   RunningAggregator agg = StartAggregator(dir.File("agg"));
   ASSERT_NE(agg.port, 0);
-  RunningCollector collector =
-      StartCollector(With(DevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0"}));
+  RunningCollector collector = StartCollector(
+      With(CollectorDevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0"}));
   ASSERT_NE(collector.webhook_port, 0);
   auto sent =
       testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
@@ -291,7 +189,7 @@ TEST(CollectorProcessTest, SigkillUnderLoadLosesNothingAndStoresOnce) {
   RunningAggregator agg = StartAggregator(dir.File("agg"));
   ASSERT_NE(agg.port, 0);
   const std::vector<std::string> args =
-      With(DevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0"});
+      With(CollectorDevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0"});
   RunningCollector collector = StartCollector(args);
   ASSERT_NE(collector.webhook_port, 0);
   // Restarts listen on the same port, where the client keeps posting.
@@ -334,7 +232,7 @@ TEST(CollectorProcessTest, AggregatorOutageIsRiddenOutInTheSpool) {
   ASSERT_NE(agg.port, 0);
   const int agg_port = agg.port;
   RunningCollector collector = StartCollector(With(
-      DevArgs(agg, dir.File("spool")),
+      CollectorDevArgs(agg, dir.File("spool")),
       {"--webhook-listen", "127.0.0.1:0", "--aggregator", absl::StrCat("127.0.0.1:", agg_port)}));
   ASSERT_NE(collector.webhook_port, 0);
   ASSERT_TRUE(agg.process->Signal(SIGTERM).ok());
@@ -434,7 +332,8 @@ TEST(CollectorProcessTest, TailerFollowsRotationAndResumesAfterSigkill) {
     std::ofstream out(log, std::ios::binary | std::ios::app);
     out << in.rdbuf();
   };
-  const std::vector<std::string> args = With(DevArgs(agg, dir.File("spool")), {"--tail", log});
+  const std::vector<std::string> args =
+      With(CollectorDevArgs(agg, dir.File("spool")), {"--tail", log});
   append(dir.File("a.jsonl"));
   RunningCollector collector = StartCollector(args);
   ASSERT_NE(collector.http_port, 0);
@@ -477,8 +376,9 @@ TEST(CollectorProcessTest, PolicyIsAppliedAndReloaded) {
   write_policy(
       "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n"
       "- level: None\n  verbs: [get, list, watch]\n- level: Metadata\n");
-  RunningCollector collector = StartCollector(With(
-      DevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0", "--policy", policy}));
+  RunningCollector collector =
+      StartCollector(With(CollectorDevArgs(agg, dir.File("spool")),
+                          {"--webhook-listen", "127.0.0.1:0", "--policy", policy}));
   ASSERT_NE(collector.webhook_port, 0);
   auto post = [&](const std::string& file) {
     auto sent = testing::RunSubprocess({testing::BinDir() + "/kubetrail-loadgen", "--send",
@@ -538,8 +438,8 @@ TEST(CollectorProcessTest, MetricsPassPromtool) {
   ASSERT_TRUE(dir.ok());
   RunningAggregator agg = StartAggregator(dir.File("agg"));
   ASSERT_NE(agg.port, 0);
-  RunningCollector collector =
-      StartCollector(With(DevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0"}));
+  RunningCollector collector = StartCollector(
+      With(CollectorDevArgs(agg, dir.File("spool")), {"--webhook-listen", "127.0.0.1:0"}));
   ASSERT_NE(collector.http_port, 0);
   Generate(dir.File("events.jsonl"), 100, 71);
   auto sent =
