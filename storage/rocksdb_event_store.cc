@@ -186,6 +186,13 @@ absl::Status RocksDbStoreImpl::Init() {
   db_options.keep_log_file_num = 4;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   db_options.env = env_;
+  if (options_.low_priority_compactions && !options_.read_only) {
+    rocksdb::Status prio =
+        env_->LowerThreadPoolCPUPriority(rocksdb::Env::Priority::LOW, rocksdb::CpuPriority::kLow);
+    if (!prio.ok()) {
+      KT_LOG(kWarning, "storage") << "compactions keep their CPU priority: " << prio.ToString();
+    }
+  }
   sst_files_.reset(rocksdb::NewSstFileManager(env_));
   sst_files_->SetMaxAllowedSpaceUsage(options_.max_disk_bytes);
   db_options.sst_file_manager = sst_files_;

@@ -37,6 +37,11 @@ struct RocksDbOptions {
   uint64_t write_buffer_bytes = 64ull << 20;
   // Background compaction and flush threads. Default 2.
   int background_threads = 2;
+  // Run compactions at the lowest CPU priority (nice 19; flushes keep theirs), so that
+  // queries and writes come first when the CPU is short: right after a burst of ingest a
+  // query waits less for a core. Process-wide (RocksDB's shared thread pool) and not undone
+  // when the store closes. Default true.
+  bool low_priority_compactions = true;
   // zstd level for the bottommost level of events (and indexes). Default 3.
   int zstd_level = 3;
   // zstd dictionary size for the events column family, in bytes (0 disables). Default 64 KiB.

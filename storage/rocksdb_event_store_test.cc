@@ -7,10 +7,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <future>
+#include <iterator>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -139,7 +143,10 @@ std::string Hex(const internal::Hash8& h) {
 // and of the identity bytes. Expected values from an independent SHA-256 (Python's hashlib);
 // several threads at once, since each hashes with its own digest context.
 TEST(StoreFormatTest, IdKeyHashesAreSha256Prefixes) {
-  const std::string event_bytes("\x0a\x03" "abc", 5);
+  const std::string event_bytes(
+      "\x0a\x03"
+      "abc",
+      5);
   std::vector<std::thread> threads;
   std::atomic<int> mismatches{0};
   for (int t = 0; t < 4; ++t) {
@@ -245,6 +252,36 @@ TEST_F(RocksDbStoreTest, IndexAnsweredSearchReturnsEncodedEventsWhenPreferred) {
     EXPECT_TRUE(e.serialized.empty()) << "sequence " << e.sequence;
     EXPECT_EQ(e.event.event().object_ref().name(), probe.event().object_ref().name());
   }
+}
+
+// The nice values of this process's RocksDB compaction threads ("rocksdb:low"), from /proc.
+std::vector<int> CompactionThreadNiceness() {
+  std::vector<int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name.rfind("rocksdb:low", 0) != 0) continue;
+    std::ifstream stat_file(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    // Fields after the parenthesised name: state is the 3rd field, nice the 19th.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i) {
+      if (i == 19) out.push_back(std::stoi(field));
+    }
+  }
+  return out;
+}
+
+// low_priority_compactions (the default): a compaction thread runs at nice 19 once it has
+// run a compaction, so that queries and writes get the CPU first.
+TEST_F(RocksDbStoreTest, CompactionsRunAtTheLowestCpuPriority) {
+  WriteAll(Events(2000, "prod", 3));
+  ASSERT_TRUE(store_->CompactAll().ok());
+  const std::vector<int> nice = CompactionThreadNiceness();
+  ASSERT_FALSE(nice.empty()) << "no rocksdb:low thread";
+  EXPECT_THAT(nice, ::testing::Contains(19));
 }
 
 TEST_F(RocksDbStoreTest, ReopenKeepsEventsSequenceAndIdentity) {
@@ -445,8 +482,8 @@ TEST_F(RocksDbStoreTest, RollupsCountRangesShorterThanAMinuteAcrossItsBoundary) 
         ++count;
         minutes[t / 60'000'000 * 60'000'000]++;
       }
-      SCOPED_TRACE(::testing::Message() << "by user " << by_user << " from "
-                                        << from.value_or(-1) << " to " << to.value_or(-1));
+      SCOPED_TRACE(::testing::Message() << "by user " << by_user << " from " << from.value_or(-1)
+                                        << " to " << to.value_or(-1));
       ASSERT_GT(count, 0u);
       auto n = store_->Count(f);
       ASSERT_TRUE(n.ok()) << n.status();

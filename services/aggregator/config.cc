@@ -105,7 +105,9 @@ absl::Status ParseConfig(std::string_view yaml, Config& c) {
                          {"write_buffer_bytes",
                           [&](N m, P q) { return Unsigned(m, q, c.write_buffer_bytes, true); }},
                          {"max_disk_bytes",
-                          [&](N m, P q) { return Unsigned(m, q, c.max_disk_bytes, false); }}});
+                          [&](N m, P q) { return Unsigned(m, q, c.max_disk_bytes, false); }},
+                         {"low_priority_compactions",
+                          [&](N m, P q) { return Bool(m, q, c.low_priority_compactions); }}});
            }},
           {"retention_interval", [&](N n, P p) { return Duration(n, p, c.retention_interval); }},
           {"follow_heartbeat", [&](N n, P p) { return Duration(n, p, c.follow_heartbeat); }},

@@ -22,7 +22,8 @@
 //   limits: {max_batch_events: 10000, max_event_bytes: 4194304, max_message_bytes: 67108864}
 //   writer: {threads: 4, max_queued_events: 20000}
 //   query_threads: 4
-//   store: {block_cache_bytes: 268435456, write_buffer_bytes: 67108864, max_disk_bytes: 0}
+//   store: {block_cache_bytes: 268435456, write_buffer_bytes: 67108864, max_disk_bytes: 0,
+//           low_priority_compactions: true}
 //   retention_interval: 1h
 //   follow_heartbeat: 5s
 //   drain_timeout: 30s
@@ -72,6 +73,8 @@ struct Config {
   // Above this many bytes of store files writes fail (acks stop) until space is freed or the
   // limit raised; 0: no limit. Applied again on SIGHUP.
   uint64_t max_disk_bytes = 0;
+  // Compactions at the lowest CPU priority (storage::RocksDbOptions). Default true.
+  bool low_priority_compactions = true;
   // How often retention runs (ApplyRetention with the clock's now). Default 1h; 0 disables.
   absl::Duration retention_interval = absl::Hours(1);
   // Follow heartbeat. Default 5 s.

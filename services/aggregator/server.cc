@@ -78,6 +78,7 @@ class AggregatorImpl final : public Aggregator {
     store_options.block_cache_bytes = config_.block_cache_bytes;
     store_options.write_buffer_bytes = config_.write_buffer_bytes;
     store_options.max_disk_bytes = config_.max_disk_bytes;
+    store_options.low_priority_compactions = config_.low_priority_compactions;
     KT_ASSIGN_OR_RETURN(store_, storage::RocksDbEventStore::Open(store_options));
 
     follow_ = std::make_unique<FollowHub>(
