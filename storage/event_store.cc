@@ -1,7 +1,10 @@
 #include "storage/event_store.h"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "storage/internal/cursor.h"
 #include "storage/internal/format.h"
@@ -77,8 +80,8 @@ bool LegalHold::Covers(const kubetrail::v1::EnvelopedEvent& event, int64_t time_
   return true;
 }
 
-absl::StatusOr<WriteResult> EventStore::Write(
-    absl::Span<const kubetrail::v1::EnvelopedEvent> batch, const WriteOptions& options) {
+absl::StatusOr<WriteResult> EventStore::Write(absl::Span<const kubetrail::v1::EnvelopedEvent> batch,
+                                              const WriteOptions& options) {
   std::vector<const kubetrail::v1::EnvelopedEvent*> pointers;
   pointers.reserve(batch.size());
   for (const kubetrail::v1::EnvelopedEvent& e : batch) pointers.push_back(&e);
@@ -87,6 +90,34 @@ absl::StatusOr<WriteResult> EventStore::Write(
 
 int64_t FirstKeptDay(int64_t now_us, int64_t keep_us) {
   return internal::FloorDiv(now_us - keep_us, GranularityMicros(Granularity::kDay));
+}
+
+ExpiredDays SplitExpiredDays(std::string_view cluster, int64_t first_day, int64_t first_kept_day,
+                             const std::vector<LegalHold>& holds) {
+  const int64_t day = GranularityMicros(Granularity::kDay);
+  ExpiredDays out;
+  std::vector<std::pair<int64_t, int64_t>> touched;
+  for (const LegalHold& h : holds) {
+    if (h.cluster != cluster) continue;
+    const int64_t a = std::max(first_day, internal::FloorDiv(h.from_us, day));
+    const int64_t b = std::min(first_kept_day, internal::FloorDiv(h.to_us - 1, day) + 1);
+    if (a < b) touched.emplace_back(a, b);
+  }
+  std::sort(touched.begin(), touched.end());
+  for (const auto& [a, b] : touched) {
+    if (!out.held.empty() && a <= out.held.back().second) {
+      out.held.back().second = std::max(out.held.back().second, b);
+    } else {
+      out.held.emplace_back(a, b);
+    }
+  }
+  int64_t at = first_day;
+  for (const auto& [a, b] : out.held) {
+    if (at < a) out.removed.emplace_back(at, a);
+    at = b;
+  }
+  if (at < first_kept_day) out.removed.emplace_back(at, first_kept_day);
+  return out;
 }
 
 absl::StatusOr<uint64_t> SnapshotSequence(std::string_view cursor) {

@@ -43,6 +43,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -189,6 +190,17 @@ struct RetentionReport {
 // `now_us`: every event of an earlier day has expired. An event is kept at least keep_us and
 // removed at most one day later.
 int64_t FirstKeptDay(int64_t now_us, int64_t keep_us);
+
+// How retention goes through one cluster's expired days [first_day, first_kept_day) (days
+// since the epoch): the days a hold of `cluster` touches are gone through event by event,
+// the others are removed wholesale (FORMAT.md, "Retention"). Both as sorted, merged [from, to)
+// day ranges that together cover the expired days.
+struct ExpiredDays {
+  std::vector<std::pair<int64_t, int64_t>> held;
+  std::vector<std::pair<int64_t, int64_t>> removed;
+};
+ExpiredDays SplitExpiredDays(std::string_view cluster, int64_t first_day, int64_t first_kept_day,
+                             const std::vector<LegalHold>& holds);
 
 class EventStore {
  protected:

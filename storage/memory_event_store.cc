@@ -402,6 +402,8 @@ absl::StatusOr<RetentionReport> MemoryEventStore::ApplyRetention(int64_t now_us)
     if (cluster != "*") clusters.insert(cluster);
   }
   auto fallback = retention_.find("*");
+  std::vector<LegalHold> holds;
+  for (const auto& [n, hold] : holds_) holds.push_back(hold);
   for (const std::string& cluster : clusters) {
     auto it = retention_.find(cluster);
     if (it == retention_.end()) it = fallback;
@@ -416,21 +418,9 @@ absl::StatusOr<RetentionReport> MemoryEventStore::ApplyRetention(int64_t now_us)
       start = start ? std::min(*start, d) : d;
     }
     if (!start || *start >= kept) continue;
-    std::vector<std::pair<int64_t, int64_t>> held;
-    for (const auto& [n, hold] : holds_) {
-      if (hold.cluster != cluster) continue;
-      const int64_t a = std::max(*start, FloorDiv(hold.from_us, kDayMicros));
-      const int64_t b = std::min(kept, FloorDiv(hold.to_us - 1, kDayMicros) + 1);
-      if (a < b) held.emplace_back(a, b);
-    }
-    std::sort(held.begin(), held.end());
+    const ExpiredDays days = SplitExpiredDays(cluster, *start, kept, holds);
     std::vector<std::pair<int64_t, int64_t>>& removed = removed_days_[cluster];
-    int64_t at = *start;
-    for (const auto& [a, b] : held) {
-      if (at < a) removed.emplace_back(at, a);
-      at = std::max(at, b);
-    }
-    if (at < kept) removed.emplace_back(at, kept);
+    removed.insert(removed.end(), days.removed.begin(), days.removed.end());
   }
   RetentionReport report;
   std::vector<StoredEvent> remaining;

@@ -386,24 +386,9 @@ absl::StatusOr<RetentionReport> RocksDbStoreImpl::ApplyRetention(int64_t now_us)
     const int64_t first_kept = std::max(ce.first_kept_day, FirstKeptDay(now_us, setting->second));
     std::optional<std::pair<int64_t, int64_t>> bounds = ClusterTimeBounds(c);
     if (bounds && FloorDiv(bounds->first, kDay) < first_kept) {
-      const int64_t start = FloorDiv(bounds->first, kDay);
-      std::vector<std::pair<int64_t, int64_t>> held;
-      for (const LegalHold& h : holds) {
-        if (h.cluster != name) continue;
-        const int64_t a = std::max(start, FloorDiv(h.from_us, kDay));
-        const int64_t b = std::min(first_kept, FloorDiv(h.to_us - 1, kDay) + 1);
-        if (a < b) held.emplace_back(a, b);
-      }
-      MergeRanges(&held);
-      std::vector<std::pair<int64_t, int64_t>> free;
-      int64_t at = start;
-      for (const auto& [a, b] : held) {
-        if (at < a) free.emplace_back(at, a);
-        at = std::max(at, b);
-      }
-      if (at < first_kept) free.emplace_back(at, first_kept);
-
-      for (const auto& [a, b] : free) {
+      const ExpiredDays days =
+          SplitExpiredDays(name, FloorDiv(bounds->first, kDay), first_kept, holds);
+      for (const auto& [a, b] : days.removed) {
         // All-time totals lose what the day rollups of these days counted.
         for (Kind kind : kDayRollupKinds) {
           const std::string lo = EncodeRollupKey({kind, c, kGranDay, a, 0});
@@ -429,7 +414,7 @@ absl::StatusOr<RetentionReport> RocksDbStoreImpl::ApplyRetention(int64_t now_us)
         ce.removed.emplace_back(a, b);
       }
       MergeRanges(&ce.removed);
-      for (const auto& [a, b] : held) {
+      for (const auto& [a, b] : days.held) {
         KT_RETURN_IF_ERROR(RemoveEventsOneByOne(c, a, b, holds, &wb, &delta, &report));
       }
     }
