@@ -295,6 +295,7 @@ absl::Status Collector::Impl::Start() {
   fc.burst = config_.burst;
   fc.backoff.initial = config_.backoff_initial;
   fc.backoff.max = config_.backoff_max;
+  fc.failover_after = config_.failover_after;
   fc.compression = CompressionOf(config_.compression);
   fc.zstd_level = config_.compression == "zstd" ? kZstdLevel : 0;
   fc.window = static_cast<int>(config_.window);

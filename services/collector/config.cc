@@ -92,6 +92,7 @@ absl::Status ParseCollectorConfig(std::string_view text, CollectorConfig& c) {
                   {"burst", [&](N m, P q) { return Unsigned(m, q, c.burst, true); }},
                   {"backoff_initial", [&](N m, P q) { return Duration(m, q, c.backoff_initial); }},
                   {"backoff_max", [&](N m, P q) { return Duration(m, q, c.backoff_max); }},
+                  {"failover_after", [&](N m, P q) { return Duration(m, q, c.failover_after); }},
                   {"compression", [&](N m, P q) { return String(m, q, c.compression); }},
                   {"window", [&](N m, P q) { return Unsigned(m, q, c.window, true); }}});
            }},
@@ -172,6 +173,9 @@ absl::Status ValidateCollectorConfig(CollectorConfig& c) {
   if (c.backoff_initial <= absl::ZeroDuration() || c.backoff_max < c.backoff_initial) {
     return absl::InvalidArgumentError(
         "ship.backoff_initial must be positive and at most ship.backoff_max");
+  }
+  if (c.failover_after <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("ship.failover_after must be positive");
   }
   if (c.spool_max_age <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("spool.max_age must be positive");

@@ -23,7 +23,8 @@
 //   spool: {dir: /var/lib/kubetrail-collector/spool, max_bytes: 1073741824, max_age: 24h,
 //           when_full: block}             # or drop-oldest
 //   ship: {batch_events: 400, batch_bytes: 4194304, batch_wait: 1s, qps: 0, burst: 1,
-//          backoff_initial: 100ms, backoff_max: 30s, compression: zstd, window: 8}
+//          backoff_initial: 100ms, backoff_max: 30s, failover_after: 15s, compression: zstd,
+//          window: 8}
 //   http_listen: 127.0.0.1:9091           # /metrics, /healthz, /readyz; "" turns it off
 //   drain_timeout: 30s
 //
@@ -90,6 +91,9 @@ struct CollectorConfig {
   uint32_t burst = 1;
   absl::Duration backoff_initial = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(30);
+  // With several aggregators: move to the next one when batches have waited this long for
+  // an ack (ForwarderConfig::failover_after).
+  absl::Duration failover_after = absl::Seconds(15);
   // Compression of the batches sent to the aggregator: "zstd" (the events of each batch as
   // one zstd frame, Batch.zstd_events; needs an aggregator that accepts it), gRPC's message
   // compression "gzip" or "deflate", or "none".

@@ -35,7 +35,8 @@ tail: [/var/log/a.log, /var/log/b.log]
 policy_file: p.yaml
 spool: {dir: /s, max_bytes: 2048, max_age: 2h, when_full: drop-oldest}
 ship: {batch_events: 10, batch_bytes: 999, batch_wait: 250ms, qps: 1.5, burst: 3,
-       backoff_initial: 50ms, backoff_max: 10s, compression: none, window: 4}
+       backoff_initial: 50ms, backoff_max: 10s, failover_after: 3s, compression: none,
+       window: 4}
 http_listen: 127.0.0.1:9091
 drain_timeout: 5s
 )",
@@ -51,6 +52,7 @@ drain_timeout: 5s
   EXPECT_EQ(c.when_full, WhenFull::kDropOldest);
   EXPECT_EQ(c.batch_wait, absl::Milliseconds(250));
   EXPECT_EQ(c.qps, 1.5);
+  EXPECT_EQ(c.failover_after, absl::Seconds(3));
   EXPECT_EQ(c.compression, "none");
   EXPECT_EQ(c.window, 4u);
   EXPECT_EQ(c.drain_timeout, absl::Seconds(5));
@@ -77,6 +79,9 @@ TEST(CollectorConfigTest, ValidationNamesTheField) {
   c = Valid();
   c.spool_dir = "";
   EXPECT_EQ(error(c), "spool.dir is required (--spool-dir)");
+  c = Valid();
+  c.failover_after = absl::ZeroDuration();
+  EXPECT_EQ(error(c), "ship.failover_after must be positive");
   c = Valid();
   c.webhook_listen = "";
   EXPECT_NE(error(c).find("no source"), std::string::npos);

@@ -244,7 +244,7 @@ TEST(CollectorDeliveryTest, SigtermWithTheAggregatorAwayKeepsTheSpoolForTheNextS
 }
 
 // Several --aggregator addresses, tried in order; the collector moves to the next one when
-// batches wait and no ack has come for the failover time (15 s, forwarder.h). The first
+// batches wait and no ack has come for ship.failover_after (3 s here). The first
 // address refuses connections: everything goes to the second, once. Then the second is
 // killed while events flow: what it had not acknowledged, and what comes after, goes to the
 // third. An event the second stored but could not acknowledge before it died is sent to the
@@ -262,9 +262,10 @@ TEST(CollectorDeliveryTest, FailsOverToTheNextAggregator) {
   const std::string dead = absl::StrCat("127.0.0.1:", dead_port);
   const std::string to_a = absl::StrCat("127.0.0.1:", a.port);
   const std::string to_b = absl::StrCat("127.0.0.1:", b.port);
-  RunningCollector collector =
-      StartCollector(With(CollectorDevArgs({dead, to_a, to_b}, dir.File("spool")),
-                          {"--webhook-listen", "127.0.0.1:0"}));
+  dir.Write("collector.yaml", "ship: {failover_after: 3s}\n");
+  RunningCollector collector = StartCollector(
+      With(CollectorDevArgs({dead, to_a, to_b}, dir.File("spool")),
+           {"--webhook-listen", "127.0.0.1:0", "--config", dir.File("collector.yaml")}));
   ASSERT_NE(collector.webhook_port, 0);
 
   // Nothing listens on the first address.
