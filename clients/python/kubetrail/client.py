@@ -10,6 +10,8 @@
             print(event["auditID"], event["verb"], event["objectRef"]["resource"])
         print(client.count(cluster="prod", code="403"))
         print(client.top("user", limit=5, since="1d"))
+        hold = client.place_hold("prod", "2026-03-01", "2026-03-08", reason="case 4711")
+        client.set_retention("*", "400d")       # the next retention run applies it
 
 Events come back as dicts equal to ``json.loads`` of the line kube-apiserver wrote (see
 :mod:`kubetrail.events`). Every call carries a deadline (``timeout``), the bearer token (when
@@ -24,13 +26,15 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import time
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple, Union
 
 import grpc
 
 from kubetrail import errors
 from kubetrail.events import JsonDict, stored_event_to_dict
-from kubetrail.filters import FilterValue, SinceValue, TimeValue, build_filter
+from kubetrail.filters import (FilterValue, KeepValue, SinceValue, TimeValue, build_filter,
+                               check_range, parse_keep, parse_time)
+from kubetrail.microtime import format_micro_time
 from kubetrail.v1 import admin_pb2, admin_pb2_grpc, query_pb2, query_pb2_grpc
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -58,6 +62,12 @@ _GRANULARITIES = {
 }
 _ORDERS = {"asc": query_pb2.ORDER_ASCENDING, "desc": query_pb2.ORDER_DESCENDING}
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_ONE_MICROSECOND = _dt.timedelta(microseconds=1)
+# What an aware datetime can hold: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999Z.
+_MIN_DATETIME = _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
+_MAX_DATETIME = _dt.datetime.max.replace(tzinfo=_dt.timezone.utc)
+_MIN_DATETIME_US = (_MIN_DATETIME - _EPOCH) // _ONE_MICROSECOND
+_MAX_DATETIME_US = (_MAX_DATETIME - _EPOCH) // _ONE_MICROSECOND
 
 
 class Page(NamedTuple):
@@ -87,6 +97,41 @@ class Bucket(NamedTuple):
 
 def _now_us() -> int:
     return time.time_ns() // 1000
+
+
+def _datetime(micros: int) -> _dt.datetime:
+    """Microseconds since the Unix epoch as an aware datetime in UTC; outside years 1-9999
+    (which only other tools can store) clamped to ``datetime.min`` / ``max``."""
+    if micros < _MIN_DATETIME_US:
+        return _MIN_DATETIME
+    if micros > _MAX_DATETIME_US:
+        return _MAX_DATETIME
+    return _EPOCH + _dt.timedelta(microseconds=micros)
+
+
+def _retention(settings: Iterable[Any]) -> Dict[str, _dt.timedelta]:
+    """RetentionSetting messages -> ``{cluster: keep}``, in the server's order (by cluster)."""
+    return {s.cluster: _dt.timedelta(microseconds=s.keep_us) for s in settings}
+
+
+def _hold(hold: Any) -> Dict[str, Any]:
+    """A LegalHold message -> the dict :meth:`Client.holds` returns."""
+    return {
+        "id": hold.id,
+        "cluster": hold.cluster,
+        "from": _datetime(hold.from_us),
+        "to": _datetime(hold.to_us),
+        "user": hold.user or None,
+        "namespace": hold.namespace_name or None,
+        "reason": hold.reason,
+        "created": _datetime(hold.created_us),
+    }
+
+
+def _str(value: Any, param: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{param}: want a str, got {type(value).__name__}")
+    return value
 
 
 def _read(path: PathLike, param: str) -> bytes:
@@ -443,6 +488,89 @@ class Client:
             "events_per_cluster": {kc.key: int(kc.count)
                                    for kc in response.events_per_cluster},
         }
+
+    def retention(self) -> Dict[str, _dt.timedelta]:
+        """Every retention setting of the store (Admin.ListRetention; admins only outside
+        ``--dev``), as ``{cluster: keep}`` sorted by cluster name: the events of ``cluster``
+        are kept at least ``keep`` (a positive timedelta) and removed at most a day later.
+        ``"*"`` is the default for clusters without their own setting. Empty: every event is
+        kept forever."""
+        response = self._unary(self._admin.ListRetention, admin_pb2.ListRetentionRequest())
+        return _retention(response.settings)
+
+    def set_retention(self, cluster: str, keep: KeepValue) -> Dict[str, _dt.timedelta]:
+        """Sets the retention of ``cluster`` (exact; ``"*"``: the default for clusters without
+        their own) to ``keep``, or clears it (Admin.SetRetention, like ``kubetrail retention
+        --cluster C --keep K``). Returns every setting afterwards, as :meth:`retention`.
+
+        ``keep``: a positive timedelta or duration (``"400d"``, ``"2160h"``, ``"1d12h"``), or
+        None / ``0`` / ``"0"``: keep forever, which clears the setting (clearing one that is
+        not set is fine; for ``"*"``: clusters without their own setting are kept forever).
+
+        The aggregator applies it at its next retention run (every ``retention_interval``,
+        one hour by default), removing whole UTC days; events under a legal hold stay (see
+        :meth:`place_hold`). Raises ValueError / TypeError for a bad ``keep`` (naming it);
+        :class:`kubetrail.InvalidArgument` for an empty ``cluster``.
+        """
+        request = admin_pb2.SetRetentionRequest(cluster=_str(cluster, "cluster"),
+                                                keep_us=parse_keep(keep, "keep"))
+        return _retention(self._unary(self._admin.SetRetention, request).settings)
+
+    def place_hold(self, cluster: str, from_: TimeValue, to: TimeValue, *, reason: str = "",
+                   user: Optional[str] = None,
+                   namespace: Optional[str] = None) -> Dict[str, Any]:
+        """Places a legal hold (Admin.PlaceHold, like ``kubetrail hold``): the events of
+        ``cluster`` (exact; ``"*"`` is no wildcard here) in the half-open event-time range
+        ``[from_, to)`` — only ``user``'s (user.username, exact) and / or only those in
+        ``namespace`` (objectRef.namespace, exact) when given — are kept past their retention
+        until :meth:`release_hold`. ``reason`` is kept with it (a case number, who asked).
+
+        ``from_`` / ``to`` as for :meth:`search` (aware datetimes, dates, RFC 3339 strings,
+        ``"now"``, ``"now-7d"``), in years 1-9999. A hold does not bring back days retention
+        already removed: place it before they expire.
+
+        Returns the hold as :meth:`holds` lists it, with the ``id`` (``"hold-3"``) and
+        ``created`` time the aggregator gave it. Raises ValueError / TypeError for bad values
+        (naming the parameter; ``to`` not after ``from_``; ``user=""`` or ``namespace=""``:
+        pass None for any); :class:`kubetrail.InvalidArgument` for an empty ``cluster``.
+        """
+        now = _now_us()
+        from_us, to_us = parse_time(from_, now, "from_"), parse_time(to, now, "to")
+        for param, micros in (("from_", from_us), ("to", to_us)):
+            if not _MIN_DATETIME_US <= micros <= _MAX_DATETIME_US:
+                raise ValueError(f"{param}: {format_micro_time(micros)} is outside years "
+                                 "0001-9999, which holds() could not return as a datetime")
+        check_range(from_us, to_us)
+        request = admin_pb2.PlaceHoldRequest(cluster=_str(cluster, "cluster"), from_us=from_us,
+                                             to_us=to_us, reason=_str(reason, "reason"))
+        for param, value, field in (("user", user, "user"),
+                                    ("namespace", namespace, "namespace_name")):
+            if value is None:
+                continue
+            if not _str(value, param):
+                # The server reads "" as any, while namespace="" filters cluster-scoped
+                # events in search: refused rather than silently meaning the opposite.
+                raise ValueError(f"{param}: empty; pass None to hold any {param}'s events")
+            setattr(request, field, value)
+        return _hold(self._unary(self._admin.PlaceHold, request).hold)
+
+    def holds(self) -> List[Dict[str, Any]]:
+        """Every legal hold (Admin.ListHolds), in the order they were placed, each as
+        ``{"id", "cluster", "from", "to", "user", "namespace", "reason", "created"}``: ``from``
+        / ``to`` the held range ``[from, to)`` and ``created`` when it was placed (the
+        aggregator's clock), as aware datetimes in UTC; ``user`` / ``namespace`` None when the
+        hold covers any."""
+        response = self._unary(self._admin.ListHolds, admin_pb2.ListHoldsRequest())
+        return [_hold(h) for h in response.holds]
+
+    def release_hold(self, hold_id: str) -> None:
+        """Releases the legal hold ``hold_id`` (``"hold-3"``, as :meth:`place_hold` or
+        :meth:`holds` gave it; Admin.ReleaseHold, like ``kubetrail holds --release``); the
+        events only it kept expire at the next retention run. Raises
+        :class:`kubetrail.NotFound` for an unknown id, :class:`kubetrail.InvalidArgument` for
+        an empty one."""
+        self._unary(self._admin.ReleaseHold,
+                    admin_pb2.ReleaseHoldRequest(id=_str(hold_id, "hold_id")))
 
 
 class Follow(Iterator[JsonDict]):

@@ -16,6 +16,9 @@ select the same events:
 * List filters take a ``str`` (one value) or an iterable of ``str`` (alternatives, OR). Strings
   are never split at commas. An empty iterable is refused: the server would read it as "no
   constraint", the opposite of what an empty set of alternatives suggests; pass ``None``.
+* ``keep`` (a retention, ``kubetrail retention --keep``; ``clients/cli/retention.cc``): a
+  positive duration as for ``since`` (``"400d"``, ``"2160h"``), or ``None`` / ``0`` / ``"0"``
+  for keep forever.
 
 Everything here is pure (``now_us`` is passed in) and raises :class:`ValueError` naming the
 parameter, or :class:`TypeError` for a value of the wrong type.
@@ -37,6 +40,8 @@ TimeValue = Union[_dt.datetime, _dt.date, str]
 SinceValue = Union[str, _dt.timedelta]
 #: One value or alternatives.
 FilterValue = Union[str, Iterable[str]]
+#: How long a retention keeps events; None, 0 or "0": forever.
+KeepValue = Union[None, str, _dt.timedelta, int]
 
 # Python keyword -> kubetrail.v1.Filter field, in the proto's order.
 LIST_FILTERS: Dict[str, str] = {
@@ -73,6 +78,7 @@ _DAYS = re.compile(rf"({_NUMBER})d", re.ASCII)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _ONE_MICROSECOND = _dt.timedelta(microseconds=1)
+_MAX_INT64 = 2**63 - 1
 
 
 def parse_since(value: SinceValue, param: str = "since") -> int:
@@ -110,6 +116,39 @@ def parse_since(value: SinceValue, param: str = "since") -> int:
     return int(total)  # truncates toward zero, as absl::ToUnixMicros does for positives
 
 
+def parse_keep(value: KeepValue, param: str = "keep") -> int:
+    """Returns the retention ``value`` in microseconds, 0 for "keep forever" (the CLI's
+    ``--keep``): None, ``0`` or ``"0"`` (forever), a positive duration as :func:`parse_since`
+    takes it (``"400d"``, ``"2160h"``, ``"1d12h"``), or a timedelta (``timedelta(0)``:
+    forever).
+
+    Raises ValueError (naming ``param``) for a negative or malformed duration, one shorter
+    than a microsecond (it would read as 0, keep forever) or one beyond 292,000 years;
+    TypeError for other types (an int other than 0: seconds or microseconds would be a guess).
+    """
+    if value is None or (type(value) is int and value == 0) or value == "0":
+        return 0
+    if isinstance(value, _dt.timedelta):
+        if value < _dt.timedelta(0):
+            raise ValueError(f"{param}: want a duration of at least 0, got {value!r}")
+        micros = value // _ONE_MICROSECOND
+    elif isinstance(value, str):
+        try:
+            micros = parse_since(value, param)
+        except ValueError:
+            raise ValueError(f"{param}: want 0 (keep forever) or a positive duration such as "
+                             f"400d, 2160h or 1d12h, got {value!r}") from None
+        if micros == 0:
+            raise ValueError(f"{param}: {value!r} is shorter than a microsecond "
+                             "(0 would keep forever)")
+    else:
+        raise TypeError(f"{param}: want a str such as '400d', a timedelta, or None / 0 (keep "
+                        f"forever), got {type(value).__name__}")
+    if micros > _MAX_INT64:
+        raise ValueError(f"{param}: {value!r} is too long (at most {_MAX_INT64} microseconds)")
+    return micros
+
+
 def datetime_to_micros(value: _dt.datetime, param: str) -> int:
     """Microseconds since the Unix epoch of an aware datetime; ValueError for a naive one."""
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
@@ -140,6 +179,13 @@ def parse_time(value: TimeValue, now_us: int, param: str) -> int:
         raise ValueError(f"{param}: want an RFC 3339 time (2026-11-27T10:00:00Z), a date "
                          f"(2026-11-27), now or now-DURATION, got {value!r}")
     return micros
+
+
+def check_range(from_us: int, to_us: int) -> None:
+    """ValueError unless the half-open range ``[from_us, to_us)`` is not empty."""
+    if to_us <= from_us:
+        raise ValueError(f"to ({format_micro_time(to_us)}) must be after "
+                         f"from_ ({format_micro_time(from_us)})")
 
 
 def _string_list(param: str, value: Any) -> List[str]:
@@ -183,9 +229,8 @@ def build_filter(filters: Mapping[str, Any], now_us: int) -> Dict[str, Any]:
     for param, field in (("from_", "from_us"), ("to", "to_us")):
         if param in given:
             out[field] = parse_time(given[param], now_us, param)
-    if "from_us" in out and "to_us" in out and out["to_us"] <= out["from_us"]:
-        raise ValueError(f"to ({format_micro_time(out['to_us'])}) must be after "
-                         f"from_ ({format_micro_time(out['from_us'])})")
+    if "from_us" in out and "to_us" in out:
+        check_range(out["from_us"], out["to_us"])
     for param, field in LIST_FILTERS.items():
         if param in given:
             out[field] = _string_list(param, given[param])

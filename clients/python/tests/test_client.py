@@ -18,6 +18,8 @@ ctest runs this file (test ``python_client_test``) with Debian's python3 in two 
      search / get / count / top / histogram / follow / stats are checked against results
      computed here, independently, from the same files: ``json.loads`` of each line, filtered
      in Python. Returned events must equal those dicts exactly, key order included;
+   * retention and legal holds through an aggregator of their own whose retention runs every
+     second: settings and holds round-trip, and retention removes old events unless held;
    * the shared corpus of real audit events, when present (``$KUBETRAIL_CORPUS_DIR`` or
      ``../shared/corpus`` beside the checkout; skipped, saying so, when not), through a second
      aggregator;
@@ -388,6 +390,9 @@ class _Fixture:
     bin_dir = ""
     tmp = ""
     aggregator: Optional[Aggregator] = None
+    # RetentionTest's: started with the module, since its first retention run comes about
+    # 10 s after start (services/aggregator/server.cc), which the other cases then cover.
+    retention_aggregator: Optional[Aggregator] = None
     now_us = 0
     records: List[Record] = []
     started = 0.0
@@ -405,6 +410,9 @@ def setUpModule() -> None:  # noqa: N802 (unittest's name)
     f.now_us = time.time_ns() // 1000
     f.aggregator = Aggregator(f.bin_dir, os.path.join(f.tmp, "data"))
     unittest.addModuleCleanup(f.aggregator.stop)
+    f.retention_aggregator = Aggregator(f.bin_dir, os.path.join(f.tmp, "retention-data"),
+                                        ("--dev", "--retention-interval", "1s"))
+    unittest.addModuleCleanup(f.retention_aggregator.stop)
     loadgen = os.path.join(f.bin_dir, "kubetrail-loadgen")
     # c1 ten days ago, c2 half an hour ago: "since 2h" and "now-11d".."now-9d" split them
     # far from any event (3,000 events span about 3 s).
@@ -467,6 +475,24 @@ class PureFunctionsTest(unittest.TestCase):
             parse(dt.timedelta(0))
         with self.assertRaises(TypeError):
             parse(3600)  # type: ignore[arg-type]
+
+    def test_keep(self) -> None:
+        parse = kt_filters.parse_keep
+        for forever in (None, 0, "0", dt.timedelta(0)):
+            with self.subTest(keep=forever):
+                self.assertEqual(parse(forever), 0)
+        self.assertEqual(parse("400d"), 400 * _DAY_US)
+        self.assertEqual(parse("1d12h"), 36 * _HOUR_US)
+        self.assertEqual(parse("2160h"), 90 * _DAY_US)
+        self.assertEqual(parse(dt.timedelta(hours=36)), 36 * _HOUR_US)
+        self.assertEqual(parse("1us"), 1)
+        for bad in ("", "00", "0s", "-1d", "2x", "500ns", "200000000d",
+                    dt.timedelta(microseconds=-1)):
+            with self.subTest(bad=bad), self.assertRaisesRegex(ValueError, "^keep: "):
+                parse(bad)
+        for bad_type in (3600, 1.5, True, b"1d"):
+            with self.subTest(bad=bad_type), self.assertRaisesRegex(TypeError, "^keep: "):
+                parse(bad_type)  # type: ignore[arg-type]
 
     def test_times(self) -> None:
         now = _micros("2026-11-27T10:00:00Z")
@@ -931,8 +957,9 @@ class ErrorsTest(unittest.TestCase):
             s.bind(("127.0.0.1", 0))
             address = f"127.0.0.1:{s.getsockname()[1]}"
         with kubetrail.Client(address, dev=True, timeout=3) as client:
-            for call in (client.count, client.stats, lambda: list(client.search()),
-                         lambda: client.get("x"), lambda: next(client.follow())):
+            for call in (client.count, client.stats, client.retention, client.holds,
+                         lambda: list(client.search()), lambda: client.get("x"),
+                         lambda: next(client.follow())):
                 started = time.monotonic()
                 with self.assertRaises(kubetrail.Error) as raised:
                     call()
@@ -940,6 +967,244 @@ class ErrorsTest(unittest.TestCase):
                 self.assertIn(raised.exception.code, ("UNAVAILABLE", "DEADLINE_EXCEEDED"))
                 self.assertTrue(str(raised.exception).startswith(address + ": "),
                                 str(raised.exception))
+
+
+class RetentionTest(unittest.TestCase):
+    """Retention settings and legal holds, through an aggregator of their own whose retention
+    runs every second (``--retention-interval 1s``; the first run comes about 10 s after its
+    start, in setUpModule). Cluster r1 holds four days of events, r2 one old day; clusters
+    named ``api*`` have no events."""
+
+    client: "kubetrail.Client"
+    # r1: "held" ten days ago (under a hold), "some_held" eight days ago (a hold covers one
+    # user's events in one namespace), "old" six days ago (no hold), "new" an hour ago.
+    r1: Dict[str, List[Record]]
+    r2: List[Record]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        aggregator = _Fixture.retention_aggregator
+        assert aggregator is not None
+        cls.client = kubetrail.Client(aggregator.address, dev=True, timeout=30)
+        cls.addClassCleanup(cls.client.close)
+        now = time.time_ns() // 1000
+        loaded: Dict[str, List[Record]] = {}
+        for name, cluster, seed, start_us in (("held", "r1", 11, now - 10 * _DAY_US),
+                                              ("some_held", "r1", 12, now - 8 * _DAY_US),
+                                              ("old", "r1", 13, now - 6 * _DAY_US),
+                                              ("new", "r1", 14, now - _HOUR_US),
+                                              ("r2", "r2", 15, now - 10 * _DAY_US)):
+            path = os.path.join(_Fixture.tmp, f"retention-{name}.jsonl")
+            _run([os.path.join(_Fixture.bin_dir, "kubetrail-loadgen"), "-n", "200", "-s",
+                  str(seed), "--start", _rfc3339(start_us)[:19] + "Z", "-o", path])
+            summary = _send(_Fixture.bin_dir, aggregator.address, cluster, path)
+            with open(path, encoding="utf-8") as lines:
+                loaded[name] = [Record(cluster, line) for line in lines if line.strip()]
+            if summary["stored"] != len(loaded[name]):
+                raise AssertionError(f"{name}: stored {summary}, expected {len(loaded[name])}")
+        cls.r2 = loaded.pop("r2")
+        cls.r1 = loaded
+
+    def _raises(self, error: type, pattern: str, call: Callable[[], Any]) -> None:
+        """`call` raises `error` (a kubetrail.Error subclass or ValueError / TypeError) whose
+        message matches `pattern`; a kubetrail.Error also names the aggregator."""
+        with self.assertRaisesRegex(error, pattern) as raised:
+            call()
+        if isinstance(raised.exception, kubetrail.Error):
+            self.assertTrue(str(raised.exception).startswith(self.client.server + ": "))
+
+    def _await_run(self, cluster: str, old: int) -> int:
+        """The events of `cluster` once a retention run has changed their number from `old`
+        (one run removes what it removes in one write, so the first change is the run's
+        result), as stats() and count() say. Waits on stats(), whose per-cluster numbers the
+        store updates after that write."""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            events = self.client.stats()["events_per_cluster"].get(cluster, 0)
+            if events != old:
+                self.assertEqual(self.client.count(cluster=cluster), events)
+                return events
+            time.sleep(0.1)
+        self.fail(f"no retention run changed the {old} events of {cluster} within 30 s")
+
+    def _clear_retention(self) -> None:
+        for cluster in self.client.retention():
+            self.client.set_retention(cluster, None)
+
+    def _release(self, hold_ids: Sequence[str]) -> None:
+        """Releases those of `hold_ids` still placed."""
+        placed = {h["id"] for h in self.client.holds()}
+        for hold_id in hold_ids:
+            if hold_id in placed:
+                self.client.release_hold(hold_id)
+
+    def assertStored(self, cluster: str, want: Sequence[Record]) -> None:
+        got = list(self.client.search(cluster=cluster))
+        self.assertEqual(_dumps(got), _dumps(r.event for r in want))
+
+    def test_holds_round_trip_and_release(self) -> None:
+        before = self.client.holds()
+        utc = dt.timezone.utc
+        started = dt.datetime.now(utc) - dt.timedelta(seconds=1)
+        month_ago = (started - dt.timedelta(days=30)).date()
+        # Times in any form search takes: an aware datetime in another zone, RFC 3339 with an
+        # offset and a fraction, a date, "now".
+        first = self.client.place_hold(
+            "api", dt.datetime(2026, 3, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+            "2026-03-08T12:00:00.5+02:00", reason="case 4711: asked by legal, ünïcode",
+            user="alice", namespace="prod")
+        second = self.client.place_hold("api", month_ago, "now")
+        ended = dt.datetime.now(utc) + dt.timedelta(seconds=1)
+        self.addCleanup(self._release, [first["id"], second["id"]])
+        self.assertEqual(first, {
+            "id": first["id"], "cluster": "api", "from": dt.datetime(2026, 3, 1, tzinfo=utc),
+            "to": dt.datetime(2026, 3, 8, 10, 0, 0, 500_000, tzinfo=utc), "user": "alice",
+            "namespace": "prod", "reason": "case 4711: asked by legal, ünïcode",
+            "created": first["created"]})
+        self.assertEqual(list(first), ["id", "cluster", "from", "to", "user", "namespace",
+                                       "reason", "created"])
+        self.assertEqual((second["cluster"], second["from"], second["user"],
+                          second["namespace"], second["reason"]),
+                         ("api", dt.datetime.combine(month_ago, dt.time(), utc), None, None,
+                          ""))
+        self.assertLessEqual(started, second["to"])
+        self.assertLessEqual(second["to"], ended)
+        # Ids "hold-N", numbered in order; the creation time is the aggregator's now, in UTC.
+        numbers = []
+        for hold in (first, second):
+            self.assertRegex(hold["id"], r"^hold-[0-9]+$")
+            numbers.append(int(hold["id"][5:]))
+            self.assertEqual(hold["created"].tzinfo, utc)
+            self.assertTrue(started <= hold["created"] <= ended, hold["created"])
+        self.assertLess(numbers[0], numbers[1])
+        self.assertLessEqual(first["created"], second["created"])
+        self.assertEqual(self.client.holds(), before + [first, second])
+
+        # Released, a hold is gone from the list; releasing it again is NOT_FOUND.
+        self.assertIsNone(self.client.release_hold(first["id"]))
+        self.assertEqual(self.client.holds(), before + [second])
+        with self.assertRaises(kubetrail.NotFound) as raised:
+            self.client.release_hold(first["id"])
+        self.assertEqual(raised.exception.code, "NOT_FOUND")
+        self.assertIn(f'no legal hold "{first["id"]}"', raised.exception.message)
+        self._raises(kubetrail.NotFound, "hold-999999", lambda: self.client.release_hold(
+            "hold-999999"))
+        self.client.release_hold(second["id"])
+        self.assertEqual(self.client.holds(), before)
+        # Numbers are never reused.
+        third = self.client.place_hold("api", "2026-01-01", "2026-01-02")
+        self.addCleanup(self.client.release_hold, third["id"])
+        self.assertGreater(int(third["id"][5:]), numbers[1])
+
+    def test_retention_settings_round_trip(self) -> None:
+        self.assertEqual(self.client.retention(), {})
+        self.addCleanup(self._clear_retention)
+        day = dt.timedelta(days=1)
+        # Far longer than any event here is old, so the runs meanwhile remove nothing.
+        self.assertEqual(self.client.set_retention("api-b", "1d12h"),
+                         {"api-b": dt.timedelta(hours=36)})
+        self.assertEqual(self.client.set_retention("*", 400 * day),
+                         {"*": 400 * day, "api-b": 1.5 * day})
+        settings = self.client.set_retention("api-a", "2160h")
+        self.assertEqual(list(settings.items()),  # sorted by cluster; "*" first
+                         [("*", 400 * day), ("api-a", 90 * day), ("api-b", 1.5 * day)])
+        self.assertEqual(list(self.client.retention().items()), list(settings.items()))
+        self.assertEqual(self.client.set_retention("api-b", "400d")["api-b"], 400 * day)
+        # Keep forever: None, 0, "0" or timedelta(0) clear a setting; clearing one that is
+        # not set is fine.
+        self.assertEqual(self.client.set_retention("api-a", None),
+                         {"*": 400 * day, "api-b": 400 * day})
+        self.assertEqual(self.client.set_retention("api-b", 0), {"*": 400 * day})
+        self.assertEqual(self.client.set_retention("*", "0"), {})
+        self.assertEqual(self.client.set_retention("api-never-set", dt.timedelta(0)), {})
+        self.assertEqual(self.client.retention(), {})
+
+    def test_bad_input(self) -> None:
+        holds, retention = self.client.holds(), self.client.retention()
+        place = self.client.place_hold
+        # What the client checks, before any call: ValueError / TypeError naming the parameter.
+        for call, pattern in (
+                (lambda: place("api", "2026-03-08", "2026-03-01"), "^to .* must be after from_"),
+                (lambda: place("api", "2026-03-01", "2026-03-01"), "^to .* must be after from_"),
+                (lambda: place("api", "now", "now-1h"), "^to .* must be after from_"),
+                (lambda: place("api", dt.datetime(2026, 3, 1), "now"), "^from_: naive"),
+                (lambda: place("api", "2026-03-01", "soon"), "^to: "),
+                (lambda: place("api", "0000-06-01T00:00:00Z", "now"), "^from_: .*0001-9999"),
+                (lambda: place("api", "now-1d", "now", user=""), "^user: empty"),
+                (lambda: place("api", "now-1d", "now", namespace=""), "^namespace: empty"),
+                (lambda: self.client.set_retention("api", "2x"), "^keep: "),
+                (lambda: self.client.set_retention("api", "-1d"), "^keep: "),
+                (lambda: self.client.set_retention("api", "500ns"), "^keep: .*microsecond"),
+                (lambda: self.client.set_retention("api", -dt.timedelta(days=1)), "^keep: ")):
+            with self.subTest(pattern=pattern):
+                self._raises(ValueError, pattern, call)
+        for call, pattern in (
+                (lambda: self.client.set_retention("api", 3600), "^keep: "),
+                (lambda: self.client.set_retention(None, "1d"), "^cluster: "),
+                (lambda: place("api", "now-1d", "now", reason=None), "^reason: "),
+                (lambda: place("api", 0, "now"), "^from_: "),
+                (lambda: self.client.release_hold(3), "^hold_id: ")):
+            with self.subTest(pattern=pattern):
+                self._raises(TypeError, pattern, call)
+        # What the server checks: InvalidArgument with its message.
+        for call, pattern in ((lambda: place("", "now-1d", "now"), "legal hold: empty cluster"),
+                              (lambda: self.client.set_retention("", "1d"),
+                               "retention: empty cluster"),
+                              (lambda: self.client.release_hold(""), "legal hold: empty id")):
+            with self.subTest(pattern=pattern):
+                self._raises(kubetrail.InvalidArgument, "INVALID_ARGUMENT: " + pattern, call)
+        self.assertEqual((self.client.holds(), self.client.retention()), (holds, retention))
+
+    def test_retention_removes_old_events_unless_held(self) -> None:
+        r1 = self.r1
+        all_r1 = [r for records in r1.values() for r in records]
+        self.assertEqual(self.client.count(cluster="r1"), len(all_r1))
+        self.addCleanup(self._clear_retention)
+        held_ids: List[str] = []
+        self.addCleanup(self._release, held_ids)
+        # Holds first: retention must not run on these days before they are held.
+        times = sorted(r.time_us for r in r1["held"])
+        everything = self.client.place_hold(
+            "r1", _rfc3339(times[0]), _EPOCH + dt.timedelta(microseconds=times[-1] + 1),
+            reason="everything of ten days ago")
+        held_ids.append(everything["id"])
+        some = r1["some_held"]
+        user, namespace = _top(((r.get("user", "username"), r.get("objectRef", "namespace"))
+                                for r in some if r.get("objectRef", "namespace")), 1)[0][0]
+        times = sorted(r.time_us for r in some)
+        one_user = self.client.place_hold(
+            "r1", _rfc3339(times[0]), _rfc3339(times[-1] + 1), user=user, namespace=namespace,
+            reason="one user in one namespace")
+        held_ids.append(one_user["id"])
+        some_kept = [r for r in some if (r.get("user", "username"),
+                                         r.get("objectRef", "namespace")) == (user, namespace)]
+        self.assertLess(0, len(some_kept))
+        self.assertLess(len(some_kept), len(some))
+        # Three days for every cluster; r2 keeps its own 30 days.
+        self.client.set_retention("r2", "30d")
+        self.client.set_retention("*", dt.timedelta(days=3))
+
+        # The next run: ten days ago stays (held), eight days ago only the held user's events
+        # in the held namespace, six days ago goes (a whole day), an hour ago stays; r2 stays.
+        want = r1["held"] + some_kept + r1["new"]
+        self.assertEqual(self._await_run("r1", len(all_r1)), len(want))
+        self.assertStored("r1", want)
+        self.assertEqual(self.client.count(cluster="r2"), len(self.r2))
+        self.assertEqual(self.client.stats()["events_per_cluster"],
+                         {"r1": len(want), "r2": len(self.r2)})
+
+        # Released, a hold's events go at the next run; the other hold's stay.
+        self.client.release_hold(everything["id"])
+        self.assertEqual(self._await_run("r1", len(want)), len(some_kept) + len(r1["new"]))
+        self.assertStored("r1", some_kept + r1["new"])
+        self.client.release_hold(one_user["id"])
+        self.assertEqual(self._await_run("r1", len(some_kept) + len(r1["new"])),
+                         len(r1["new"]))
+        self.assertStored("r1", r1["new"])
+        self.assertEqual(self.client.count(cluster="r2"), len(self.r2))
+
+        self.assertEqual(self.client.set_retention("*", None), {"r2": dt.timedelta(days=30)})
+        self.assertEqual(self.client.set_retention("r2", None), {})
 
 
 class TlsTest(unittest.TestCase):
@@ -1015,7 +1280,14 @@ class TlsTest(unittest.TestCase):
         with self.assertRaises(kubetrail.PermissionDenied) as raised:
             reader.stats()  # Admin: the reader token is not an admin's
         self.assertEqual(raised.exception.code, "PERMISSION_DENIED")
-        self.assertEqual(self._client(token=self.tokens["operator"]).stats()["events"], 0)
+        for call in (reader.retention, reader.holds, lambda: reader.set_retention("c", "1d"),
+                     lambda: reader.place_hold("c", "now-1d", "now"),
+                     lambda: reader.release_hold("hold-1")):
+            with self.assertRaises(kubetrail.PermissionDenied):
+                call()
+        operator = self._client(token=self.tokens["operator"])
+        self.assertEqual(operator.stats()["events"], 0)
+        self.assertEqual((operator.retention(), operator.holds()), ({}, []))
         mutual = self._client(cert=f"{self.client_cert}.pem", key=f"{self.client_cert}.key")
         self.assertEqual(mutual.count(), 0)
         for client in (self._client(), self._client(token="not-a-token")):
