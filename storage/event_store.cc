@@ -80,6 +80,17 @@ bool LegalHold::Covers(const kubetrail::v1::EnvelopedEvent& event, int64_t time_
   return true;
 }
 
+absl::Status LegalHold::Check() const {
+  if (cluster.empty()) return absl::InvalidArgumentError("legal hold: empty cluster");
+  if (cluster == "*") {
+    return absl::InvalidArgumentError(
+        "legal hold: cluster \"*\" is no wildcard: a hold names one cluster (place one per "
+        "cluster)");
+  }
+  if (from_us >= to_us) return absl::InvalidArgumentError("legal hold: empty range");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<WriteResult> EventStore::Write(absl::Span<const kubetrail::v1::EnvelopedEvent> batch,
                                               const WriteOptions& options) {
   std::vector<const kubetrail::v1::EnvelopedEvent*> pointers;

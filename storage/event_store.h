@@ -179,6 +179,9 @@ struct LegalHold {
   friend bool operator==(const LegalHold&, const LegalHold&) = default;
   // True when the hold covers `event` (of time `time_us`).
   bool Covers(const kubetrail::v1::EnvelopedEvent& event, int64_t time_us) const;
+  // What PlaceHold accepts: a cluster (one name: "*", retention's default, is no wildcard
+  // here) and a non-empty range. InvalidArgument naming the problem otherwise.
+  absl::Status Check() const;
 };
 
 struct RetentionReport {

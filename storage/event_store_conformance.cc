@@ -1463,6 +1463,7 @@ TEST_P(EventStoreConformance, RetentionAndLegalHolds) {
   EXPECT_EQ(store().SetRetention("", kDayUs).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store().SetRetention("east", -1).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store().PlaceHold(Hold("", 0, 1)).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store().PlaceHold(Hold("*", 0, 1)).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store().PlaceHold(Hold("east", 5, 5)).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store().ReleaseHold("hold-99").code(), absl::StatusCode::kNotFound);

@@ -366,8 +366,7 @@ absl::StatusOr<std::vector<RetentionSetting>> MemoryEventStore::ListRetention() 
 }
 
 absl::StatusOr<LegalHold> MemoryEventStore::PlaceHold(const LegalHold& hold) {
-  if (hold.cluster.empty()) return absl::InvalidArgumentError("legal hold: empty cluster");
-  if (hold.from_us >= hold.to_us) return absl::InvalidArgumentError("legal hold: empty range");
+  if (absl::Status s = hold.Check(); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   LegalHold placed = hold;
   const uint64_t n = next_hold_++;

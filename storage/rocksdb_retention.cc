@@ -215,8 +215,7 @@ absl::StatusOr<std::vector<RetentionSetting>> RocksDbStoreImpl::ListRetention() 
 
 absl::StatusOr<LegalHold> RocksDbStoreImpl::PlaceHold(const LegalHold& hold) {
   KT_RETURN_IF_ERROR(CheckOpen());
-  if (hold.cluster.empty()) return absl::InvalidArgumentError("legal hold: empty cluster");
-  if (hold.from_us >= hold.to_us) return absl::InvalidArgumentError("legal hold: empty range");
+  KT_RETURN_IF_ERROR(hold.Check());
   absl::MutexLock lock(&retention_mu_);
   const uint64_t n = next_hold_;
   LegalHoldRecord r{hold.from_us, hold.to_us,          hold.created_us, hold.cluster,

@@ -40,7 +40,13 @@ absl::StatusOr<int64_t> ParseKeep(std::string_view text) {
         Cat("want 0 (keep forever) or a positive duration such as 400d, 2160h or 1d12h, got \"",
             text, "\""));
   }
-  return absl::ToInt64Microseconds(*keep);
+  const int64_t keep_us = absl::ToInt64Microseconds(*keep);
+  if (keep_us <= 0) {
+    // Under a microsecond would be 0: keep forever, the opposite of what was asked.
+    return absl::InvalidArgumentError(
+        Cat("want 0 (keep forever) or a duration of at least 1us, got \"", text, "\""));
+  }
+  return keep_us;
 }
 
 int RunRetention(const RetentionOptions& options, const kubetrail::Client& client,

@@ -144,6 +144,11 @@ TEST(ParseKeepTest, ZeroOrAPositiveDuration) {
     EXPECT_EQ(keep.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(std::string(keep.status().message()), HasSubstr("400d")) << bad;
   }
+  // Under a microsecond is refused, not rounded to 0 (which would mean keep forever).
+  EXPECT_EQ(ParseKeep("1us").value_or(-1), 1);
+  absl::StatusOr<int64_t> tiny = ParseKeep("500ns");
+  EXPECT_EQ(tiny.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(tiny.status().message()), HasSubstr("at least 1us"));
 }
 
 class RetentionVerbTest : public ::testing::Test {

@@ -3,15 +3,18 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "audit/microtime.h"
 #include "common/logging.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "services/aggregator/convert.h"
 #include "services/aggregator/unary_call.h"
 
@@ -52,16 +55,21 @@ std::string LogKeep(int64_t keep_us) {
   return absl::FormatDuration(absl::Microseconds(keep_us));
 }
 
+// A caller's text for the log, quoted and escaped: a newline in it cannot forge a log line.
+std::string Quoted(std::string_view text) {
+  return absl::StrCat("\"", absl::Utf8SafeCEscape(ToAbsl(text)), "\"");
+}
+
 // A hold for the log: `hold-3 cluster "prod" [FROM, TO) user "alice" reason "case 4711"`.
 std::string DescribeHold(const storage::LegalHold& hold) {
-  std::string out = absl::StrCat(hold.id, " cluster \"", hold.cluster, "\" [",
+  std::string out = absl::StrCat(hold.id, " cluster ", Quoted(hold.cluster), " [",
                                  audit::FormatMicroTime(hold.from_us), ", ",
                                  audit::FormatMicroTime(hold.to_us), ")");
-  if (!hold.user.empty()) absl::StrAppend(&out, " user \"", hold.user, "\"");
+  if (!hold.user.empty()) absl::StrAppend(&out, " user ", Quoted(hold.user));
   if (!hold.namespace_name.empty()) {
-    absl::StrAppend(&out, " namespace \"", hold.namespace_name, "\"");
+    absl::StrAppend(&out, " namespace ", Quoted(hold.namespace_name));
   }
-  absl::StrAppend(&out, " reason \"", hold.reason, "\"");
+  absl::StrAppend(&out, " reason ", Quoted(hold.reason));
   return out;
 }
 
@@ -162,12 +170,12 @@ grpc::ServerUnaryReactor* AdminService::SetRetention(grpc::CallbackServerContext
         KT_RETURN_IF_ERROR(store_.SetRetention(request->cluster(), request->keep_us()));
         if (request->keep_us() == 0) {
           KT_LOG(kInfo, "admin") << authorizer_.DescribeCaller(*context)
-                                 << " cleared the retention of cluster \"" << request->cluster()
-                                 << "\"";
+                                 << " cleared the retention of cluster "
+                                 << Quoted(request->cluster());
         } else {
           KT_LOG(kInfo, "admin") << authorizer_.DescribeCaller(*context)
-                                 << " set the retention of cluster \"" << request->cluster()
-                                 << "\" to " << LogKeep(request->keep_us());
+                                 << " set the retention of cluster " << Quoted(request->cluster())
+                                 << " to " << LogKeep(request->keep_us());
         }
         return AddRetention(store_, response->mutable_settings());
       });

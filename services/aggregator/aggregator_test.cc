@@ -831,6 +831,9 @@ TEST_F(AggregatorTest, AdminHoldAndRetentionInputIsChecked) {
   expect_invalid(admin->PlaceHold(Ctx().get(), hold, &placed), "empty range");
   hold.set_to_us(kStart - 1);
   expect_invalid(admin->PlaceHold(Ctx().get(), hold, &placed), "empty range");
+  hold.set_cluster("*");  // retention's default, but no wildcard for a hold
+  hold.set_to_us(kStart + 1);
+  expect_invalid(admin->PlaceHold(Ctx().get(), hold, &placed), "is no wildcard");
 
   v1::ReleaseHoldRequest release;
   v1::ReleaseHoldResponse released;
@@ -847,6 +850,27 @@ TEST_F(AggregatorTest, AdminHoldAndRetentionInputIsChecked) {
   v1::ListRetentionResponse listed;
   ASSERT_TRUE(admin->ListRetention(Ctx().get(), {}, &listed).ok());
   EXPECT_EQ(listed.settings_size(), 0);
+}
+
+// What a caller wrote goes into the admin log quoted and escaped: a newline in a hold's
+// reason cannot forge a log line.
+TEST_F(AggregatorTest, AdminLogEscapesWhatTheCallerWrote) {
+  Start();
+  auto admin = v1::Admin::NewStub(channel_);
+  v1::PlaceHoldRequest hold;
+  hold.set_cluster("c1");
+  hold.set_from_us(kStart);
+  hold.set_to_us(kStart + 1);
+  hold.set_reason("case 4711\n2026-11-27T07:22:39.123456Z I admin: forged \"line\"");
+  v1::PlaceHoldResponse placed;
+  ::testing::internal::CaptureStderr();
+  const grpc::Status s = admin->PlaceHold(Ctx().get(), hold, &placed);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_THAT(
+      log, HasSubstr(R"(reason "case 4711\n2026-11-27T07:22:39.123456Z I admin: forged \"line\"")"))
+      << log;
+  EXPECT_THAT(log, Not(HasSubstr("\n2026-11-27T07:22:39.123456Z I admin: forged"))) << log;
 }
 
 TEST_F(AggregatorTest, HealthServingUntilShutdown) {
