@@ -370,6 +370,34 @@ TEST(CodecCanonicalTest, TimestampsAreMicroTimeInUtc) {
   EXPECT_EQ(e.request_received_timestamp_us(), 1505159705000000);
 }
 
+// Found by fuzz/codec_fuzz.cc: an offset can carry 0000-01-01 or 9999-12-31 outside the years
+// MicroTime writes; such an event encoded to "-0001-12-31T23:59:00.000000Z", which no decoder
+// reads back.
+TEST(CodecCanonicalTest, TimestampsOutsideYears0000To9999InUtcAreRejected) {
+  for (std::string_view ts : {"0000-01-01T00:00:00+00:01", "9999-12-31T23:59:59.5-00:01"}) {
+    SCOPED_TRACE(ts);
+    for (std::string_view key : {"requestReceivedTimestamp", "stageTimestamp"}) {
+      absl::StatusOr<Event> e =
+          DecodeOne(Cat(R"({"level":"Metadata","auditID":"ts","stage":"ResponseComplete",")", key,
+                        R"(":")", ts, R"("})"));
+      ASSERT_FALSE(e.ok());
+      EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(std::string(e.status().message()), HasSubstr(key));
+      EXPECT_THAT(std::string(e.status().message()), HasSubstr("outside years 0000-9999"));
+    }
+    absl::StatusOr<Event> beta =
+        DecodeOne(Cat(R"({"apiVersion":"audit.k8s.io/v1beta1","level":"Request","auditID":"b",)",
+                      R"("stage":"ResponseComplete","timestamp":")", ts, R"("})"));
+    ASSERT_FALSE(beta.ok());
+    EXPECT_THAT(std::string(beta.status().message()), HasSubstr("\"timestamp\": timestamp"));
+  }
+  // The edges themselves, also reached through an offset, are fine.
+  EXPECT_EQ(MustDecode(R"({"level":"Metadata","auditID":"ts","stage":"ResponseComplete",)"
+                       R"("requestReceivedTimestamp":"0000-01-01T01:00:00+01:00"})")
+                .request_received_timestamp_us(),
+            -62'167'219'200'000'000);
+}
+
 TEST(CodecCanonicalTest, MapKeysAreSortedByBytes) {
   EXPECT_EQ(
       Canon(R"({"level":"Metadata","auditID":"s","stage":"ResponseComplete",)"
@@ -511,6 +539,30 @@ TEST(CodecPresenceTest, NullObjectsAndNullExtra) {
   }
   EXPECT_FALSE(e.has_object_ref());
   EXPECT_FALSE(e.has_response_status());
+}
+
+// Found by fuzz/codec_fuzz.cc (replay): with a key given twice, a null and a value were both
+// recorded, so a null before a value survived in null_fields (the event differed from its own
+// re-decoding) and a null after a list or map wrote back the list or map. As in Go, the last
+// occurrence of a key decides.
+TEST(CodecPresenceTest, TheLastOccurrenceOfAKeyDecides) {
+  EXPECT_EQ(
+      Canon(R"({"level":"Metadata","auditID":"d","stage":"x","verb":null,"verb":"get",)"
+            R"("user":null,"user":{"username":"u","uid":null,"uid":"1","groups":null,)"
+            R"("groups":[],"extra":{"k":["v"]},"extra":null},"sourceIPs":["a"],)"
+            R"("sourceIPs":null,"objectRef":{"name":null,"name":"n"},)"
+            R"("responseStatus":{"code":null,"code":200},"stageTimestamp":null,)"
+            R"("stageTimestamp":"2024-01-01T00:00:00Z","annotations":{"a":"b"},)"
+            R"("annotations":null})"),
+      R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"d",)"
+      R"("stage":"x","verb":"get","user":{"username":"u","uid":"1","groups":[],"extra":null},)"
+      R"("sourceIPs":null,"objectRef":{"name":"n"},"responseStatus":{"code":200},)"
+      R"("stageTimestamp":"2024-01-01T00:00:00.000000Z","annotations":null})");
+  // And the other way round.
+  EXPECT_EQ(Canon(R"({"level":"Metadata","auditID":"d","stage":"x","verb":"get","verb":null,)"
+                  R"("sourceIPs":null,"sourceIPs":[],"annotations":null,"annotations":{}})"),
+            R"({"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"d",)"
+            R"("stage":"x","verb":null,"sourceIPs":[],"annotations":{}})");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1414,6 +1466,21 @@ TEST(EventReaderTest, EventListOnOneLineWithinJsonLines) {
   }
 }
 
+// Found by fuzz/codec_fuzz.cc: each empty list used to cost a stack frame (Next called itself
+// to go on after it), so a webhook body of many of them overflowed the stack.
+TEST(EventReaderTest, ManyEmptyEventListsInARow) {
+  std::string input;
+  for (int i = 0; i < 500'000; ++i) input += "{\"items\":[]}\n";
+  input += Line("last") + "\n";
+  InputFormat format = InputFormat::kEmpty;
+  std::vector<ReadResult> r = ReadAll(input, &format);
+  EXPECT_EQ(format, InputFormat::kJsonLines);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(r[0].ok) << r[0].text;
+  EXPECT_EQ(r[0].line, 500'001u);
+  EXPECT_EQ(r[0].text, Line("last"));
+}
+
 TEST(EventReaderTest, EventListItemsThatAreNotObjects) {
   std::string input = Cat(
       R"({"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[)", "\n",
@@ -1449,6 +1516,32 @@ TEST(EventReaderTest, BrokenEventListsEndWithOneError) {
     ASSERT_EQ(r.size(), 1u);
     EXPECT_FALSE(r[0].ok);
     EXPECT_EQ(r[0].code, absl::StatusCode::kInvalidArgument);
+  }
+}
+
+// Found by fuzz/codec_fuzz.cc: a list whose JSON breaks after "kind" made simdjson abandon the
+// object in the lookup of "apiVersion", and the lookup of "items" then read through a null
+// parser. Each such line is now one error, and the lines around it are read.
+TEST(EventReaderTest, ListBrokenAfterItsKindIsOneError) {
+  for (std::string_view broken : {
+           R"({"kind":"EventList":"x","items":[]})",
+           R"({"kind":"EventList","apiVersion":"audit.k8s.io/v1":1,"items":[]})",
+           R"({"apiVersion":"audit.k8s.io/v1","kind":"EventList" "items":[]})",
+       }) {
+    SCOPED_TRACE(broken);
+    for (bool lines : {false, true}) {
+      const std::string input =
+          lines ? Cat(Line("a"), "\n", broken, "\n", Line("b"), "\n") : std::string(broken);
+      std::vector<ReadResult> r = ReadAll(input);
+      ASSERT_EQ(r.size(), lines ? 3u : 1u);
+      const ReadResult& error = r[lines ? 1 : 0];
+      EXPECT_FALSE(error.ok);
+      EXPECT_EQ(error.code, absl::StatusCode::kInvalidArgument);
+      if (lines) {
+        EXPECT_THAT(error.text, HasSubstr("line 2"));
+        EXPECT_TRUE(r[0].ok && r[2].ok);
+      }
+    }
   }
 }
 

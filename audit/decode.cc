@@ -45,11 +45,48 @@ std::string_view TypeName(od::json_type t) {
 
 void SetBit(uint32_t* mask, int field) { *mask |= 1u << field; }
 
+// An RFC 3339 timestamp as an event time. MicroTime writes years 0000-9999 only, so an instant
+// that a zone offset moved outside them (0000-01-01T00:00:00+01:00) is rejected: it could be
+// decoded, but not written back in a form that reads again.
+absl::StatusOr<int64_t> ParseEventTime(std::string_view text) {
+  constexpr int64_t kFirst = -62'167'219'200'000'000;  // 0000-01-01T00:00:00.000000Z
+  constexpr int64_t kLast = 253'402'300'799'999'999;   // 9999-12-31T23:59:59.999999Z
+  absl::StatusOr<int64_t> us = ParseRfc3339Micros(text);
+  if (us.ok() && (*us < kFirst || *us > kLast)) {
+    return absl::InvalidArgumentError(
+        Cat("timestamp \"", text, "\" is outside years 0000-9999 once converted to UTC"));
+  }
+  return us;
+}
+
 // A JSON null for the field numbered `number` of `msg`: the field is left unset and the null
 // recorded in *nulls (written back as null on encode). Nulls are rare, so reflection is fine.
 void RecordNull(google::protobuf::Message* msg, int number, uint32_t* nulls) {
   SetBit(nulls, number);
   msg->GetReflection()->ClearField(msg, msg->GetDescriptor()->FindFieldByNumber(number));
+}
+
+// A key may come more than once; as in Go, its last occurrence decides. RecordNull clears a
+// value set before; a null recorded before a value is dropped here, once the object is read
+// (for every bit of `nulls` whose singular field of `msg` is set).
+uint32_t DropOverriddenNulls(const google::protobuf::Message& msg, uint32_t nulls) {
+  if (nulls == 0) return 0;
+  for (int number = 0; number < 32; ++number) {
+    if (((nulls >> number) & 1u) == 0) continue;
+    const google::protobuf::FieldDescriptor* f = msg.GetDescriptor()->FindFieldByNumber(number);
+    if (f != nullptr && !f->is_repeated() && msg.GetReflection()->HasField(msg, f)) {
+      nulls &= ~(1u << number);
+    }
+  }
+  return nulls;
+}
+
+// Records that the list or map field `field` came as null or as a list / an object,
+// replacing what an earlier occurrence of its key recorded.
+void RecordListPresence(int field, bool is_null, uint32_t* nulls, uint32_t* present) {
+  const uint32_t bit = 1u << field;
+  *nulls = is_null ? *nulls | bit : *nulls & ~bit;
+  *present = is_null ? *present & ~bit : *present | bit;
 }
 
 // Walks one event. Every error names the byte offset (relative to `base_`) and the field.
@@ -215,7 +252,7 @@ absl::Status Walker::Timestamp(od::value v, std::string_view path, int64_t* micr
   if (t != od::json_type::string) return TypeError(v, t, path, "an RFC 3339 timestamp string");
   std::string_view sv;
   if (auto err = v.get_string().get(sv)) return SimdError(err, Offset(v), path);
-  absl::StatusOr<int64_t> us = ParseRfc3339Micros(sv);
+  absl::StatusOr<int64_t> us = ParseEventTime(sv);
   if (!us.ok()) return Error(Offset(v), path, ToStd(us.status().message()));
   *micros = *us;
   *present = true;
@@ -250,15 +287,15 @@ absl::Status Walker::User(od::value v, std::string_view path, kubetrail::v1::Use
     } else if (key == "groups") {
       st =
           StringList(fv, sub("user.groups", "impersonatedUser.groups"), u->mutable_groups(), &null);
-      SetBit(null ? &nulls : &present, 3);
+      RecordListPresence(3, null, &nulls, &present);
     } else if (key == "extra") {
       od::json_type t{};
       if (auto ts = Type(fv, sub("user.extra", "impersonatedUser.extra"), &t); !ts.ok()) return ts;
+      RecordListPresence(4, t == od::json_type::null, &nulls, &present);
       if (t == od::json_type::null) {
-        SetBit(&nulls, 4);
+        u->clear_extra();
         return absl::OkStatus();
       }
-      SetBit(&present, 4);
       st = ForEachMember(fv, sub("user.extra", "impersonatedUser.extra"),
                          [&](std::string_view k, od::value ev) -> absl::Status {
                            kubetrail::v1::ExtraValue& value = (*u->mutable_extra())[std::string(k)];
@@ -274,7 +311,7 @@ absl::Status Walker::User(od::value v, std::string_view path, kubetrail::v1::Use
     }
     return st;
   });
-  u->set_null_fields(nulls);
+  u->set_null_fields(DropOverriddenNulls(*u, nulls));
   u->set_present_fields(present);
   return s;
 }
@@ -311,7 +348,7 @@ absl::Status Walker::ObjectRef(od::value v, ObjectReference* r) {
         }
         return Unknown(key, fv, Cat("objectRef.", key), 2, r->mutable_unknown_fields());
       });
-  r->set_null_fields(nulls);
+  r->set_null_fields(DropOverriddenNulls(*r, nulls));
   return s;
 }
 
@@ -356,7 +393,7 @@ absl::Status Walker::ResponseStatus(od::value v, kubetrail::v1::ResponseStatus* 
         }
         return st;
       });
-  rs->set_null_fields(nulls);
+  rs->set_null_fields(DropOverriddenNulls(*rs, nulls));
   return s;
 }
 
@@ -374,7 +411,7 @@ absl::Status Walker::AuthMetadata(od::value v, kubetrail::v1::AuthenticationMeta
         return Unknown(key, fv, Cat("authenticationMetadata.", key), 2,
                        m->mutable_unknown_fields());
       });
-  m->set_null_fields(nulls);
+  m->set_null_fields(DropOverriddenNulls(*m, nulls));
   return s;
 }
 
@@ -441,7 +478,7 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
       }
     } else if (key == "sourceIPs") {
       st = StringList(v, "sourceIPs", e->mutable_source_ips(), &null);
-      SetBit(null ? &nulls : &present, Event::kSourceIpsFieldNumber);
+      RecordListPresence(Event::kSourceIpsFieldNumber, null, &nulls, &present);
     } else if (key == "userAgent") {
       st = String(v, "userAgent", e->mutable_user_agent(), &null);
       if (null) RecordNull(e, Event::kUserAgentFieldNumber, &nulls);
@@ -482,11 +519,12 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
     } else if (key == "annotations") {
       od::json_type t{};
       if (auto ts = Type(v, key, &t); !ts.ok()) return ts;
+      RecordListPresence(Event::kAnnotationsFieldNumber, t == od::json_type::null, &nulls,
+                         &present);
       if (t == od::json_type::null) {
-        SetBit(&nulls, Event::kAnnotationsFieldNumber);
+        e->clear_annotations();
       } else {
         st = Annotations(v, e);
-        SetBit(&present, Event::kAnnotationsFieldNumber);
       }
     } else if (key == "kind") {
       std::string kind;
@@ -545,7 +583,7 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
       const std::string& raw = e->unknown_fields(timestamp_index).value();
       if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
         absl::StatusOr<int64_t> us =
-            ParseRfc3339Micros(std::string_view(raw).substr(1, raw.size() - 2));
+            ParseEventTime(std::string_view(raw).substr(1, raw.size() - 2));
         if (!us.ok()) {
           return absl::InvalidArgumentError(Cat("\"timestamp\": ", ToStd(us.status().message())));
         }
@@ -554,7 +592,7 @@ absl::Status Walker::WalkEvent(od::object& obj, Event* e) {
       }
     }
   }
-  e->set_null_fields(nulls);
+  e->set_null_fields(DropOverriddenNulls(*e, nulls));
   e->set_present_fields(present);
   return absl::OkStatus();
 }

@@ -151,11 +151,19 @@ struct EventReader::Impl {
     if (!err) err = list_doc.get_object().get(obj);
     if (err) return absl::InvalidArgumentError(DescribeSimdjsonError(err, max_depth));
     // Keys may come in any order: look up kind and apiVersion first, then come back for items.
+    // A lookup that fails for another reason than a missing key has met broken JSON, and
+    // simdjson has abandoned the object then: it must not be looked into again.
     std::string_view kind;
-    const bool kind_list =
-        !obj.find_field_unordered("kind").get_string().get(kind) && kind == "EventList";
+    od::value kind_value;
+    err = obj.find_field_unordered("kind").get(kind_value);
+    if (!err) err = kind_value.get_string().get(kind);
+    const bool kind_list = !err && kind == "EventList";
+    if (err && err != simdjson::NO_SUCH_FIELD && err != simdjson::INCORRECT_TYPE) {
+      return absl::InvalidArgumentError(DescribeSimdjsonError(err, max_depth));
+    }
     od::value version_value;
-    if (!obj.find_field_unordered("apiVersion").get(version_value)) {
+    err = obj.find_field_unordered("apiVersion").get(version_value);
+    if (!err) {
       std::string_view version;
       if (version_value.get_string().get(version) ||
           (version != kApiVersionV1 && version != kApiVersionV1beta1)) {
@@ -164,6 +172,8 @@ struct EventReader::Impl {
             "audit.k8s.io/v1beta1)");
       }
       list_api_version.assign(version);
+    } else if (err != simdjson::NO_SUCH_FIELD) {
+      return absl::InvalidArgumentError(DescribeSimdjsonError(err, max_depth));
     }
     od::value items_value;
     err = obj.find_field_unordered("items").get(items_value);
@@ -318,49 +328,53 @@ absl::StatusOr<bool> EventReader::Next(kubetrail::v1::Event* event) {
     }
   }
 
-  // Items of a list that is being read.
-  if (m.list_active) {
-    absl::StatusOr<bool> item = m.NextItem(decoder_.options(), &line_, event);
-    if (!item.ok() || *item) return item;
-  }
+  // A list found on the way is read from the top of this loop; an empty one yields nothing, so
+  // the next line or the end comes next. (A loop, not a recursive call: an input may hold
+  // millions of empty lists, one per line.)
+  while (true) {
+    // Items of a list that is being read.
+    if (m.list_active) {
+      absl::StatusOr<bool> item = m.NextItem(decoder_.options(), &line_, event);
+      if (!item.ok() || *item) return item;
+    }
 
-  if (m.whole_document) {
-    if (m.whole_done) return false;
-    m.whole_done = true;
-    size_t first = m.pos;
-    size_t first_line = 1;
-    while (first < all.size() && IsSpace(all[first])) first_line += all[first++] == '\n';
-    size_t end = all.size();
-    while (end > first && IsSpace(all[end - 1])) --end;
-    line_ = first_line;
-    bool is_list = false;
-    absl::Status s = DecodeOrScan(first, end, first_line, event, &is_list);
-    if (is_list) format_ = InputFormat::kEventList;
-    if (!s.ok()) return Prefixed(Cat("line ", first_line), s);
-    if (!is_list) return true;
-    return Next(event);
-  }
+    if (m.whole_document) {
+      if (m.whole_done) return false;
+      m.whole_done = true;
+      size_t first = m.pos;
+      size_t first_line = 1;
+      while (first < all.size() && IsSpace(all[first])) first_line += all[first++] == '\n';
+      size_t end = all.size();
+      while (end > first && IsSpace(all[end - 1])) --end;
+      line_ = first_line;
+      bool is_list = false;
+      absl::Status s = DecodeOrScan(first, end, first_line, event, &is_list);
+      if (is_list) format_ = InputFormat::kEventList;
+      if (!s.ok()) return Prefixed(Cat("line ", first_line), s);
+      if (!is_list) return true;
+      continue;
+    }
 
-  // JSON lines.
-  while (m.pos < all.size()) {
-    size_t eol = all.find('\n', m.pos);
-    if (eol == std::string_view::npos) eol = all.size();
-    size_t begin = m.pos;
-    size_t end = eol;
-    const size_t line = m.pos_line;
-    m.pos = eol + 1;
-    ++m.pos_line;
-    while (begin < end && IsSpace(all[begin])) ++begin;
-    while (end > begin && IsSpace(all[end - 1])) --end;
-    if (begin == end) continue;  // blank line
-    line_ = line;
+    // JSON lines.
     bool is_list = false;
-    absl::Status s = DecodeOrScan(begin, end, line, event, &is_list);
-    if (!s.ok()) return Prefixed(Cat("line ", line), s);
-    if (!is_list) return true;
-    return Next(event);
+    while (m.pos < all.size() && !is_list) {
+      size_t eol = all.find('\n', m.pos);
+      if (eol == std::string_view::npos) eol = all.size();
+      size_t begin = m.pos;
+      size_t end = eol;
+      const size_t line = m.pos_line;
+      m.pos = eol + 1;
+      ++m.pos_line;
+      while (begin < end && IsSpace(all[begin])) ++begin;
+      while (end > begin && IsSpace(all[end - 1])) --end;
+      if (begin == end) continue;  // blank line
+      line_ = line;
+      absl::Status s = DecodeOrScan(begin, end, line, event, &is_list);
+      if (!s.ok()) return Prefixed(Cat("line ", line), s);
+      if (!is_list) return true;
+    }
+    if (!is_list) return false;
   }
-  return false;
 }
 
 }  // namespace kubetrail::audit
