@@ -189,6 +189,15 @@ struct RetentionReport {
   uint64_t held_events = 0;     // past retention, kept by a hold
 };
 
+// The event times (EventTimeMicros) a store accepts: from the first instant an event's JSON
+// can express (MicroTime, year 0000) to the last one whose minute number, and that of the end
+// of a range just after it, fit the 32 bits that keys give them (FORMAT.md). Beyond those the
+// stores' bucket arithmetic would overflow near the ends of int64, or put different minutes
+// into one bucket.
+inline constexpr int64_t kMinEventTimeUs = -62'167'219'200'000'000;  // 0000-01-01T00:00:00Z
+inline constexpr int64_t kMaxEventTimeUs =
+    int64_t{INT32_MAX} * 60'000'000 - 1;  // 6053-01-23T02:06:59.999999Z
+
 // The first UTC day (number of days since the epoch) that retention `keep_us` keeps at
 // `now_us`: every event of an earlier day has expired. An event is kept at least keep_us and
 // removed at most one day later.
@@ -217,10 +226,11 @@ class EventStore {
   virtual ~EventStore() = default;
 
   // Stores `batch` atomically: either every new event of it is stored or none is. Each event
-  // needs a non-empty envelope cluster and auditID (InvalidArgument naming the index
-  // otherwise; nothing is written). Returns the outcome per event. Errors from the storage
-  // (for example a full disk: ResourceExhausted) leave the store as it was; the same batch
-  // may be written again later. The events are only read, and only during the call.
+  // needs a non-empty envelope cluster and auditID, and a time within [kMinEventTimeUs,
+  // kMaxEventTimeUs] (InvalidArgument naming the index otherwise; nothing is written).
+  // Returns the outcome per event. Errors from the storage (for example a full disk:
+  // ResourceExhausted) leave the store as it was; the same batch may be written again later.
+  // The events are only read, and only during the call.
   absl::StatusOr<WriteResult> Write(absl::Span<const kubetrail::v1::EnvelopedEvent* const> batch,
                                     const WriteOptions& options) {
     return DoWrite(batch, options);

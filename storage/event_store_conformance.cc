@@ -767,7 +767,27 @@ TEST_P(EventStoreConformance, InvalidEventsRejectTheWholeBatch) {
   for (const Case& c :
        {Case{"empty cluster", [](EnvelopedEvent* e) { e->mutable_envelope()->clear_cluster(); }},
         Case{"no envelope", [](EnvelopedEvent* e) { e->clear_envelope(); }},
-        Case{"empty auditID", [](EnvelopedEvent* e) { e->mutable_event()->clear_audit_id(); }}}) {
+        Case{"empty auditID", [](EnvelopedEvent* e) { e->mutable_event()->clear_audit_id(); }},
+        // Found by fuzz/ingest_fuzz.cc: times near the ends of int64 overflowed the stores'
+        // bucket arithmetic, and minutes after 6053 shared one bucket.
+        Case{"time before 0000",
+             [](EnvelopedEvent* e) {
+               e->mutable_event()->set_request_received_timestamp_us(kMinEventTimeUs - 1);
+             }},
+        Case{"time after 6053",
+             [](EnvelopedEvent* e) {
+               e->mutable_event()->set_request_received_timestamp_us(kMaxEventTimeUs + 1);
+             }},
+        Case{"time at the end of int64",
+             [](EnvelopedEvent* e) {
+               e->mutable_event()->set_stage_timestamp_us(INT64_MAX);
+               e->mutable_event()->clear_request_received_timestamp_us();
+             }},
+        Case{"receive time as the time, after 6053", [](EnvelopedEvent* e) {
+               e->mutable_event()->clear_request_received_timestamp_us();
+               e->mutable_event()->clear_stage_timestamp_us();
+               e->mutable_envelope()->set_receive_time_us(kMaxEventTimeUs + 1);
+             }}}) {
     SCOPED_TRACE(c.what);
     std::vector<EnvelopedEvent> bad = batch;
     c.spoil(&bad[3]);

@@ -145,6 +145,11 @@ absl::StatusOr<WriteResult> MemoryEventStore::DoWrite(absl::Span<const Enveloped
     if (batch[i]->event().audit_id().empty()) {
       return absl::InvalidArgumentError(Cat("event ", i, ": empty auditID"));
     }
+    if (const int64_t t = EventTimeMicros(*batch[i]); t < kMinEventTimeUs || t > kMaxEventTimeUs) {
+      return absl::InvalidArgumentError(
+          Cat("event ", i, ": time ", t,
+              " us is outside the times a store keeps (years 0000 to 6053)"));
+    }
   }
   std::vector<std::string> ids;
   ids.reserve(batch.size());

@@ -322,6 +322,11 @@ absl::StatusOr<WriteResult> RocksDbStoreImpl::DoWrite(
     if (batch[i]->event().audit_id().empty()) {
       return absl::InvalidArgumentError(Cat("event ", i, ": no auditID"));
     }
+    if (const int64_t t = EventTimeMicros(*batch[i]); t < kMinEventTimeUs || t > kMaxEventTimeUs) {
+      return absl::InvalidArgumentError(
+          Cat("event ", i, ": time ", t,
+              " us is outside the times a store keeps (years 0000 to 6053)"));
+    }
   }
   Writer w;
   w.batch = batch;
@@ -537,7 +542,7 @@ void RocksDbStoreImpl::BuildGroup(Group* g) {
       key.clear();
       AppendEventKey({cluster, time, sequence}, &key);
       value.clear();
-      AppendEventValueHeader(source, e.envelope().receive_time_us() - time, &value);
+      AppendEventValueHeader(source, ReceiveDelta(e.envelope().receive_time_us(), time), &value);
       {
         // The event bytes go into the batch once, not through `value` first.
         const rocksdb::Slice key_part(key);
@@ -800,7 +805,7 @@ absl::StatusOr<StoredEvent> RocksDbStoreImpl::DecodeStored(const EventKey& key,
     envelope.set_cluster(dict_[kKindCluster].Term(key.cluster));
     envelope.set_source(dict_[kKindSource].Term(v.source));
   }
-  envelope.set_receive_time_us(key.time_us + v.receive_delta);
+  envelope.set_receive_time_us(ReceiveTime(key.time_us, v.receive_delta));
   if (!serialized) {
     if (!out.event.mutable_event()->ParseFromArray(v.event_bytes.data(),
                                                    static_cast<int>(v.event_bytes.size()))) {

@@ -184,6 +184,29 @@ TEST_F(RocksDbStoreTest, ReadsBackEveryFieldAndEnvelope) {
   }
 }
 
+// Found by fuzz/ingest_fuzz.cc: the receive time is stored as its difference from the event
+// time, and a collector may send any pair of times; the subtraction overflowed (undefined
+// behaviour, which UBSan reports) when they lay far apart.
+TEST_F(RocksDbStoreTest, ReceiveTimesFarFromTheEventTimeReadBack) {
+  // {event time, receive time}
+  const std::pair<int64_t, int64_t> times[] = {
+      {kMaxEventTimeUs, INT64_MIN}, {kMinEventTimeUs, INT64_MAX}, {0, INT64_MIN}, {-1, INT64_MAX}};
+  std::vector<EnvelopedEvent> events = Events(4, "prod", 2);
+  for (size_t i = 0; i < events.size(); ++i) {
+    events[i].mutable_event()->set_audit_id("far-" + std::to_string(i));
+    events[i].mutable_event()->set_request_received_timestamp_us(times[i].first);
+    events[i].mutable_envelope()->set_receive_time_us(times[i].second);
+  }
+  WriteAll(events);
+  for (const EnvelopedEvent& want : events) {
+    absl::StatusOr<std::vector<StoredEvent>> got = store_->Get(want.event().audit_id());
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), 1u);
+    EXPECT_EQ((*got)[0].time_us, want.event().request_received_timestamp_us());
+    EXPECT_EQ((*got)[0].event.envelope().receive_time_us(), want.envelope().receive_time_us());
+  }
+}
+
 // event_sizes_cached: events sized by the caller are stored as without it (the second write
 // finds them all duplicates); an event changed after sizing, its cached size stale, is
 // still stored as it is now.

@@ -207,6 +207,26 @@ TEST_F(AggregatorTest, BadEventsAreRejectedOneByOneAndTheirNeighboursStored) {
   EXPECT_EQ(Count(), 3u);
 }
 
+// Found by fuzz/ingest_fuzz.cc: the store's arithmetic overflowed on times near the ends of
+// int64 and merged the minutes after 6053; such an event is rejected alone, as the other bad
+// events are.
+TEST_F(AggregatorTest, EventTimesTheStoreDoesNotKeepAreRejected) {
+  Start();
+  auto events = Events(4, 9);
+  events[1].mutable_event()->set_request_received_timestamp_us(INT64_MAX);
+  events[2].mutable_event()->clear_request_received_timestamp_us();
+  events[2].mutable_event()->clear_stage_timestamp_us();
+  events[2].mutable_envelope()->set_receive_time_us(INT64_MIN);
+  v1::Ack ack = SendBatch("c1", 1, events);
+  EXPECT_EQ(ack.stored(), 2u);
+  ASSERT_EQ(ack.rejected_size(), 2);
+  EXPECT_EQ(ack.rejected(0).index(), 1u);
+  EXPECT_THAT(ack.rejected(0).reason(), HasSubstr("outside the times a store keeps"));
+  EXPECT_EQ(ack.rejected(1).index(), 2u);
+  EXPECT_THAT(ack.rejected(1).reason(), HasSubstr("outside the times a store keeps"));
+  EXPECT_EQ(Count(), 2u);
+}
+
 TEST_F(AggregatorTest, ProtocolViolationsEndTheStreamWithInvalidArgument) {
   config_.max_batch_events = 5;
   Start();

@@ -218,6 +218,12 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (e.event().audit_id().empty()) return "auditID is empty";
     if (e.event().stage().empty()) return "stage is empty";
+    // Times the store does not keep (event_store.h) would fail the whole batch there.
+    if (const int64_t t = storage::EventTimeMicros(e);
+        t < storage::kMinEventTimeUs || t > storage::kMaxEventTimeUs) {
+      return absl::StrCat("event time ", t,
+                          " us is outside the times a store keeps (years 0000 to 6053)");
+    }
     if (size > service_.options_.max_event_bytes) {
       return absl::StrCat("event is ", size, " bytes, over the limit of ",
                           service_.options_.max_event_bytes);

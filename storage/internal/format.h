@@ -149,6 +149,16 @@ struct EventValue {
   std::string_view event_bytes;
 };
 bool DecodeEventValue(std::string_view value, EventValue* v);
+// receive_time - time, and back. Both times come from the collector and may be anywhere in
+// int64, so the arithmetic wraps (modulo 2^64) instead of overflowing; time + delta gives the
+// receive time back for every pair, and the same bytes as plain subtraction where that fits.
+inline int64_t ReceiveDelta(int64_t receive_us, int64_t time_us) {
+  return static_cast<int64_t>(static_cast<uint64_t>(receive_us) - static_cast<uint64_t>(time_us));
+}
+inline int64_t ReceiveTime(int64_t time_us, int64_t receive_delta) {
+  return static_cast<int64_t>(static_cast<uint64_t>(time_us) +
+                              static_cast<uint64_t>(receive_delta));
+}
 
 // ids: [SHA-256(auditID)[0..8)][SHA-256(identity)[0..8)] -> event key (20 bytes).
 inline constexpr size_t kIdKeySize = 16;
