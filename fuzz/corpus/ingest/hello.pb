@@ -1,0 +1,3 @@
+
+$
+fuzz-clusterfuzz-source0.1.0 
