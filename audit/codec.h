@@ -153,6 +153,15 @@ class EventReader {
 void AppendEventJson(const kubetrail::v1::Event& event, std::string* out);
 std::string EncodeEventJson(const kubetrail::v1::Event& event);
 
+// OK when every raw JSON value of `event` (requestObject, responseObject, responseStatus's
+// metadata and details, unknown fields' values) is in the form the decoder stores and
+// AppendEventJson copies verbatim: valid UTF-8, one JSON value at most `max_depth` deep, in
+// Go's compact form (gojson.h CheckCompactGoJson). Events this codec decoded always pass;
+// an event built by other code may not, and encoding it would write invalid JSON. Errors
+// (InvalidArgument) name the value, e.g. "requestObject: byte 3: expected a JSON value",
+// "user.x-extra: byte 0: unexpected end of input".
+absl::Status CheckRawJson(const kubetrail::v1::Event& event, int max_depth = 256);
+
 // Appends an EventList body as the webhook backend sends it:
 // {"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[...]}.
 void AppendEventListJson(const std::vector<const kubetrail::v1::Event*>& events, std::string* out);

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <random>
 #include <string>
@@ -1156,6 +1157,56 @@ TEST(CodecEncodeTest, BuiltEvent) {
             R"("auditID":"built","stage":"ResponseComplete","verb":"get",)"
             R"("requestReceivedTimestamp":"2026-07-23T14:47:51.123456Z",)"
             R"("annotations":{"a":"1","b":"\u003c2\u003e"}})");
+}
+
+// CheckRawJson: what the decoder wrote passes; a bad raw value anywhere is named.
+TEST(CodecEncodeTest, CheckRawJsonNamesTheBadValue) {
+  for (std::string_view line : {kFullLine, kMinimalLine, kNullsLine, kEmptyValuesLine,
+                                kV1beta1Line, kPrettyAlphabetical, kNullExtraLine}) {
+    EXPECT_TRUE(CheckRawJson(MustDecode(line)).ok()) << line;
+  }
+  const Event good = MustDecode(kFullLine);
+  auto unknown = [](google::protobuf::RepeatedPtrField<kubetrail::v1::RawField>* fields) {
+    kubetrail::v1::RawField* f = fields->Add();
+    f->set_key("x");
+    f->set_value("x");
+    return f;
+  };
+  struct Case {
+    std::string_view path;
+    std::function<void(Event&)> spoil;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"requestObject", [](Event& e) { e.set_request_object("x"); }},
+           {"responseObject", [](Event& e) { e.set_response_object("x"); }},
+           {"responseStatus.metadata",
+            [](Event& e) { e.mutable_response_status()->set_metadata("x"); }},
+           {"responseStatus.details",
+            [](Event& e) { e.mutable_response_status()->set_details("x"); }},
+           {"responseStatus.x",
+            [&](Event& e) { unknown(e.mutable_response_status()->mutable_unknown_fields()); }},
+           {"user.x", [&](Event& e) { unknown(e.mutable_user()->mutable_unknown_fields()); }},
+           {"impersonatedUser.x",
+            [&](Event& e) { unknown(e.mutable_impersonated_user()->mutable_unknown_fields()); }},
+           {"authenticationMetadata.x",
+            [&](Event& e) {
+              unknown(e.mutable_authentication_metadata()->mutable_unknown_fields());
+            }},
+           {"objectRef.x",
+            [&](Event& e) { unknown(e.mutable_object_ref()->mutable_unknown_fields()); }},
+           {"x", [&](Event& e) { unknown(e.mutable_unknown_fields()); }},
+       }) {
+    Event e = good;
+    c.spoil(e);
+    absl::Status s = CheckRawJson(e);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.path;
+    EXPECT_EQ(std::string(s.message()), Cat(c.path, ": byte 0: invalid literal (expected true, false or null)"));
+  }
+  // A value that is not present is not looked at.
+  Event absent = good;
+  absent.set_request_object("x");
+  absent.clear_request_object();
+  EXPECT_TRUE(CheckRawJson(absent).ok());
 }
 
 TEST(CodecEncodeTest, EventListBody) {

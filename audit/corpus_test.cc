@@ -522,6 +522,10 @@ TEST_F(CorpusTest, EveryLineRoundTrips) {
         report(line_no, Cat("decode failed: ", status.ToString()));
         continue;
       }
+      // What the aggregator checks of every event it is sent.
+      if (absl::Status raw = CheckRawJson(event); !raw.ok()) {
+        report(line_no, Cat("raw JSON check failed: ", raw.ToString()));
+      }
       std::string encoded = EncodeEventJson(event);
 
       // Same JSON value as the input, after the v1 mapping.

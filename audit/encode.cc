@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "audit/codec.h"
 #include "audit/gojson.h"
 #include "audit/microtime.h"
@@ -224,6 +225,51 @@ void AppendEventJson(const kubetrail::v1::Event& e, std::string* out) {
   }
   AppendUnknown(e.unknown_fields(), w);
   w.Close();
+}
+
+namespace {
+
+// Checks one raw JSON value that AppendEventJson copies verbatim; `path` names it in errors.
+absl::Status CheckRaw(absl::string_view path, std::string_view json, int max_depth) {
+  absl::Status s = CheckCompactGoJson(json, max_depth);
+  if (s.ok()) return s;
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+}
+
+absl::Status CheckUnknown(absl::string_view prefix,
+                          const RepeatedPtrField<kubetrail::v1::RawField>& fields,
+                          int max_depth) {
+  for (const auto& f : fields) {
+    absl::Status s = CheckRaw(absl::StrCat(prefix, f.key()), f.value(), max_depth);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckRawJson(const kubetrail::v1::Event& e, int max_depth) {
+  // Every raw value that AppendEventJson copies, in its order.
+  absl::Status s;
+  auto check = [&](absl::string_view path, bool present, std::string_view json) {
+    if (s.ok() && present) s = CheckRaw(path, json, max_depth);
+  };
+  auto unknown = [&](absl::string_view prefix,
+                     const RepeatedPtrField<kubetrail::v1::RawField>& fields) {
+    if (s.ok()) s = CheckUnknown(prefix, fields, max_depth);
+  };
+  unknown("user.", e.user().unknown_fields());
+  unknown("impersonatedUser.", e.impersonated_user().unknown_fields());
+  unknown("authenticationMetadata.", e.authentication_metadata().unknown_fields());
+  unknown("objectRef.", e.object_ref().unknown_fields());
+  const kubetrail::v1::ResponseStatus& st = e.response_status();
+  check("responseStatus.metadata", st.has_metadata(), st.metadata());
+  check("responseStatus.details", st.has_details(), st.details());
+  unknown("responseStatus.", st.unknown_fields());
+  check("requestObject", e.has_request_object(), e.request_object());
+  check("responseObject", e.has_response_object(), e.response_object());
+  unknown("", e.unknown_fields());
+  return s;
 }
 
 std::string EncodeEventJson(const kubetrail::v1::Event& event) {

@@ -212,6 +212,8 @@ class ContainerStack {
 // characters, U+2028/U+2029), so compact input costs one append in total.
 class Compactor {
  public:
+  // Compacts `raw` into `out`; with `out` null, only checks that `raw` is compact already
+  // (Run then also fails on what compacting would change).
   Compactor(std::string_view raw, int max_depth, std::string* out)
       : p_(reinterpret_cast<const unsigned char*>(raw.data())),
         n_(raw.size()),
@@ -225,12 +227,23 @@ class Compactor {
   enum class State { kValue, kKey, kAfterValue };
 
   void Flush() {
-    out_->append(reinterpret_cast<const char*>(p_) + flushed_, pos_ - flushed_);
+    if (out_ != nullptr) {
+      out_->append(reinterpret_cast<const char*>(p_) + flushed_, pos_ - flushed_);
+    }
     flushed_ = pos_;
+  }
+
+  // Checking only: the first byte that compacting would change, and why.
+  void NotCompact(absl::string_view why) {
+    if (not_compact_at_ == kNone) {
+      not_compact_at_ = pos_;
+      not_compact_why_ = why;
+    }
   }
 
   void SkipWhitespace() {
     if (pos_ < n_ && IsJsonWhitespace(p_[pos_])) {
+      if (out_ == nullptr) NotCompact("whitespace outside strings (not compact)");
       Flush();
       do {
         ++pos_;
@@ -254,6 +267,9 @@ class Compactor {
   const size_t n_;
   const int max_depth_;
   std::string* const out_;
+  static constexpr size_t kNone = ~size_t{0};
+  size_t not_compact_at_ = kNone;
+  absl::string_view not_compact_why_;
   size_t pos_ = 0;      // next byte to scan
   size_t flushed_ = 0;  // first byte not yet appended or dropped
   ContainerStack stack_;
@@ -285,6 +301,7 @@ absl::Status Compactor::Run() {
         if (stack_.depth() == 0) {
           if (pos_ != n_) return Error(pos_, "unexpected data after the JSON value");
           Flush();
+          if (not_compact_at_ != kNone) return Error(not_compact_at_, not_compact_why_);
           return absl::OkStatus();
         }
         if (pos_ == n_) return Error(pos_, "unexpected end of input");
@@ -419,14 +436,24 @@ absl::Status Compactor::ScanString() {
         return Error(pos_,
                      absl::StrFormat("control character 0x%02x in string (must be escaped)", c));
       case kStrHtml:
-        Flush();
-        AppendUnicodeEscape(c, out_);
+        if (out_ == nullptr) {
+          NotCompact(c == '<'   ? "'<' in a string (Go writes \\u003c)"
+                     : c == '>' ? "'>' in a string (Go writes \\u003e)"
+                                : "'&' in a string (Go writes \\u0026)");
+        } else {
+          Flush();
+          AppendUnicodeEscape(c, out_);
+        }
         flushed_ = ++pos_;
         break;
       case kStrE2:
         if (IsLineOrParagraphSeparator(p_, pos_, n_)) {
-          Flush();
-          AppendSeparatorEscape(p_[pos_ + 2], out_);
+          if (out_ == nullptr) {
+            NotCompact("U+2028 or U+2029 unescaped in a string (Go writes \\u2028, \\u2029)");
+          } else {
+            Flush();
+            AppendSeparatorEscape(p_[pos_ + 2], out_);
+          }
           pos_ += 3;
           flushed_ = pos_;
         } else {
@@ -520,6 +547,13 @@ void AppendGoQuoted(std::string_view s, std::string* out) {
 
 absl::Status AppendCompactGoJson(std::string_view raw, int max_depth, std::string* out) {
   return Compactor(raw, max_depth, out).Run();
+}
+
+absl::Status CheckCompactGoJson(std::string_view raw, int max_depth) {
+  if (const size_t bad = FindInvalidUtf8(raw); bad != std::string_view::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("byte ", bad, ": invalid UTF-8"));
+  }
+  return Compactor(raw, max_depth, nullptr).Run();
 }
 
 TextPosition PositionOf(std::string_view text, size_t offset) {

@@ -38,6 +38,12 @@ void AppendGoQuoted(std::string_view s, std::string* out);
 // hold a partial value: callers that care truncate it back.
 absl::Status AppendCompactGoJson(std::string_view raw, int max_depth, std::string* out);
 
+// OK when `raw` is valid UTF-8 and exactly what AppendCompactGoJson writes for it: one JSON
+// value in Go's compact form, which an encoder may copy into its output as it is. Errors
+// (InvalidArgument) name the byte offset, e.g. "byte 3: whitespace outside strings (not
+// compact)", "byte 9: '<' in a string (Go writes \u003c)", or AppendCompactGoJson's error.
+absl::Status CheckCompactGoJson(std::string_view raw, int max_depth);
+
 // The 1-based line and column of byte `offset` in `text` (for error messages).
 struct TextPosition {
   size_t line = 1;

@@ -698,6 +698,43 @@ TEST(PositionOfTest, LocatesCompactionErrors) {
 
 constexpr size_t kValid = std::string_view::npos;
 
+// ---------------------------------------------------------------------------------------------
+// CheckCompactGoJson
+
+TEST(CheckCompactGoJsonTest, WhatTheCompactorWritesPasses) {
+  for (std::string_view raw :
+       {R"({ "a" : [1, 2.5e3, "x<y & z"],  "b": {"c": null, "d": true} })", "\"\u2028\"",
+        "\"caf\xC3\xA9\"", "[]", "0"}) {
+    std::string compact;
+    ASSERT_TRUE(AppendCompactGoJson(raw, 256, &compact).ok()) << raw;
+    EXPECT_TRUE(CheckCompactGoJson(compact, 256).ok()) << compact;
+  }
+}
+
+TEST(CheckCompactGoJsonTest, EverythingElseIsRefusedWithWhereAndWhy) {
+  struct Case {
+    std::string_view raw;
+    std::string_view error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"", "byte 0: unexpected end of input"},
+           {"{\"a\":", "byte 5: unexpected end of input"},
+           {"{\"a\":1}x", "byte 7: unexpected data after the JSON value"},
+           {" 1", "byte 0: whitespace outside strings (not compact)"},
+           {"[1, 2]", "byte 3: whitespace outside strings (not compact)"},
+           {"\"a<b\"", "byte 2: '<' in a string (Go writes \\u003c)"},
+           {"\"a&b\"", "byte 2: '&' in a string (Go writes \\u0026)"},
+           {"\"\xE2\x80\xA8\"",
+            "byte 1: U+2028 or U+2029 unescaped in a string (Go writes \\u2028, \\u2029)"},
+           {"\"\xC3\"", "byte 1: invalid UTF-8"},
+           {"[[[1]]]", "byte 2: nesting deeper than 2"},
+       }) {
+    absl::Status s = CheckCompactGoJson(c.raw, 2);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.raw;
+    EXPECT_EQ(std::string(s.message()), c.error) << c.raw;
+  }
+}
+
 // A straightforward decoder (decode, then range-check the code point) to cross-check the
 // lead-byte table in FindInvalidUtf8.
 size_t ReferenceFindInvalidUtf8(std::string_view s) {

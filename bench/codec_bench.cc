@@ -144,6 +144,25 @@ void EncodeEvents(benchmark::State& state, const Dataset& (*data)()) {
   Report(state, d, state.iterations());
 }
 
+// What the aggregator's ingest checks of every event (audit::CheckRawJson).
+void CheckRawJson(benchmark::State& state, const Dataset& (*data)()) {
+  const Dataset& d = data();
+  if (d.lines.empty()) {
+    state.SkipWithError("no data (corpus not found; set KUBETRAIL_CORPUS_DIR)");
+    return;
+  }
+  size_t i = 0;
+  for (auto _ : state) {
+    absl::Status s = audit::CheckRawJson(d.events[i]);
+    if (!s.ok()) {
+      state.SkipWithError("an event fails CheckRawJson");
+      break;
+    }
+    if (++i == d.events.size()) i = 0;
+  }
+  Report(state, d, state.iterations());
+}
+
 // Calls next() (which reads one event) until the input is exhausted; a read error fails the
 // benchmark.
 template <typename Next>
@@ -239,6 +258,7 @@ BENCHMARK_CAPTURE(ReadEventList, loadgen_400, &Loadgen);
 BENCHMARK_CAPTURE(ReadEventListToBatch, loadgen_400, &Loadgen);
 BENCHMARK_CAPTURE(ReadEventListToBatch, loadgen_2kb_400, &LoadgenAbout2K);
 BENCHMARK_CAPTURE(ReadJsonLines, loadgen_20k, &Loadgen)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(CheckRawJson, loadgen_2kb, &LoadgenAbout2K);
 BENCHMARK_CAPTURE(DecodeLines, corpus, &Corpus);
 BENCHMARK_CAPTURE(EncodeEvents, corpus, &Corpus);
 

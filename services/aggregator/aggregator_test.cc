@@ -227,6 +227,31 @@ TEST_F(AggregatorTest, EventTimesTheStoreDoesNotKeepAreRejected) {
   EXPECT_EQ(Count(), 2u);
 }
 
+// Raw JSON values are copied into every JSON answer as they are: a client other than the
+// collector could otherwise store one that breaks them.
+TEST_F(AggregatorTest, RawJsonThatIsNotCompactJsonIsRejected) {
+  Start();
+  auto events = Events(5, 11);
+  events[0].mutable_event()->set_request_object("{\"a\":");
+  events[2].mutable_event()->mutable_response_status()->set_details("{\"a\": 1}");
+  v1::RawField* extra = events[3].mutable_event()->mutable_user()->add_unknown_fields();
+  extra->set_key("x-extra");
+  extra->set_value("\xff");
+  // Valid and compact: stored.
+  events[4].mutable_event()->set_response_object("{\"a\":[1,\"\\u003c\"]}");
+  v1::Ack ack = SendBatch("c1", 1, events);
+  EXPECT_EQ(ack.stored(), 2u);
+  ASSERT_EQ(ack.rejected_size(), 3);
+  EXPECT_EQ(ack.rejected(0).index(), 0u);
+  EXPECT_EQ(ack.rejected(0).reason(), "requestObject: byte 5: unexpected end of input");
+  EXPECT_EQ(ack.rejected(1).index(), 2u);
+  EXPECT_EQ(ack.rejected(1).reason(),
+            "responseStatus.details: byte 5: whitespace outside strings (not compact)");
+  EXPECT_EQ(ack.rejected(2).index(), 3u);
+  EXPECT_EQ(ack.rejected(2).reason(), "user.x-extra: byte 0: invalid UTF-8");
+  EXPECT_EQ(Count(), 2u);
+}
+
 TEST_F(AggregatorTest, ProtocolViolationsEndTheStreamWithInvalidArgument) {
   config_.max_batch_events = 5;
   Start();

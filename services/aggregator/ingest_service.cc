@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "audit/codec.h"
 #include "common/grpc_status.h"
 #include "common/logging.h"
 #include "common/names.h"
@@ -227,6 +228,11 @@ class IngestStream final : public grpc::ServerBidiReactor<v1::IngestRequest, v1:
     if (size > service_.options_.max_event_bytes) {
       return absl::StrCat("event is ", size, " bytes, over the limit of ",
                           service_.options_.max_event_bytes);
+    }
+    // Readers copy raw JSON values into their output as they are (audit::AppendEventJson):
+    // one malformed value would break every JSON answer that holds the event.
+    if (absl::Status raw = audit::CheckRawJson(e.event()); !raw.ok()) {
+      return std::string(raw.message());
     }
     if (!e.envelope().cluster().empty() && e.envelope().cluster() != cluster_) {
       return absl::StrCat("envelope cluster \"", e.envelope().cluster(),
