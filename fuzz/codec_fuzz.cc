@@ -8,6 +8,7 @@
 //    size + kReadPadding bytes, the padding filled with bytes that would change a parse), and
 //    through a reused reader (Reset) into a reused EventBatch, as the webhook source reads.
 //  - EventDecoder::Decode of the whole input never crashes.
+//  - Every decoded event passes CheckRawJson (what the aggregator asks of what it stores).
 //  - Round trip: every decoded event encodes (AppendEventJson) to JSON that decodes to the
 //    same event and encodes to the same bytes; the events read back the same from an EventList
 //    body and from JSON lines.
@@ -22,10 +23,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "audit/codec.h"
+#include "audit/codec_testing.h"
 #include "audit/event_batch.h"
 #include "common/strings.h"
 #include "fuzz/fuzz_check.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "kubetrail/v1/event.pb.h"
 
 namespace kubetrail::audit {
@@ -74,16 +75,6 @@ std::vector<Result> ReadAll(size_t input_size, EventReader& reader, Next next,
   return results;
 }
 
-bool SameEvent(const Event& a, const Event& b, std::string* diff) {
-  Event x = a;
-  Event y = b;
-  x.clear_source_api_version();
-  y.clear_source_api_version();
-  google::protobuf::util::MessageDifferencer differencer;
-  differencer.ReportDifferencesToString(diff);
-  return differencer.Compare(x, y);
-}
-
 // The events of `text` (JSON lines or an EventList) must be `expected`, in order.
 void CheckReadsBack(std::string_view what, std::string_view text,
                     const std::vector<Event>& expected) {
@@ -97,21 +88,24 @@ void CheckReadsBack(std::string_view what, std::string_view text,
     if (!*more) break;
     KT_FUZZ_CHECK(i < expected.size(), Cat(what, " reads back more events\n", text));
     std::string diff;
-    KT_FUZZ_CHECK(SameEvent(expected[i], event, &diff),
+    KT_FUZZ_CHECK(testing::SameEvent(expected[i], event, &diff),
                   Cat(what, " reads back event ", i, " differently: ", diff, "\n", text));
     ++i;
   }
   KT_FUZZ_CHECK(i == expected.size(), Cat(what, " reads back fewer events\n", text));
 }
 
-// Decode -> encode -> decode gives the same event and the same bytes.
+// Decode -> encode -> decode gives the same event and the same bytes; the aggregator takes
+// every decoded event (CheckRawJson).
 void CheckRoundTrip(EventDecoder& decoder, const Event& event) {
   const std::string json = EncodeEventJson(event);
+  const absl::Status raw = CheckRawJson(event);
+  KT_FUZZ_CHECK(raw.ok(), Cat("decoded event fails CheckRawJson: ", raw.ToString(), "\n", json));
   Event again;
   absl::Status s = decoder.Decode(json, &again);
   KT_FUZZ_CHECK(s.ok(), Cat("encoded event does not decode: ", s.ToString(), "\n", json));
   std::string diff;
-  KT_FUZZ_CHECK(SameEvent(event, again, &diff),
+  KT_FUZZ_CHECK(testing::SameEvent(event, again, &diff),
                 Cat("round trip changed the event: ", diff, "\n", json));
   const std::string json_again = EncodeEventJson(again);
   KT_FUZZ_CHECK(json_again == json, Cat("re-encoding differs:\n", json, "\n", json_again));
