@@ -85,7 +85,7 @@ std::string FormatKeep(int64_t keep_us) {
 
 // A time as RFC 3339 UTC to the second.
 std::string FormatUtc(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+  return absl::FormatTime("%E4Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
 }  // namespace

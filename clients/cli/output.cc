@@ -286,7 +286,8 @@ bool IsUtc(const absl::TimeZone& zone) { return zone == absl::UTCTimeZone(); }
 // `micros` in `zone`: 2026-11-27T10:00:00Z in UTC, 2026-11-27T11:00:00+01:00 elsewhere;
 // with `fraction`, six fractional digits.
 std::string FormatTime(int64_t micros, const absl::TimeZone& zone, bool fraction) {
-  std::string format = fraction ? "%Y-%m-%dT%H:%M:%E6S" : "%Y-%m-%dT%H:%M:%S";
+  // %E4Y: years below 1000 keep four digits (a hold from the first instant is 0001-...).
+  std::string format = fraction ? "%E4Y-%m-%dT%H:%M:%E6S" : "%E4Y-%m-%dT%H:%M:%S";
   format += IsUtc(zone) ? "Z" : "%Ez";
   return absl::FormatTime(format, absl::FromUnixMicros(micros), zone);
 }
@@ -1159,7 +1160,7 @@ void AppendHistogram(const kubetrail::v1::HistogramResponse& histogram,
   for (const Line& line : lines) {
     Row row;
     row.push_back(PlainCell(
-        date_only ? absl::FormatTime("%Y-%m-%d", absl::FromUnixMicros(line.start_us), options.zone)
+        date_only ? absl::FormatTime("%E4Y-%m-%d", absl::FromUnixMicros(line.start_us), options.zone)
                   : FormatTime(line.start_us, options.zone, false)));
     if (split) row.push_back(ValueCell(line.key, 0));
     row.push_back(PlainCell(absl::StrCat(line.count)));

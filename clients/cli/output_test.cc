@@ -815,5 +815,23 @@ TEST(JsonAsYamlTest, RefusesInvalidJson) {
   }
 }
 
+// Years below 1000 keep four digits: a hold from the first instant a store keeps.
+TEST(HoldsOutputTest, EarlyYearsHaveFourDigits) {
+  google::protobuf::RepeatedPtrField<kubetrail::v1::LegalHold> holds;
+  kubetrail::v1::LegalHold* hold = holds.Add();
+  hold->set_id("hold-1");
+  hold->set_cluster("prod");
+  hold->set_from_us(absl::ToUnixMicros(absl::FromCivil(absl::CivilSecond(1, 1, 1), absl::UTCTimeZone())));
+  hold->set_to_us(absl::ToUnixMicros(absl::FromCivil(absl::CivilSecond(999, 12, 31), absl::UTCTimeZone())));
+  hold->set_created_us(0);
+  hold->set_reason("r");
+  std::string table;
+  AppendHolds(holds, EventFormat::kTable, {}, &table);
+  EXPECT_THAT(table, HasSubstr("0001-01-01T00:00:00Z   0999-12-31T00:00:00Z"));
+  std::string json;
+  AppendHolds(holds, EventFormat::kJson, {}, &json);
+  EXPECT_THAT(json, HasSubstr(R"("from":"0001-01-01T00:00:00.000000Z","to":"0999-12-31T00:00:00.000000Z")"));
+}
+
 }  // namespace
 }  // namespace kubetrail::cli
