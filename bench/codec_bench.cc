@@ -110,57 +110,53 @@ void Report(benchmark::State& state, const Dataset& d, int64_t iterations_events
       static_cast<double>(d.bytes) / static_cast<double>(d.lines.size());
 }
 
-void DecodeLines(benchmark::State& state, const Dataset& (*data)()) {
-  const Dataset& d = data();
+// Runs `step(i)` once per iteration for event i of the dataset in turn, then reports events
+// and bytes. `step` returns nullptr, or an error that fails the benchmark.
+template <typename Step>
+void PerEvent(benchmark::State& state, const Dataset& d, Step step) {
   if (d.lines.empty()) {
     state.SkipWithError("no data (corpus not found; set KUBETRAIL_CORPUS_DIR)");
     return;
   }
-  audit::EventDecoder decoder;
-  kubetrail::v1::Event event;
   size_t i = 0;
   for (auto _ : state) {
-    if (!decoder.Decode(d.lines[i], &event).ok()) state.SkipWithError("decode failed");
-    benchmark::DoNotOptimize(event);
+    if (const char* error = step(i)) {
+      state.SkipWithError(error);
+      break;
+    }
     if (++i == d.lines.size()) i = 0;
   }
   Report(state, d, state.iterations());
 }
 
+void DecodeLines(benchmark::State& state, const Dataset& (*data)()) {
+  const Dataset& d = data();
+  audit::EventDecoder decoder;
+  kubetrail::v1::Event event;
+  PerEvent(state, d, [&](size_t i) -> const char* {
+    if (!decoder.Decode(d.lines[i], &event).ok()) return "decode failed";
+    benchmark::DoNotOptimize(event);
+    return nullptr;
+  });
+}
+
 void EncodeEvents(benchmark::State& state, const Dataset& (*data)()) {
   const Dataset& d = data();
-  if (d.lines.empty()) {
-    state.SkipWithError("no data (corpus not found; set KUBETRAIL_CORPUS_DIR)");
-    return;
-  }
   std::string out;
-  size_t i = 0;
-  for (auto _ : state) {
+  PerEvent(state, d, [&](size_t i) -> const char* {
     out.clear();
     audit::AppendEventJson(d.events[i], &out);
     benchmark::DoNotOptimize(out.data());
-    if (++i == d.events.size()) i = 0;
-  }
-  Report(state, d, state.iterations());
+    return nullptr;
+  });
 }
 
 // What the aggregator's ingest checks of every event (audit::CheckRawJson).
 void CheckRawJson(benchmark::State& state, const Dataset& (*data)()) {
   const Dataset& d = data();
-  if (d.lines.empty()) {
-    state.SkipWithError("no data (corpus not found; set KUBETRAIL_CORPUS_DIR)");
-    return;
-  }
-  size_t i = 0;
-  for (auto _ : state) {
-    absl::Status s = audit::CheckRawJson(d.events[i]);
-    if (!s.ok()) {
-      state.SkipWithError("an event fails CheckRawJson");
-      break;
-    }
-    if (++i == d.events.size()) i = 0;
-  }
-  Report(state, d, state.iterations());
+  PerEvent(state, d, [&](size_t i) -> const char* {
+    return audit::CheckRawJson(d.events[i]).ok() ? nullptr : "an event fails CheckRawJson";
+  });
 }
 
 // Calls next() (which reads one event) until the input is exhausted; a read error fails the
