@@ -229,20 +229,24 @@ void AppendEventJson(const kubetrail::v1::Event& e, std::string* out) {
 
 namespace {
 
+// `s` (a failed check of a raw value) with the value's `path` in front.
+absl::Status Named(absl::string_view path, const absl::Status& s) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+}
+
 // Checks one raw JSON value that AppendEventJson copies verbatim; `path` names it in errors.
 absl::Status CheckRaw(absl::string_view path, std::string_view json, int max_depth) {
   absl::Status s = CheckCompactGoJson(json, max_depth);
-  if (s.ok()) return s;
-  return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  return s.ok() ? s : Named(path, s);
 }
 
 absl::Status CheckUnknown(absl::string_view prefix,
                           const RepeatedPtrField<kubetrail::v1::RawField>& fields,
                           int max_depth) {
   for (const auto& f : fields) {
-    absl::Status s = CheckCompactGoJson(f.value(), max_depth);
     // The path is built for an error only: most events pass.
-    if (!s.ok()) return CheckRaw(absl::StrCat(prefix, f.key()), f.value(), max_depth);
+    absl::Status s = CheckCompactGoJson(f.value(), max_depth);
+    if (!s.ok()) return Named(absl::StrCat(prefix, f.key()), s);
   }
   return absl::OkStatus();
 }
